@@ -1,0 +1,44 @@
+# magcore: semiclassical magnetization dynamics from band structures.
+#   snakemake --cores 2                                   # the default study, config/config.yaml
+#   snakemake --cores 2 --configfile config/<study>.yaml  # another study
+# The config is validated against workflow/schemas/config.schema.yaml (defaults filled in)
+# before any job runs; every stage is one call into the magcore library.
+
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from magcore.config import ConfigError, validate as validate_config
+
+
+configfile: "config/config.yaml"
+
+
+try:
+    _resolved = validate_config(dict(config))
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+config.clear()
+config.update(_resolved)
+
+STUDY = Path(config["results_dir"]) / config["study"]
+FIGURES = {
+    "fig2_3": STUDY / "figures" / "fig2_3_gyromagnetic_ratio_free_energy.png",
+    "bands": STUDY / "figures" / "bands_path.png",
+    "gap": STUDY / "figures" / "gap_map.png",
+}
+
+
+# Stores are declared by their zarr.json (a directory() output would get a
+# .snakemake_timestamp file inside, which zarr warns about on every open).
+include: "workflow/rules/bands.smk"
+include: "workflow/rules/sphere.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        STUDY / "bands.zarr" / "zarr.json",
+        STUDY / "sphere.zarr" / "zarr.json",
+        FIGURES.values(),

@@ -1,0 +1,113 @@
+"""Study configuration: load, fill defaults and validate against the JSON schema.
+
+The schema is ``workflow/schemas/config.schema.yaml`` (shipped in the package as
+``magcore/data/config.schema.yaml``).  Errors are one line, naming the key and what is allowed,
+and are raised before anything is computed or written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be run; the message names the key and what is allowed."""
+
+
+def schema() -> dict:
+    """The configuration JSON schema as a dict."""
+    text = resources.files("magcore").joinpath("data/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _with_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema_):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema_)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    where = _key(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        if allowed:
+            prefix = f"{where}." if error.absolute_path else ""
+            return (f"config error: unknown key {', '.join(prefix + e for e in extra)}; "
+                    f"allowed keys here: {', '.join(allowed)}")
+    if error.validator == "enum":
+        return f"config error: {where} = {error.instance!r} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
+    return f"config error: {where}: {error.message}"
+
+
+def validate(config: dict[str, Any]) -> dict[str, Any]:
+    """Return a validated deep copy of ``config`` with every default filled in.
+
+    Raises :class:`ConfigError` with a one-line message on the first (most relevant) problem.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"config error: the configuration must be a mapping, got {type(config).__name__}")
+    resolved = copy.deepcopy(config)
+    errors = list(_Validator(schema()).iter_errors(resolved))
+    if errors:
+        raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
+    _check_semantics(resolved)
+    return resolved
+
+
+def _check_semantics(cfg: dict[str, Any]) -> None:
+    from .models import MODELS
+
+    model = cfg["model"]
+    cls = MODELS[model["name"]]
+    allowed = [p.name for p in cls.parameters]
+    for name in model["parameters"]:
+        if name not in allowed:
+            raise ConfigError(
+                f"config error: model.parameters.{name} is not a parameter of model "
+                f"{model['name']!r}; allowed: {', '.join(allowed)}"
+            )
+    for i, (theta, phi) in enumerate(cfg["bands"]["reference_directions_deg"]):
+        if not 0 <= theta <= 180:
+            raise ConfigError(
+                f"config error: bands.reference_directions_deg.{i} theta = {theta} must be in [0, 180]"
+            )
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read a YAML study file and :func:`validate` it."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"config error: cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config error: {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    return validate(raw or {})
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON form of a resolved configuration."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,154 @@
+"""Figures regenerated from stored data (never from in-memory results).
+
+Each function takes Datasets opened from the stores and returns a matplotlib Figure;
+:func:`save` writes it.  Angles are drawn in degrees with the north pole (theta = 0) on top.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+
+
+def save(fig, path: str | Path, dpi: int = 120) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _label(da: xr.DataArray) -> str:
+    return f"{da.attrs.get('long_name', da.name)} [{da.attrs.get('units', '')}]"
+
+
+def precession_direction(G: np.ndarray, theta: np.ndarray, phi: np.ndarray, gamma: np.ndarray,
+                         magnitude: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(sin theta dphi/dt, dtheta/dt) of m_dot = -gamma m x H, H = -dG/dm (eqs. 2.12, 2.15).
+
+    theta_dot = gamma H_phi, sin(theta) phi_dot = -gamma H_theta with
+    H_theta = -dG/dtheta / |m| and H_phi = -dG/dphi / (|m| sin theta); phi is periodic.
+    """
+    dG_dtheta = np.gradient(G, theta, axis=0)
+    dphi = phi[1] - phi[0] if len(phi) > 1 else 2 * np.pi
+    dG_dphi = (np.roll(G, -1, axis=1) - np.roll(G, 1, axis=1)) / (2 * dphi)
+    sin_t = np.sin(theta)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        H_theta = -dG_dtheta / magnitude
+        H_phi = np.where(sin_t > 1e-12, -dG_dphi / (magnitude * sin_t), 0.0)
+    return -gamma * H_theta, gamma * H_phi
+
+
+def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
+    """Fig. 2.3: (a) gamma over the magnetization sphere, (b) contours of the free energy G with
+    arrows of the precession m_dot = -gamma m x H, (c) gamma(theta) on the phi = 0 meridian."""
+    theta = sphere.theta.values
+    phi = sphere.phi.values
+    gamma = sphere.gyromagnetic_ratio.values
+    G = sphere.free_energy.values
+    G = G - np.nanmin(G)
+    fig = plt.figure(figsize=(16, 4.8), layout="constrained")
+
+    ax = fig.add_subplot(1, 3, 1, projection="3d")
+    phi_c = np.append(phi, 2 * np.pi)
+    gamma_c = np.concatenate([gamma, gamma[:, :1]], axis=1)
+    T, P = np.meshgrid(theta, phi_c, indexing="ij")
+    finite = np.isfinite(gamma_c)
+    lo, hi = np.nanmin(gamma_c), np.nanmax(gamma_c)
+    norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
+    colors = plt.cm.viridis(norm(np.where(finite, gamma_c, lo)))
+    colors[~finite] = (0.85, 0.1, 0.1, 1.0)
+    ax.plot_surface(np.sin(T) * np.cos(P), np.sin(T) * np.sin(P), np.cos(T), facecolors=colors,
+                    rstride=1, cstride=1, linewidth=0, antialiased=False, shade=False)
+    ax.set_box_aspect((1, 1, 1))
+    ax.set_xlabel("$m_x$")
+    ax.set_ylabel("$m_y$")
+    ax.set_zlabel("$m_z$")
+    sm = plt.cm.ScalarMappable(norm=norm, cmap="viridis")
+    units = sphere.gyromagnetic_ratio.attrs.get("units", "")
+    fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.12, label=f"$\\gamma$ [{units}]")
+    ax.set_title("(a) gyromagnetic ratio $\\gamma$ (red: NaN, gap closed)")
+
+    ax = fig.add_subplot(1, 3, 2)
+    td, pd = np.rad2deg(theta), np.rad2deg(phi)
+    cs = ax.contourf(pd, td, G, levels=16, cmap="coolwarm")
+    ax.contour(pd, td, G, levels=16, colors="k", linewidths=0.3)
+    fig.colorbar(cs, ax=ax, label="$G - \\min G$ [" + sphere.free_energy.attrs.get("units", "") + "]")
+    u, v = precession_direction(sphere.free_energy.values, theta, phi,
+                                np.where(np.isfinite(gamma), gamma, np.nanmean(gamma)),
+                                float(sphere.attrs.get("magnetization_magnitude", 1.0)))
+    step_t = max(1, len(theta) // 12)
+    step_p = max(1, len(phi) // 16)
+    speed = np.hypot(u, v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        un, vn = np.where(speed > 0, u / speed, 0), np.where(speed > 0, v / speed, 0)
+    sl = (slice(step_t // 2, None, step_t), slice(0, None, step_p))
+    ax.quiver(pd[sl[1]], td[sl[0]], un[sl], vn[sl], angles="xy", scale=30, width=0.004)
+    ax.invert_yaxis()
+    ax.set_xlabel("$\\phi$ (deg)")
+    ax.set_ylabel("$\\theta$ (deg)")
+    ax.set_title("(b) free energy $G$ and precession $-\\gamma\\, m \\times H$")
+
+    ax = fig.add_subplot(1, 3, 3)
+    ax.plot(td, gamma[:, 0], "o-", ms=3, label="numerical, $\\phi = 0$")
+    if sphere.attrs.get("model") == "ti_surface":
+        pars = sphere.attrs["model_parameters"]
+        mag = float(sphere.attrs["magnetization_magnitude"])
+        alpha = pars["J"] * mag / pars["v"]
+        with np.errstate(divide="ignore"):
+            gamma_s = 4 * np.pi * mag / (alpha**2 * np.abs(np.cos(theta))) * np.sign(alpha)
+        gf = float(sphere.attrs["gamma_f"])
+        ax.plot(td, gf / (1 + gf / gamma_s), "k--", label="eqs. 2.32, 2.34")
+    ax.set_xlabel("$\\theta$ (deg)")
+    ax.set_ylabel(f"$\\gamma$ [{units}]")
+    ax.legend()
+    ax.set_title("(c) $\\gamma(\\theta)$")
+    fig.suptitle(f"{sphere.attrs.get('model')}: Fig. 2.3 regenerated from sphere.zarr")
+    return fig
+
+
+def bands_along_path(bands: xr.Dataset) -> plt.Figure:
+    """Band energies along the k path at each reference magnetization direction."""
+    n = bands.sizes["direction"]
+    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.6), sharey=True, squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        e = bands.energy_path.isel(direction=i)
+        for b in range(bands.sizes["band"]):
+            ax.plot(bands.path.values, e.isel(band=b).values, lw=1.2)
+        ax.axhline(float(bands.chemical_potential), color="k", ls=":", lw=0.8, label="$\\mu$")
+        t = np.rad2deg(float(bands.direction_theta[i]))
+        p = np.rad2deg(float(bands.direction_phi[i]))
+        ax.set_title(f"m at $\\theta$={t:.0f}°, $\\phi$={p:.0f}°")
+        ax.set_xlabel(_label(bands.path))
+    axes[0, 0].set_ylabel(_label(bands.energy_path))
+    axes[0, 0].legend()
+    fig.suptitle(f"{bands.attrs.get('model')}: bands along $k_x$ through the cutoff centre")
+    return fig
+
+
+def gap_map(bands: xr.Dataset) -> plt.Figure:
+    """Minimum direct gap at mu over the magnetization sphere (log scale; gap closings marked)."""
+    gap = bands.min_gap.values
+    floor = max(np.nanmax(gap) * 1e-6, 1e-12)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    pc = ax.pcolormesh(np.rad2deg(bands.phi.values), np.rad2deg(bands.theta.values), np.maximum(gap, floor),
+                       norm=LogNorm(vmin=floor, vmax=max(np.nanmax(gap), floor * 10)), shading="nearest")
+    fig.colorbar(pc, ax=ax, label=_label(bands.min_gap))
+    closed = bands.gap_closed.values
+    if closed.any():
+        t, p = np.nonzero(closed)
+        ax.plot(np.rad2deg(bands.phi.values[p]), np.rad2deg(bands.theta.values[t]), "rx", ms=4,
+                label="gap closed")
+        ax.legend(loc="lower right")
+    ax.invert_yaxis()
+    ax.set_xlabel("$\\phi$ (deg)")
+    ax.set_ylabel("$\\theta$ (deg)")
+    ax.set_title(f"{bands.attrs.get('model')}: direct gap over the magnetization sphere")
+    return fig

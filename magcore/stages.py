@@ -1,0 +1,171 @@
+"""Entry points of the workflow stages: one call per Snakemake rule.
+
+Each takes the resolved configuration and paths, computes with the library and writes one
+output; none of them depends on Snakemake, so they can be run and tested on their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .bands import energies, minimum_direct_gap
+from .cluster import dask_client
+from .sphere import sphere_map, unit_vectors
+from .store import now, open_store, study_config, write_store
+from .study import electrons_from_config, grid_from_config, mesh_from_config, model_from_config
+
+log = logging.getLogger(__name__)
+
+
+def _check_same_study(store: xr.Dataset, cfg: dict[str, Any], path: Path, sections: tuple[str, ...]) -> None:
+    stored = study_config(store)
+    for key in sections:
+        if stored.get(key) != cfg.get(key):
+            raise ValueError(f"{path} was made with a different '{key}' section "
+                             f"({stored.get(key)!r}) than this config ({cfg.get(key)!r}); rerun its stage")
+
+
+def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> xr.Dataset:
+    """Bands stage: energies on a k path and on the mesh at reference directions, the gap map
+    over the (theta, phi) grid (minimum direct gap at mu, refined beyond the mesh), and mu."""
+    started = now()
+    model = model_from_config(cfg)
+    mesh = mesh_from_config(cfg, model)
+    mu = cfg["electrons"]["chemical_potential"]
+    magnitude = cfg["magnetization"]["magnitude"]
+    theta, phi = grid_from_config(cfg)
+    m = magnitude * unit_vectors(theta, phi).reshape(-1, 3)
+
+    log.info("bands: gap map over %d x %d directions, %d k-points", len(theta), len(phi), mesh.size)
+    gaps, kmins = [], []
+    for s in range(0, len(m), gap_chunk):
+        g, kmin = minimum_direct_gap(model, m[s:s + gap_chunk], mesh.points, mu)
+        gaps.append(g)
+        kmins.append(kmin)
+        log.info("bands: gap map %d/%d directions", min(s + gap_chunk, len(m)), len(m))
+    gap = np.concatenate(gaps).reshape(len(theta), len(phi))
+    kmin = np.concatenate(kmins).reshape(len(theta), len(phi), model.dim)
+    closed = gap < cfg["electrons"]["gap_tolerance"]
+    if closed.any():
+        warnings.warn(f"the gap at mu closes (< {cfg['electrons']['gap_tolerance']:g}) at "
+                      f"{int(closed.sum())} of {closed.size} magnetization directions", RuntimeWarning, stacklevel=2)
+        log.warning("bands: gap closes at %d of %d directions", int(closed.sum()), closed.size)
+
+    ref = np.deg2rad(np.asarray(cfg["bands"]["reference_directions_deg"], dtype=float))
+    m_ref = magnitude * np.stack([np.sin(ref[:, 0]) * np.cos(ref[:, 1]),
+                                  np.sin(ref[:, 0]) * np.sin(ref[:, 1]), np.cos(ref[:, 0])], axis=-1)
+    extent = cfg["bands"]["path_extent"]
+    s_path = np.linspace(-extent, extent, cfg["bands"]["path_points"])
+    direction = np.zeros(model.dim)
+    direction[0] = 1.0
+    center = model.k_center(m_ref)  # (R, dim)
+    k_path = center[:, None, :] + s_path[None, :, None] * direction
+    e_path = energies(model, k_path, m_ref[:, None, :])
+    e_mesh = energies(model, center[:, None, :] + mesh.points[None], m_ref[:, None, :])
+
+    kdims = ["x", "y", "z", "w"][: model.dim]
+    E = model.energy_unit
+    ds = xr.Dataset(
+        {
+            "energy_path": (("direction", "path", "band"), e_path,
+                            {"long_name": "band energy along the k path", "units": E, "equation": model.equation}),
+            "k_path": (("direction", "path", "k_dim"), k_path,
+                       {"long_name": "k on the path", "units": f"{model.length_unit}^-1", "equation": "-"}),
+            "energy_mesh": (("direction", "k_point", "band"), e_mesh,
+                            {"long_name": "band energy on the integration mesh", "units": E, "equation": model.equation}),
+            "mesh_k": (("k_point", "k_dim"), mesh.points,
+                       {"long_name": "integration mesh, relative to the cutoff centre k0(m)",
+                        "units": f"{model.length_unit}^-1", "equation": "-"}),
+            "mesh_weight": (("k_point",), mesh.weights,
+                            {"long_name": "quadrature weight including 1/(2 pi)^d",
+                             "units": f"{model.length_unit}^-{model.dim}", "equation": "-"}),
+            "k_center": (("direction", "k_dim"), center,
+                         {"long_name": "cutoff centre k0(m) at the reference directions",
+                          "units": f"{model.length_unit}^-1", "equation": "-"}),
+            "min_gap": (("theta", "phi"), gap,
+                        {"long_name": "minimum over k of the direct gap at the chemical potential",
+                         "units": E, "equation": "-"}),
+            "k_min_gap": (("theta", "phi", "k_dim"), kmin,
+                          {"long_name": "k where the direct gap is smallest", "units": f"{model.length_unit}^-1",
+                           "equation": "-"}),
+            "gap_closed": (("theta", "phi"), closed,
+                           {"long_name": "min_gap below electrons.gap_tolerance", "units": "1", "equation": "-"}),
+            "chemical_potential": ((), mu, {"long_name": "chemical potential mu", "units": E, "equation": "-"}),
+        },
+        coords={
+            "theta": ("theta", theta, {"long_name": "polar angle of m", "units": "rad"}),
+            "phi": ("phi", phi, {"long_name": "azimuthal angle of m", "units": "rad"}),
+            "direction_theta": ("direction", ref[:, 0], {"long_name": "polar angle of the reference m", "units": "rad"}),
+            "direction_phi": ("direction", ref[:, 1], {"long_name": "azimuthal angle of the reference m", "units": "rad"}),
+            "path": ("path", s_path, {"long_name": "signed distance along k_x from the cutoff centre",
+                                      "units": f"{model.length_unit}^-1"}),
+            "band": ("band", np.arange(model.n_bands), {"long_name": "band index (ascending energy)", "units": "1"}),
+            "k_dim": ("k_dim", np.array(kdims, dtype=object), {"long_name": "k component", "units": "1"}),
+        },
+        attrs={"model": model.name, "model_parameters": dict(model.params),
+               "energy_unit": E, "length_unit": model.length_unit},
+    )
+    write_store(ds, out, cfg, started)
+    log.info("bands: wrote %s", out)
+    return ds
+
+
+def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1) -> xr.Dataset:
+    """Sphere stage: chapter-2 coefficient maps over the (theta, phi) grid, with Dask."""
+    started = now()
+    bands = open_store(bands_path)
+    _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh", "sphere"))
+    model = model_from_config(cfg)
+    mesh = mesh_from_config(cfg, model)
+    theta, phi = grid_from_config(cfg)
+    comp = cfg["compute"]
+    with dask_client(threads, address=comp["dask_scheduler"]) as client:
+        ds = sphere_map(model, theta, phi, mesh, electrons_from_config(cfg),
+                        magnitude=cfg["magnetization"]["magnitude"], gamma_f=cfg["ferromagnet"]["gamma_f"],
+                        min_gap=bands["min_gap"].values, gap_tolerance=cfg["electrons"]["gap_tolerance"],
+                        client=client, points_per_chunk=comp["points_per_chunk"], k_block=comp["k_block"])
+    write_store(ds, out, cfg, started)
+    log.info("sphere: wrote %s", out)
+    return ds
+
+
+def run_figures(cfg: dict[str, Any], bands_path: str | Path, sphere_path: str | Path,
+                outputs: dict[str, str | Path]) -> None:
+    """Figures stage: regenerate the figures from the stored data."""
+    from . import plots
+
+    bands = open_store(bands_path)
+    sphere = open_store(sphere_path)
+    dpi = cfg["figures"]["dpi"]
+    plots.save(plots.gyromagnetic_and_free_energy(sphere), outputs["fig2_3"], dpi)
+    plots.save(plots.bands_along_path(bands), outputs["bands"], dpi)
+    plots.save(plots.gap_map(bands), outputs["gap"], dpi)
+    log.info("figures: wrote %s", ", ".join(map(str, outputs.values())))
+
+
+def configure_logging(path: str | Path | None = None, level: int = logging.INFO) -> None:
+    """Log magcore's progress (and Python warnings) to stderr and, if given, to ``path``."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(path))
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+                        handlers=handlers, force=True)
+    logging.captureWarnings(True)
+    import distributed  # noqa: F401  (configures its loggers on import; quieten them after)
+
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("distributed", "matplotlib", "bokeh", "tornado"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def store_path(declared: str | Path) -> Path:
+    """The zarr store directory of a Snakemake output/input declared as ``<store>/zarr.json``."""
+    declared = Path(declared)
+    return declared.parent if declared.name == "zarr.json" else declared

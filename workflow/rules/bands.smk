@@ -1,0 +1,18 @@
+rule bands:
+    output:
+        STUDY / "bands.zarr" / "zarr.json",
+    params:
+        model=config["model"],
+        mesh=config["mesh"],
+        sphere=config["sphere"],
+        electrons=config["electrons"],
+        magnetization=config["magnetization"],
+        bands=config["bands"],
+    log:
+        STUDY / "logs" / "bands.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/bands.py"

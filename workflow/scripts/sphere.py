@@ -1,0 +1,7 @@
+# Snakemake script of rule `sphere`: one library call (Dask workers are spawned processes,
+# hence the __main__ guard).
+from magcore.stages import configure_logging, store_path, run_sphere
+
+if __name__ == "__main__":
+    configure_logging(snakemake.log[0])  # noqa: F821
+    run_sphere(snakemake.config, store_path(snakemake.input.bands), store_path(snakemake.output[0]), threads=snakemake.threads)  # noqa: F821
