@@ -11,7 +11,12 @@ from snakemake.exceptions import WorkflowError
 from magcore.config import ConfigError, validate as validate_config
 
 
-configfile: "config/config.yaml"
+# Without --configfile, run the embedded default study. A study file given with --configfile
+# is complete on its own: keys it omits take the schema defaults, never values of the default
+# study (Snakemake would otherwise deep-merge the two, mixing e.g. two models' parameters).
+if not workflow.overwrite_configfiles:
+
+    configfile: Path(workflow.basedir) / "config" / "config.yaml"
 
 
 try:

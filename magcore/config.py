@@ -57,6 +57,14 @@ def _message(error: jsonschema.ValidationError) -> str:
             prefix = f"{where}." if error.absolute_path else ""
             return (f"config error: unknown key {', '.join(prefix + e for e in extra)}; "
                     f"allowed keys here: {', '.join(allowed)}")
+    bounds = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+    if error.validator in bounds:
+        return f"config error: {where} = {error.instance!r}: must be {bounds[error.validator]} {error.validator_value}"
+    if error.validator == "type":
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        names = {"number": "a number", "integer": "an integer", "string": "a string", "object": "a mapping",
+                 "array": "a list", "boolean": "true or false", "null": "null"}
+        return f"config error: {where} = {error.instance!r}: must be {' or '.join(names.get(k, k) for k in kinds)}"
     if error.validator == "enum":
         return f"config error: {where} = {error.instance!r} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
     return f"config error: {where}: {error.message}"

@@ -1,0 +1,78 @@
+"""Configuration: defaults, and one-line errors that name the key and what is allowed."""
+
+import copy
+
+import pytest
+import yaml
+
+from magcore.config import ConfigError, load, schema, validate
+
+
+def test_defaults_fill_an_empty_config():
+    cfg = validate({})
+    assert cfg["model"]["name"] == "ti_surface"
+    assert cfg["mesh"]["k_cutoff"] > 0 and cfg["sphere"]["n_theta"] >= 2
+    assert cfg["electrons"]["temperature"] == 0.0
+
+
+def test_default_study_is_valid_and_complete(repo):
+    cfg = load(repo / "config" / "config.yaml")
+    assert cfg["study"] == "ti_surface_default"
+
+
+def _walk(node, path=()):
+    yield path, node
+    for name, sub in node.get("properties", {}).items():
+        yield from _walk(sub, path + (name,))
+
+
+def test_every_schema_key_has_a_description_and_default():
+    for path, node in _walk(schema()):
+        if path:
+            assert node.get("description"), f"{'.'.join(path)} has no description"
+            assert "default" in node, f"{'.'.join(path)} has no default"
+
+
+BAD = [
+    ({"model": {"name": "graphene"}}, ["model.name", "graphene", "ti_surface"]),
+    ({"modle": {}}, ["unknown key modle", "model"]),
+    ({"mesh": {"kcutoff": 3}}, ["mesh.kcutoff", "k_cutoff"]),
+    ({"mesh": {"k_cutoff": -1.0}}, ["mesh.k_cutoff", "must be > 0"]),
+    ({"mesh": {"radial_order": 0}}, ["mesh.radial_order", "must be >= 1"]),
+    ({"sphere": {"n_theta": 0}}, ["sphere.n_theta", "must be >= 2"]),
+    ({"sphere": {"n_phi": -4}}, ["sphere.n_phi", "must be >= 1"]),
+    ({"electrons": {"temperature": -0.1}}, ["electrons.temperature", "must be >= 0"]),
+    ({"electrons": {"chemical_potential": "zero"}}, ["electrons.chemical_potential", "must be a number"]),
+    ({"sphere": {"n_theta": 3.5}}, ["sphere.n_theta", "must be an integer"]),
+    ({"model": {"parameters": {"J": "big"}}}, ["model.parameters.J", "must be a number"]),
+    ({"model": {"parameters": {"lambda": 1.0}}}, ["model.parameters.lambda", "allowed: v, J"]),
+    ({"magnetization": {"magnitude": 0}}, ["magnetization.magnitude", "must be > 0"]),
+    ({"study": "a/b"}, ["study", "does not match"]),
+    ({"bands": {"reference_directions_deg": [[200, 0]]}}, ["bands.reference_directions_deg.0", "[0, 180]"]),
+]
+
+
+@pytest.mark.parametrize("bad, words", BAD, ids=[str(b) for b, _ in BAD])
+def test_bad_config_one_line_error_naming_key(bad, words):
+    with pytest.raises(ConfigError) as info:
+        validate(copy.deepcopy(bad))
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_unreadable_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load(broken)
+
+
+def test_validate_does_not_modify_its_input():
+    raw = {"mesh": {"k_cutoff": 10.0}}
+    before = yaml.safe_dump(raw)
+    validate(raw)
+    assert yaml.safe_dump(raw) == before

@@ -1,0 +1,103 @@
+"""The real Snakemake workflow, run on tiny configs in temporary directories."""
+
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from conftest import run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+TINY = {
+    "study": "tiny",
+    "model": {"name": "ti_surface", "parameters": {"J": 0.5, "v": 1.0}},
+    "mesh": {"k_cutoff": 40.0, "radial_panels": 8, "radial_order": 4, "n_angle": 4},
+    "sphere": {"n_theta": 5, "n_phi": 4},
+    "bands": {"path_points": 21},
+    "compute": {"points_per_chunk": 7, "k_block": 50},
+}
+
+
+def write_config(path, cfg):
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tiny")
+    cfg = write_config(work / "tiny.yaml", TINY)
+    proc = run_snakemake(work, "--cores", "2", "--configfile", str(cfg))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return work, proc
+
+
+def test_tiny_study_produces_stores_and_figures(tiny_run):
+    work, _ = tiny_run
+    study = work / "results" / "tiny"
+    for name in ("bands.zarr", "sphere.zarr"):
+        ds = xr.open_zarr(study / name)
+        assert ds.attrs["complete"] is True
+        assert ds.attrs["magcore_version"]
+        cfg = yaml.safe_load(ds.attrs["config"])
+        assert cfg["model"]["parameters"]["J"] == 0.5 and cfg["study"] == "tiny"
+        assert len(ds.attrs["config_hash"]) == 64
+        for var in ds.data_vars.values():
+            for attr in ("long_name", "units", "equation"):
+                assert attr in var.attrs, (name, var.name, attr)
+    for png in ("fig2_3_gyromagnetic_ratio_free_energy.png", "bands_path.png", "gap_map.png"):
+        data = (study / "figures" / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_tiny_study_numbers_are_physical(tiny_run):
+    work, _ = tiny_run
+    sphere = xr.open_zarr(work / "results" / "tiny" / "sphere.zarr").load()
+    bands = xr.open_zarr(work / "results" / "tiny" / "bands.zarr").load()
+    # the equator (theta index 2 of 5) is a gap closing: NaN + flag, elsewhere finite
+    assert np.all(bands.gap_closed.values[2]) and not np.any(bands.gap_closed.values[[0, 1, 3, 4]])
+    assert np.all(np.isnan(sphere.gyromagnetic_ratio_s.values[2]))
+    assert np.all(sphere.flag.values[2] == 1)
+    north = sphere.berry_curvature_theta_phi.sel(theta=np.pi / 4, method="nearest").values
+    alpha = 0.5
+    np.testing.assert_allclose(north, alpha**2 / (8 * np.pi), rtol=0.02)  # eq. 2.31, k_c = 40
+
+
+def test_rerun_is_a_no_op(tiny_run):
+    work, _ = tiny_run
+    proc = run_snakemake(work, "--cores", "2", "--configfile", str(work / "tiny.yaml"))
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_dry_run_of_default_config(tmp_path, repo):
+    proc = run_snakemake(repo, "-n", "--cores", "2", "--directory", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    for rule in ("bands", "sphere", "figures"):
+        assert rule in out
+    assert not (tmp_path / "results").exists()
+
+
+BAD = [
+    ({"model": {"name": "graphene"}}, "model.name"),
+    ({"sphere": {"n_theta": 5, "nphi": 3}}, "sphere.nphi"),
+    ({"mesh": {"k_cutoff": 0}}, "mesh.k_cutoff"),
+    ({"mesh": {"radial_panels": -2}}, "mesh.radial_panels"),
+    ({"electrons": {"temperature": -1}}, "electrons.temperature"),
+    ({"electrons": {"chemical_potential": "0.1"}}, "electrons.chemical_potential"),
+]
+
+
+@pytest.mark.parametrize("bad, key", BAD, ids=[k for _, k in BAD])
+def test_bad_config_stops_before_any_job(tmp_path, bad, key):
+    cfg = dict(TINY, **bad)
+    write_config(tmp_path / "bad.yaml", cfg)
+    proc = run_snakemake(tmp_path, "--cores", "1", "--configfile", str(tmp_path / "bad.yaml"))
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "config error" in out and key in out, out[-2000:]
+    assert not (tmp_path / "results").exists()
