@@ -102,6 +102,27 @@ class Model:
         raise NotImplementedError
 
     # -- k-space domain ----------------------------------------------------------------------
+    def lattice_vectors(self) -> np.ndarray:
+        """Real-space lattice vectors as rows, shape ``(dim, dim)``, in ``length_unit``
+        (lattice models only)."""
+        raise NotImplementedError(f"model {self.name!r} is a continuum model: it has no lattice")
+
+    def reciprocal_vectors(self) -> np.ndarray:
+        """Reciprocal vectors b_i as rows, a_i . b_j = 2 pi delta_ij, in 1 / ``length_unit``."""
+        return 2 * np.pi * np.linalg.inv(self.lattice_vectors()).T
+
+    def high_symmetry_path(self) -> list[tuple[str, np.ndarray]]:
+        """Labelled corners of the band-structure path.
+
+        Lattice models: fractional coordinates (in units of the reciprocal vectors).  Continuum
+        models: k relative to :meth:`k_center`; the default is a line along k_x.
+        """
+        if self.domain == "lattice":
+            raise NotImplementedError(f"model {self.name!r} does not define a high-symmetry path")
+        e = np.zeros(self.dim)
+        e[0] = 1.0
+        return [("-k_x", -e), ("k0", 0 * e), ("+k_x", e)]
+
     def k_center(self, m: np.ndarray) -> np.ndarray:
         """Centre of the continuum cutoff disc for magnetization ``m``, shape ``(..., dim)``.
 

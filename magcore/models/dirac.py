@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import register
 from .base import Parameter, TwoBandModel, broadcast_km
 
 
+@register
 class TISurface(TwoBandModel):
     """Dirac surface of a 3D TI exchange-coupled to a ferromagnet, eq. (2.30).
 
