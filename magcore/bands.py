@@ -74,19 +74,39 @@ def gap_at(E: np.ndarray, mu: float) -> np.ndarray:
     return above - below
 
 
-def _gap_on(model: Model, k: np.ndarray, m: np.ndarray, mu: float) -> np.ndarray:
-    return gap_at(energies(model, k, m), mu)
+def gap_above_band(E: np.ndarray, filling: int) -> np.ndarray:
+    """Direct gap E_filling - E_(filling-1) between the top filled and the lowest empty band
+    when the lowest ``filling`` bands are filled."""
+    if not 0 < filling < E.shape[-1]:
+        raise ValueError(f"filling must be between 1 and {E.shape[-1] - 1} bands, got {filling}")
+    return E[..., filling] - E[..., filling - 1]
+
+
+def _gap_on(model: Model, k: np.ndarray, m: np.ndarray, mu: float | None, filling: int | None) -> np.ndarray:
+    E = energies(model, k, m)
+    return gap_above_band(E, filling) if filling is not None else gap_at(E, mu)
+
+
+def band_edges(model: Model, m: np.ndarray, mesh_points: np.ndarray, filling: int) -> tuple[float, float]:
+    """Top of band ``filling - 1`` and bottom of band ``filling`` over the mesh (relative to
+    ``model.k_center(m)``) and all magnetizations ``m`` (P, 3): the global gap of a filling."""
+    m = np.asarray(m, dtype=float)
+    E = energies(model, model.k_center(m)[:, None, :] + mesh_points[None, :, :], m[:, None, :])
+    gap_above_band(E[:1, :1], filling)  # validates the band index
+    return float(E[..., filling - 1].max()), float(E[..., filling].min())
 
 
 def minimum_direct_gap(
     model: Model,
     m: np.ndarray,
     mesh_points: np.ndarray,
-    mu: float,
+    mu: float | None = None,
     *,
+    filling: int | None = None,
     iterations: int = 48,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Minimum over k of the direct gap at ``mu``, for each magnetization in ``m`` (P, 3).
+    """Minimum over k of the direct gap at ``mu`` (or above the lowest ``filling`` bands), for
+    each magnetization in ``m`` (P, 3).
 
     The mesh minimum is refined by a vectorised pattern search (a 5 x 5 stencil that moves to
     its best point and halves its step otherwise), so a gap that closes between mesh points is
@@ -95,23 +115,26 @@ def minimum_direct_gap(
 
     Returns ``(gap (P,), k_min (P, dim))`` with k_min in absolute k.
     """
+    if (mu is None) == (filling is None):
+        raise ValueError("give exactly one of mu and filling")
     m = np.asarray(m, dtype=float)
     center = model.k_center(m)  # (P, dim)
     k = center[:, None, :] + mesh_points[None, :, :]
-    gap = _gap_on(model, k, m[:, None, :], mu)  # (P, N)
+    gap = _gap_on(model, k, m[:, None, :], mu, filling)  # (P, N)
     best = np.argmin(gap, axis=1)
     k_best = k[np.arange(len(m)), best]  # (P, dim)
     g_best = gap[np.arange(len(m)), best]
     # initial step: distance from the best mesh point to its nearest mesh neighbour
-    d = np.linalg.norm(mesh_points[None, :, :] - mesh_points[best][:, None, :], axis=-1)
-    d[d == 0] = np.inf
-    step = d.min(axis=1)
-    step = np.where(np.isfinite(step), step, 1.0)
+    step = np.empty(len(m))
+    for i, b in enumerate(np.unique(best)):  # few distinct best points; bounded memory
+        d = np.linalg.norm(mesh_points - mesh_points[b], axis=-1)
+        d[d == 0] = np.inf
+        step[best == b] = d.min() if np.isfinite(d.min()) else 1.0
     dim = mesh_points.shape[1]
     offsets = np.stack(np.meshgrid(*([np.arange(-2, 3)] * dim), indexing="ij"), axis=-1).reshape(-1, dim)
     for _ in range(iterations):
         trial = k_best[:, None, :] + step[:, None, None] * offsets[None, :, :]
-        g_trial = _gap_on(model, trial, m[:, None, :], mu)
+        g_trial = _gap_on(model, trial, m[:, None, :], mu, filling)
         j = np.argmin(g_trial, axis=1)
         g_new = g_trial[np.arange(len(m)), j]
         improved = g_new < g_best

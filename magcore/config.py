@@ -91,12 +91,33 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
     model = cfg["model"]
     cls = MODELS[model["name"]]
     allowed = [p.name for p in cls.parameters]
-    for name in model["parameters"]:
-        if name not in allowed:
-            raise ConfigError(
-                f"config error: model.parameters.{name} is not a parameter of model "
-                f"{model['name']!r}; allowed: {', '.join(allowed)}"
-            )
+    if allowed or model["name"] != "tight_binding":
+        for name in model["parameters"]:
+            if name not in allowed:
+                raise ConfigError(
+                    f"config error: model.parameters.{name} is not a parameter of model "
+                    f"{model['name']!r}; allowed: {', '.join(allowed)}"
+                )
+    if model["material"] is not None and model["name"] != "tmd":
+        raise ConfigError(f"config error: model.material is only for model tmd, not {model['name']!r}")
+    if model["source"] is not None and model["name"] != "tight_binding":
+        raise ConfigError(f"config error: model.source is only for model tight_binding, not {model['name']!r}")
+    if model["name"] == "tight_binding" and model["source"] is None:
+        raise ConfigError("config error: model.source is required for model tight_binding "
+                          "(e.g. {hr_dat: seed_hr.dat, lattice_vectors: ...})")
+    try:
+        from .study import model_from_config
+
+        built = model_from_config(cfg)
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        raise ConfigError(f"config error: model: {exc}".splitlines()[0]) from None
+    el = cfg["electrons"]
+    if el["chemical_potential"] is not None and el["filling"] is not None:
+        raise ConfigError("config error: electrons.chemical_potential and electrons.filling are both "
+                          "given; give one or the other")
+    if el["filling"] is not None and not el["filling"] < built.n_bands:
+        raise ConfigError(f"config error: electrons.filling = {el['filling']}: must be < the number of "
+                          f"bands of {model['name']!r} ({built.n_bands})")
     for i, (theta, phi) in enumerate(cfg["bands"]["reference_directions_deg"]):
         if not 0 <= theta <= 180:
             raise ConfigError(

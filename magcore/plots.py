@@ -126,10 +126,16 @@ def bands_along_path(bands: xr.Dataset) -> plt.Figure:
         t = np.rad2deg(float(bands.direction_theta[i]))
         p = np.rad2deg(float(bands.direction_phi[i]))
         ax.set_title(f"m at $\\theta$={t:.0f}°, $\\phi$={p:.0f}°")
+        if "path_tick" in bands.coords:
+            ticks = bands.path_tick.values
+            ax.set_xticks(ticks, [str(x) for x in bands.path_label.values])
+            for x in ticks:
+                ax.axvline(x, color="0.7", lw=0.6)
+            ax.set_xlim(ticks[0], ticks[-1])
         ax.set_xlabel(_label(bands.path))
     axes[0, 0].set_ylabel(_label(bands.energy_path))
     axes[0, 0].legend()
-    fig.suptitle(f"{bands.attrs.get('model')}: bands along $k_x$ through the cutoff centre")
+    fig.suptitle(f"{bands.attrs.get('model')}: bands along the k path")
     return fig
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .bands import energies, minimum_direct_gap
+from .bands import band_edges, energies, minimum_direct_gap
 from .cluster import dask_client
 from .sphere import sphere_map, unit_vectors
 from .store import now, open_store, study_config, write_store
@@ -31,85 +31,127 @@ def _check_same_study(store: xr.Dataset, cfg: dict[str, Any], path: Path, sectio
                              f"({stored.get(key)!r}) than this config ({cfg.get(key)!r}); rerun its stage")
 
 
+def band_path(model, m_ref: np.ndarray, n_points: int, extent: float) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+    """k points along the model's path for each reference magnetization.
+
+    Lattice models: straight segments between the fractional corners of
+    ``model.high_symmetry_path()``, points shared out by segment length.  Continuum models: the
+    corners are scaled by ``extent`` and shifted to ``model.k_center(m)``.
+    Returns ``(k (R, n, dim), distance (n,), labels, tick positions)``.
+    """
+    labels, corners = zip(*model.high_symmetry_path())
+    corners = np.asarray(corners, dtype=float)
+    if model.domain == "lattice":
+        corners = corners @ model.reciprocal_vectors()
+    else:
+        corners = extent * corners
+    seg = np.linalg.norm(np.diff(corners, axis=0), axis=1)
+    ticks = np.concatenate([[0.0], np.cumsum(seg)])
+    dist = np.linspace(0.0, ticks[-1], n_points)
+    k = np.stack([np.interp(dist, ticks, corners[:, i]) for i in range(model.dim)], axis=-1)
+    if model.domain == "lattice":
+        k_all = np.broadcast_to(k, (len(m_ref),) + k.shape)
+    else:
+        k_all = model.k_center(m_ref)[:, None, :] + k[None]
+    return np.array(k_all), dist, list(labels), ticks
+
+
 def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> xr.Dataset:
-    """Bands stage: energies on a k path and on the mesh at reference directions, the gap map
-    over the (theta, phi) grid (minimum direct gap at mu, refined beyond the mesh), and mu."""
+    """Bands stage: energies on the k path and on the mesh at reference directions, the gap map
+    over the (theta, phi) grid (minimum direct gap at mu, refined beyond the mesh) and mu
+    (given, or mid-gap for a band filling)."""
     started = now()
     model = model_from_config(cfg)
     mesh = mesh_from_config(cfg, model)
-    mu = cfg["electrons"]["chemical_potential"]
+    el = cfg["electrons"]
+    filling = el["filling"]
     magnitude = cfg["magnetization"]["magnitude"]
     theta, phi = grid_from_config(cfg)
     m = magnitude * unit_vectors(theta, phi).reshape(-1, 3)
 
+    if filling is not None:
+        tops, bottoms = [], []
+        for s in range(0, len(m), gap_chunk):
+            top, bottom = band_edges(model, m[s:s + gap_chunk], mesh.points, filling)
+            tops.append(top)
+            bottoms.append(bottom)
+        top, bottom = max(tops), min(bottoms)
+        if bottom <= top:
+            raise ValueError(f"filling {filling}: bands {filling - 1} and {filling} overlap "
+                             f"(top {top:.6g} >= bottom {bottom:.6g}); set electrons.chemical_potential instead")
+        mu = 0.5 * (top + bottom)
+        log.info("bands: filling %d -> mu = %.6g (gap from %.6g to %.6g)", filling, mu, top, bottom)
+    else:
+        mu = 0.0 if el["chemical_potential"] is None else el["chemical_potential"]
+
     log.info("bands: gap map over %d x %d directions, %d k-points", len(theta), len(phi), mesh.size)
     gaps, kmins = [], []
     for s in range(0, len(m), gap_chunk):
-        g, kmin = minimum_direct_gap(model, m[s:s + gap_chunk], mesh.points, mu)
+        g, kmin = minimum_direct_gap(model, m[s:s + gap_chunk], mesh.points, mu if filling is None else None,
+                                     filling=filling)
         gaps.append(g)
         kmins.append(kmin)
         log.info("bands: gap map %d/%d directions", min(s + gap_chunk, len(m)), len(m))
     gap = np.concatenate(gaps).reshape(len(theta), len(phi))
     kmin = np.concatenate(kmins).reshape(len(theta), len(phi), model.dim)
-    closed = gap < cfg["electrons"]["gap_tolerance"]
+    closed = gap < el["gap_tolerance"]
     if closed.any():
-        warnings.warn(f"the gap at mu closes (< {cfg['electrons']['gap_tolerance']:g}) at "
+        warnings.warn(f"the gap at mu closes (< {el['gap_tolerance']:g}) at "
                       f"{int(closed.sum())} of {closed.size} magnetization directions", RuntimeWarning, stacklevel=2)
         log.warning("bands: gap closes at %d of %d directions", int(closed.sum()), closed.size)
 
     ref = np.deg2rad(np.asarray(cfg["bands"]["reference_directions_deg"], dtype=float))
     m_ref = magnitude * np.stack([np.sin(ref[:, 0]) * np.cos(ref[:, 1]),
                                   np.sin(ref[:, 0]) * np.sin(ref[:, 1]), np.cos(ref[:, 0])], axis=-1)
-    extent = cfg["bands"]["path_extent"]
-    s_path = np.linspace(-extent, extent, cfg["bands"]["path_points"])
-    direction = np.zeros(model.dim)
-    direction[0] = 1.0
-    center = model.k_center(m_ref)  # (R, dim)
-    k_path = center[:, None, :] + s_path[None, :, None] * direction
+    k_path, dist, labels, ticks = band_path(model, m_ref, cfg["bands"]["path_points"], cfg["bands"]["path_extent"])
     e_path = energies(model, k_path, m_ref[:, None, :])
+    center = model.k_center(m_ref)  # (R, dim)
     e_mesh = energies(model, center[:, None, :] + mesh.points[None], m_ref[:, None, :])
 
-    kdims = ["x", "y", "z", "w"][: model.dim]
+    kdims = np.array(["x", "y", "z", "w"][: model.dim], dtype=object)
     E = model.energy_unit
+    inv_L = f"{model.length_unit}^-1"
+    mesh_note = ("relative to the cutoff centre k0(m)" if model.domain == "continuum" else "Monkhorst-Pack, absolute")
     ds = xr.Dataset(
         {
             "energy_path": (("direction", "path", "band"), e_path,
                             {"long_name": "band energy along the k path", "units": E, "equation": model.equation}),
             "k_path": (("direction", "path", "k_dim"), k_path,
-                       {"long_name": "k on the path", "units": f"{model.length_unit}^-1", "equation": "-"}),
+                       {"long_name": "k on the path", "units": inv_L, "equation": "-"}),
             "energy_mesh": (("direction", "k_point", "band"), e_mesh,
                             {"long_name": "band energy on the integration mesh", "units": E, "equation": model.equation}),
             "mesh_k": (("k_point", "k_dim"), mesh.points,
-                       {"long_name": "integration mesh, relative to the cutoff centre k0(m)",
-                        "units": f"{model.length_unit}^-1", "equation": "-"}),
+                       {"long_name": f"integration mesh ({mesh_note})", "units": inv_L, "equation": "-"}),
             "mesh_weight": (("k_point",), mesh.weights,
                             {"long_name": "quadrature weight including 1/(2 pi)^d",
                              "units": f"{model.length_unit}^-{model.dim}", "equation": "-"}),
             "k_center": (("direction", "k_dim"), center,
-                         {"long_name": "cutoff centre k0(m) at the reference directions",
-                          "units": f"{model.length_unit}^-1", "equation": "-"}),
+                         {"long_name": "cutoff centre k0(m) at the reference directions", "units": inv_L,
+                          "equation": "-"}),
             "min_gap": (("theta", "phi"), gap,
                         {"long_name": "minimum over k of the direct gap at the chemical potential",
                          "units": E, "equation": "-"}),
             "k_min_gap": (("theta", "phi", "k_dim"), kmin,
-                          {"long_name": "k where the direct gap is smallest", "units": f"{model.length_unit}^-1",
-                           "equation": "-"}),
+                          {"long_name": "k where the direct gap is smallest", "units": inv_L, "equation": "-"}),
             "gap_closed": (("theta", "phi"), closed,
                            {"long_name": "min_gap below electrons.gap_tolerance", "units": "1", "equation": "-"}),
-            "chemical_potential": ((), mu, {"long_name": "chemical potential mu", "units": E, "equation": "-"}),
+            "chemical_potential": ((), mu, {"long_name": "chemical potential mu", "units": E, "equation": "-",
+                                            "source": "filling" if filling is not None else "config"}),
         },
         coords={
             "theta": ("theta", theta, {"long_name": "polar angle of m", "units": "rad"}),
             "phi": ("phi", phi, {"long_name": "azimuthal angle of m", "units": "rad"}),
             "direction_theta": ("direction", ref[:, 0], {"long_name": "polar angle of the reference m", "units": "rad"}),
             "direction_phi": ("direction", ref[:, 1], {"long_name": "azimuthal angle of the reference m", "units": "rad"}),
-            "path": ("path", s_path, {"long_name": "signed distance along k_x from the cutoff centre",
-                                      "units": f"{model.length_unit}^-1"}),
+            "path": ("path", dist, {"long_name": "distance along the k path", "units": inv_L}),
+            "path_tick": ("path_tick", ticks, {"long_name": "distance of the path corners", "units": inv_L}),
+            "path_label": ("path_tick", np.array(labels, dtype=object), {"long_name": "path corner labels", "units": "1"}),
             "band": ("band", np.arange(model.n_bands), {"long_name": "band index (ascending energy)", "units": "1"}),
-            "k_dim": ("k_dim", np.array(kdims, dtype=object), {"long_name": "k component", "units": "1"}),
+            "k_dim": ("k_dim", kdims, {"long_name": "k component", "units": "1"}),
         },
         attrs={"model": model.name, "model_parameters": dict(model.params),
-               "energy_unit": E, "length_unit": model.length_unit},
+               "energy_unit": E, "length_unit": model.length_unit,
+               "filling": -1 if filling is None else filling},
     )
     write_store(ds, out, cfg, started)
     log.info("bands: wrote %s", out)
@@ -126,7 +168,8 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
     theta, phi = grid_from_config(cfg)
     comp = cfg["compute"]
     with dask_client(threads, address=comp["dask_scheduler"]) as client:
-        ds = sphere_map(model, theta, phi, mesh, electrons_from_config(cfg),
+        ds = sphere_map(model, theta, phi, mesh,
+                        electrons_from_config(cfg, chemical_potential=float(bands["chemical_potential"])),
                         magnitude=cfg["magnetization"]["magnitude"], gamma_f=cfg["ferromagnet"]["gamma_f"],
                         min_gap=bands["min_gap"].values, gap_tolerance=cfg["electrons"]["gap_tolerance"],
                         client=client, points_per_chunk=comp["points_per_chunk"], k_block=comp["k_block"])

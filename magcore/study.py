@@ -7,26 +7,37 @@ from typing import Any
 
 import numpy as np
 
-from .kmesh import KMesh, continuum_mesh
+from .kmesh import KMesh, bz_mesh, continuum_mesh
 from .models import Model, get_model
 from .sphere import Electrons, sphere_grid
 
 
 def model_from_config(cfg: dict[str, Any]) -> Model:
-    return get_model(cfg["model"]["name"], **cfg["model"]["parameters"])
+    """The model named in ``cfg['model']`` with its parameters (and material / source)."""
+    mc = cfg["model"]
+    kwargs: dict[str, Any] = dict(mc["parameters"])
+    if mc.get("material") is not None:
+        kwargs["material"] = mc["material"]
+    if mc.get("source") is not None:
+        kwargs["source"] = mc["source"]
+    return get_model(mc["name"], **kwargs)
 
 
 def mesh_from_config(cfg: dict[str, Any], model: Model) -> KMesh:
+    """The integration mesh: Monkhorst-Pack for lattice models, graded disc/segment otherwise."""
     mc = cfg["mesh"]
-    if model.domain != "continuum":
-        raise NotImplementedError(f"lattice meshes are not implemented yet (model {model.name!r})")
+    if model.domain == "lattice":
+        return bz_mesh(model.reciprocal_vectors(), mc["n_k"])
     return continuum_mesh(model.dim, k_cutoff=mc["k_cutoff"], radial_panels=mc["radial_panels"],
                           radial_order=mc["radial_order"], grading=mc["grading"], n_angle=mc["n_angle"])
 
 
-def electrons_from_config(cfg: dict[str, Any]) -> Electrons:
+def electrons_from_config(cfg: dict[str, Any], chemical_potential: float | None = None) -> Electrons:
+    """Electronic state; ``chemical_potential`` (e.g. set by a filling in the bands stage)
+    overrides the config's value."""
     ec = cfg["electrons"]
-    return Electrons(chemical_potential=ec["chemical_potential"], temperature=ec["temperature"],
+    mu = ec["chemical_potential"] if chemical_potential is None else chemical_potential
+    return Electrons(chemical_potential=0.0 if mu is None else mu, temperature=ec["temperature"],
                      degeneracy_tol=ec["degeneracy_tol"])
 
 
