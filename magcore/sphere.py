@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from .bands import eigensystem
-from .geometry import matrix_elements, occupied_berry_curvature, vector_form
+from .geometry import berry_curvature, matrix_elements, occupied_berry_curvature, vector_form
 from .kmesh import KMesh
 from .models.base import Model
 from .occupation import fermi_dirac, grand_potential_per_state
@@ -42,17 +42,31 @@ class GapClosingWarning(RuntimeWarning):
 
 @dataclass(frozen=True)
 class Electrons:
-    """Electronic state: chemical potential and temperature (model energy units, k_B = 1)."""
+    """Electronic state entering every band sum (model energy unit, k_B = hbar = 1).
+
+    ``relaxation_time`` tau (hbar / energy unit) multiplies the Fermi-surface (extrinsic)
+    terms.  Their weight -df0/de uses a Fermi-Dirac derivative at temperature
+    max(temperature, smearing): at T = 0 a metal needs ``smearing`` > 0 (converge it), an
+    insulator with mu in the gap has no Fermi surface and these terms vanish.
+    """
 
     chemical_potential: float = 0.0
     temperature: float = 0.0
     degeneracy_tol: float = 1e-9
+    relaxation_time: float = 1.0
+    smearing: float = 0.0
 
     def __post_init__(self):
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if self.degeneracy_tol <= 0:
             raise ValueError(f"degeneracy_tol must be > 0, got {self.degeneracy_tol}")
+        if self.relaxation_time < 0 or self.smearing < 0:
+            raise ValueError("relaxation_time and smearing must be >= 0")
+
+    @property
+    def fermi_surface_temperature(self) -> float:
+        return max(self.temperature, self.smearing)
 
 
 def sphere_grid(n_theta: int, n_phi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +82,21 @@ def unit_vectors(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     return np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], axis=-1)
 
 
+def k_center_jacobian(model: Model, m: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """d k0_j / d m_i of the cutoff centre, shape (P, 3, dim), by central differences
+    (exact to round-off for the Dirac models, whose k0(m) is linear)."""
+    eye = np.eye(3) * h
+    return np.stack([(model.k_center(m + eye[i]) - model.k_center(m - eye[i])) / (2 * h) for i in range(3)], axis=1)
+
+
+def fermi_derivative(E: np.ndarray, mu: float, T: float) -> np.ndarray:
+    """df0/de at temperature T (zero everywhere at T = 0: no resolvable Fermi surface)."""
+    if T == 0:
+        return np.zeros_like(E)
+    f = fermi_dirac(E, mu, T)
+    return -f * (1.0 - f) / T
+
+
 def sphere_partial_sums(
     model: Model,
     m: np.ndarray,
@@ -75,24 +104,68 @@ def sphere_partial_sums(
     w: np.ndarray,
     electrons: Electrons,
 ) -> dict[str, np.ndarray]:
-    """Partial k-sums over one mesh block for a batch of magnetizations.
+    """Partial k-sums of every chapter-2 integrand over one mesh block, for a batch of m.
 
     ``m`` (P, 3) full magnetization vectors; ``q`` (K, dim), ``w`` (K,) a block of the mesh
-    relative to ``model.k_center(m)``.  Returns per-point sums (eqs. 2.10, 2.12) and the count
-    of k-points whose occupied/empty pairs are closer than ``electrons.degeneracy_tol``.
+    relative to ``model.k_center(m)``.  With V_k = <n|dH/dk|l>, V_m = <n|dH/dm|l> computed once
+    per point, f = f0(E), f' = df0/de (at the Fermi-surface temperature), tau = relaxation time:
+
+    ==================  ===========================================================  ========
+    key                 integrand (summed over bands, weighted by [dk])              eq.
+    ==================  ===========================================================  ========
+    omega_mm (3,3)      f Omega_{m_i m_j}                                             2.10
+    omega_km (d,3)      f Omega_{k_j m_i}    (intrinsic H^E per unit eE_j, pumping)   2.17, 2.21
+    grand_potential     g(E)                                                          2.12
+    dG_dm (3)           f dE/dm_i (Hellmann-Feynman; with the cutoff-centre shift)    2.12
+    eta_mm (3,3)        -tau f' dE/dm_i dE/dm_j                                       2.11
+    hE_extrinsic (d,3)  -tau f' dE/dk_j dE/dm_i                                       2.17
+    omegaE (d,3,3)      tau f' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A]    2.18
+    etaE (d,3,3)        tau f' (Omega_{k_j m_i} dE/dm_l)_S                            2.19
+    dos                 -f'  (density of states at mu, smeared)                       -
+    n_degenerate        k-points where a pair that enters is closer than tol          -
+    ==================  ===========================================================  ========
     """
+    dim = model.dim
     k = model.k_center(m)[:, None, :] + q[None, :, :]
     mm = m[:, None, :]
     E, U = eigensystem(model, k, mm)
-    A = matrix_elements(U, model.dh_dm(k, mm))
-    f = fermi_dirac(E, electrons.chemical_potential, electrons.temperature)
-    omega, bad = occupied_berry_curvature(E, f, A, degeneracy_tol=electrons.degeneracy_tol)
-    g = grand_potential_per_state(E, electrons.chemical_potential, electrons.temperature).sum(-1)
-    return {
-        "omega_mm": np.einsum("pk,pkij->pij", np.broadcast_to(w, bad.shape), omega),
-        "grand_potential": g @ w,
-        "n_degenerate": bad.sum(axis=1),
+    dH = np.concatenate([model.dh_dk(k, mm), model.dh_dm(k, mm)], axis=-3)  # (P, K, d+3, n, n)
+    V = matrix_elements(U, dH)
+    mu, T_fs, tau = electrons.chemical_potential, electrons.fermi_surface_temperature, electrons.relaxation_time
+    f = fermi_dirac(E, mu, electrons.temperature)
+    fp = fermi_derivative(E, mu, T_fs)
+    omega, bad = occupied_berry_curvature(E, f, V, degeneracy_tol=electrons.degeneracy_tol)
+    g = grand_potential_per_state(E, mu, electrons.temperature).sum(-1)
+    diag = np.einsum("...pnn->...pn", V).real  # (P, K, d+3, n): dE_n/dk_j, dE_n/dm_i at fixed k
+    vk, dEm = diag[..., :dim, :], diag[..., dim:, :]
+    # total derivative at fixed q = k - k0(m): dE/dm + (dk0/dm) . dE/dk  (zero shift on lattices)
+    dEm_q = dEm + np.einsum("pij,pkjn->pkin", k_center_jacobian(model, m), vk)
+    wb = np.broadcast_to(w, bad.shape)
+    out = {
+        "omega_mm": np.einsum("pk,pkij->pij", wb, omega[..., dim:, dim:]),
+        "omega_km": np.einsum("pk,pkji->pji", wb, omega[..., :dim, dim:]),
+        "grand_potential": (g * wb).sum(axis=1),
+        "dG_dm": np.einsum("pk,pkn,pkin->pi", wb, f, dEm_q),
+        "eta_mm": -tau * np.einsum("pk,pkn,pkin,pkjn->pij", wb, fp, dEm, dEm),
+        "hE_extrinsic": -tau * np.einsum("pk,pkn,pkjn,pkin->pji", wb, fp, vk, dEm),
+        "dos": -(fp.sum(-1) * wb).sum(axis=1),
     }
+    omegaE = np.zeros(m.shape[:1] + (dim, 3, 3))
+    etaE = np.zeros_like(omegaE)
+    on_fs = fp != 0
+    if on_fs.any():
+        band_omega, degenerate = berry_curvature(E, V, degeneracy_tol=electrons.degeneracy_tol)
+        bad = bad | (degenerate & on_fs).any(axis=-1)
+        band_omega = np.where(on_fs[..., None, None, :], np.nan_to_num(band_omega), 0.0)
+        wfp = wb[..., None] * fp * tau  # (P, K, n)
+        X = np.einsum("pkn,pkjin,pkln->pjil", wfp, band_omega[..., :dim, dim:, :], dEm)  # Omega_{k_j m_i} dE/dm_l
+        omegaE = np.einsum("pkn,pkjn,pkiln->pjil", wfp, vk, band_omega[..., dim:, dim:, :]) \
+            - 0.5 * (X - X.swapaxes(-1, -2))
+        etaE = 0.5 * (X + X.swapaxes(-1, -2))
+    out["omegaE"] = omegaE
+    out["etaE"] = etaE
+    out["n_degenerate"] = bad.sum(axis=1)
+    return out
 
 
 def _sum_blocks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -182,6 +255,71 @@ def total_gyromagnetic_ratio(gamma_s: np.ndarray, gamma_f: float) -> np.ndarray:
     return 1.0 / (1.0 / gamma_f + 1.0 / gamma_s)
 
 
+def tangent_basis(theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors e_theta, e_phi on the outer (theta, phi) grid, shape (nt, np, 3)."""
+    t, p = np.meshgrid(theta, phi, indexing="ij")
+    e_t = np.stack([np.cos(t) * np.cos(p), np.cos(t) * np.sin(p), -np.sin(t)], axis=-1)
+    e_p = np.stack([-np.sin(p), np.cos(p), np.zeros_like(p)], axis=-1)
+    return e_t, e_p
+
+
+def _d_theta(X: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    if len(theta) < 3:
+        return np.full_like(X, np.nan, dtype=float)  # too few polar angles to differentiate
+    return np.gradient(X, theta, axis=0, edge_order=2)
+
+
+def _d_phi(X: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Spectral derivative along the periodic phi axis (axis 1)."""
+    n = X.shape[1]
+    if n < 3:
+        return np.zeros_like(X)
+    freq = np.fft.fftfreq(n, d=(phi[1] - phi[0]) / (2 * np.pi))
+    if n % 2 == 0:
+        freq[n // 2] = 0.0  # the Nyquist mode has no well-defined derivative
+    shape = (1, n) + (1,) * (X.ndim - 2)
+    return np.fft.ifft(1j * freq.reshape(shape) * np.fft.fft(X, axis=1), axis=1).real
+
+
+def field_from_free_energy(G: np.ndarray, theta: np.ndarray, phi: np.ndarray, magnitude: float) -> np.ndarray:
+    """Tangential effective field H = -dG/dm (eq. 2.12) from G on the (theta, phi) grid,
+    Cartesian (nt, np, 3): H = -(dG/dtheta e_theta + dG/dphi e_phi / sin theta) / |m|.
+    Finite differences (2nd order) in theta, spectral in phi; zero phi-part at the poles."""
+    e_t, e_p = tangent_basis(theta, phi)
+    sin_t = np.sin(theta)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_p = np.where(sin_t > 1e-12, -_d_phi(G, phi) / (magnitude * sin_t), 0.0)
+    h_t = -_d_theta(G, theta) / magnitude
+    return h_t[..., None] * e_t + h_p[..., None] * e_p
+
+
+def radial_curl(H: np.ndarray, theta: np.ndarray, phi: np.ndarray, magnitude: float) -> np.ndarray:
+    """Radial component of curl_m H on the sphere (eqs. 2.20, 2.25) for a Cartesian tangent
+    field H (nt, np, 3, ...): (1/(|m| sin t)) [d_t(sin t H_phi) - d_p H_theta]; NaN at the poles."""
+    e_t, e_p = tangent_basis(theta, phi)
+    extra = (slice(None), slice(None), slice(None)) + (None,) * (H.ndim - 3)
+    h_t = (H * e_t[extra]).sum(axis=2)
+    h_p = (H * e_p[extra]).sum(axis=2)
+    sin_t = np.sin(theta).reshape((-1, 1) + (1,) * (h_t.ndim - 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curl = (_d_theta(sin_t * h_p, theta) - _d_phi(h_t, phi)) / (magnitude * sin_t)
+    return np.where(sin_t > 1e-12, curl, np.nan)
+
+
+def parity_parts(X: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Even and odd parts of X(m) under m -> -m on the grid: (X(m) +/- X(-m)) / 2.
+
+    -m sits at (pi - theta, phi + pi): needs theta symmetric about pi/2 and an even n_phi;
+    otherwise both parts are NaN.
+    """
+    n_phi = len(phi)
+    if n_phi % 2 or not np.allclose(theta, np.pi - theta[::-1]):
+        nan = np.full_like(X, np.nan, dtype=float)
+        return nan, nan
+    X_anti = np.roll(X[::-1], -n_phi // 2, axis=1)
+    return 0.5 * (X + X_anti), 0.5 * (X - X_anti)
+
+
 def sphere_map(
     model: Model,
     theta: np.ndarray,
@@ -199,10 +337,13 @@ def sphere_map(
 ) -> xr.Dataset:
     """Chapter-2 coefficient maps over the (theta, phi) grid as a labelled Dataset.
 
+    Everything linear in the electric field is stored per unit field (dimension ``field``:
+    the k directions), with e = 1, so any E can be applied later: X(E) = X . E.
+
     ``min_gap`` (theta, phi), from the bands stage, marks gap closings: where it is below
-    ``gap_tolerance`` the quantities with energy denominators (Berry curvature, gamma) are NaN
-    and ``flag`` has bit 1 set; k-points with near-degenerate occupied/empty pairs set bit 2.
-    A :class:`GapClosingWarning` says how many points were affected.
+    ``gap_tolerance`` the quantities with energy denominators (Berry curvatures, gamma, H^E
+    intrinsic, torques) are NaN and ``flag`` has bit 1 set; k-points with near-degenerate pairs
+    set bit 2.  A :class:`GapClosingWarning` says how many points were affected.
     """
     if magnitude <= 0:
         raise ValueError(f"magnetization magnitude must be > 0, got {magnitude}")
@@ -211,10 +352,11 @@ def sphere_map(
     m = magnitude * mhat.reshape(-1, 3)
     sums = integrate_over_mesh(model, m, mesh, electrons, client=client,
                                points_per_chunk=points_per_chunk, k_block=k_block)
+    S = {key: val.reshape(shape + val.shape[1:]) for key, val in sums.items()}
+    dim = model.dim
 
-    omega_mm = sums["omega_mm"].reshape(shape + (3, 3))
     flag = np.zeros(shape, dtype=np.uint8)
-    n_deg = sums["n_degenerate"].reshape(shape)
+    n_deg = S["n_degenerate"]
     flag[n_deg > 0] |= FLAG_NEAR_DEGENERATE
     if min_gap is not None:
         flag[np.asarray(min_gap) < gap_tolerance] |= FLAG_GAP_CLOSED
@@ -222,69 +364,133 @@ def sphere_map(
     if unreliable.any():
         warnings.warn(
             f"{int(unreliable.sum())} of {unreliable.size} sphere points have a closed or nearly "
-            f"closed gap (gap < {gap_tolerance:g} or occupied/empty pairs closer than "
-            f"{electrons.degeneracy_tol:g}); their Berry curvature and gyromagnetic ratio are NaN "
+            f"closed gap (gap < {gap_tolerance:g} or pairs closer than {electrons.degeneracy_tol:g}); "
+            "their Berry curvatures, gyromagnetic ratio, field-induced fields and torques are NaN "
             "(see the 'flag' variable)",
             GapClosingWarning,
             stacklevel=2,
         )
-    omega_mm = np.where(unreliable[..., None, None], np.nan, omega_mm)
+
+    def masked(x):
+        return np.where(unreliable.reshape(shape + (1,) * (x.ndim - 2)), np.nan, x)
+
+    omega_mm = masked(S["omega_mm"])
     omega_vec = vector_form(omega_mm)
-    t, p = np.meshgrid(theta, phi, indexing="ij")
+    t, _ = np.meshgrid(theta, phi, indexing="ij")
     # Omega_{theta phi} = Omega . (d_theta m x d_phi m) = |m|^2 sin(theta) Omega . m_hat
     omega_tp = magnitude**2 * np.sin(t) * np.einsum("...i,...i->...", omega_vec, mhat)
     gamma_s = gyromagnetic_ratio(omega_vec, magnitude * mhat)
     gamma = total_gyromagnetic_ratio(gamma_s, gamma_f)
+    G = S["grand_potential"]
+    H = -S["dG_dm"]  # Hellmann-Feynman
+    H_from_G = field_from_free_energy(G, theta, phi, magnitude)
+    eta = S["eta_mm"]
+    hE_int = masked(S["omega_km"]).swapaxes(-1, -2)  # (.., component i, field j) = Omega_{k_j m_i}
+    hE_ext = S["hE_extrinsic"].swapaxes(-1, -2)
+    hE = hE_int + hE_ext
+    omegaE = masked(S["omegaE"])  # (.., field j, i, l)
+    etaE = masked(S["etaE"])
+    omegaE_vec = vector_form(omegaE)  # (.., field, 3)
+    # torques per unit field (eqs. 2.27-2.29), with the electronic H and the tensors above
+    M = (magnitude * mhat)[..., :, None]  # (.., 3, 1) broadcast over field
+    tau_H = np.cross(M, hE, axis=-2)
+    mxH = np.cross(magnitude * mhat, H)
+    inv_gamma_E = np.einsum("...i,...ji->...j", magnitude * mhat, omegaE_vec)  # (.., field)
+    inner = H + gamma[..., None] * np.einsum("...ij,...j->...i", eta, mxH)
+    tau_gamma = -(gamma[..., None, None] * inv_gamma_E[..., None, :]) * np.cross(magnitude * mhat, inner)[..., :, None]
+    etaE_mxH = np.einsum("...jil,...l->...ij", etaE, mxH)  # (.., i, field j)
+    tau_eta = gamma[..., None, None] * np.cross(M, etaE_mxH, axis=-2)
+    pump_int = masked(S["omega_km"])  # (.., k_i, m_l)
+    pump_ext = -S["hE_extrinsic"]  # +tau f' v_i dE/dm_l
 
     L, Eu, d = model.length_unit, model.energy_unit, model.dim
     density = f"{L}^-{d}"
+    per_field = f"{Eu} {density} / ({Eu} {L}^-1)"  # (energy density) per unit eE
     comp = np.array(["x", "y", "z"], dtype=object)  # variable-length strings: zarr 3 has a spec for them
+    field = np.array(["x", "y", "z"][:dim], dtype=object)
+    TP, C, C2, F = ("theta", "phi"), ("component",), ("component2",), ("field",)
+
+    def var(dims, data, long_name, units, equation, **extra):
+        return (dims, data, {"long_name": long_name, "units": units, "equation": equation, **extra})
+
+    torque_vars = {}
+    for name, value, eq, long in (("torque_H", tau_H, "2.27", "tau^H = m x H^E"),
+                                  ("torque_gamma", tau_gamma, "2.28", "tau^gamma = -(gamma/gamma_E) m x (H + gamma eta.(m x H))"),
+                                  ("torque_eta", tau_eta, "2.29", "tau^eta = gamma m x (eta^E.(m x H))")):
+        even, odd = parity_parts(value, theta, phi)
+        torque_vars[name] = var(TP + C + F, value, f"spin-orbit torque {long}, per unit eE", f"{per_field}", eq)
+        torque_vars[name + "_damping_like"] = var(TP + C + F, even, f"part of {name} even under m -> -m (damping-like)",
+                                                  per_field, eq + ", 2.23-2.24")
+        torque_vars[name + "_field_like"] = var(TP + C + F, odd, f"part of {name} odd under m -> -m (field-like)",
+                                                per_field, eq + ", 2.23-2.24")
+    hE_int_even, hE_int_odd = parity_parts(hE_int, theta, phi)
+    hE_ext_even, hE_ext_odd = parity_parts(hE_ext, theta, phi)
+
     ds = xr.Dataset(
         data_vars={
-            "magnetization": (("theta", "phi", "component"), magnitude * mhat,
-                              {"long_name": "magnetization vector m", "units": "1",
-                               "equation": "2.30 (m = |m| (sin t cos p, sin t sin p, cos t))"}),
-            "berry_curvature_mm": (("theta", "phi", "component", "component2"), omega_mm,
-                                   {"long_name": "gyrotropic Berry curvature Omega_{m_i m_j}, Fermi-sea sum",
-                                    "units": f"hbar {density}", "equation": "2.10"}),
-            "berry_curvature_m": (("theta", "phi", "component"), omega_vec,
-                                  {"long_name": "vector form Omega_i = eps_ijk Omega_jk / 2",
-                                   "units": f"hbar {density}", "equation": "2.16"}),
-            "berry_curvature_theta_phi": (("theta", "phi"), omega_tp,
-                                          {"long_name": "Berry curvature Omega_{theta phi}",
-                                           "units": f"hbar {density}", "equation": "2.10, 2.31"}),
-            "gyromagnetic_ratio_s": (("theta", "phi"), gamma_s,
-                                     {"long_name": "electronic gyromagnetic ratio gamma_s",
-                                      "units": f"{L}^{d} hbar^-1", "equation": "2.16, 2.32"}),
-            "gyromagnetic_ratio": (("theta", "phi"), gamma,
-                                   {"long_name": "total gyromagnetic ratio, 1/gamma = 1/gamma_f + 1/gamma_s",
-                                    "units": f"{L}^{d} hbar^-1", "equation": "2.33"}),
-            "free_energy": (("theta", "phi"), sums["grand_potential"].reshape(shape),
-                            {"long_name": "electron free energy (grand potential) density G",
-                             "units": f"{Eu} {density}", "equation": "2.12, 2.35",
-                             "note": "band-energy sum with no energy denominators: finite across gap closings"}),
-            "n_degenerate_k": (("theta", "phi"), n_deg.astype(np.int64),
-                               {"long_name": "k-points with occupied/empty pairs closer than degeneracy_tol",
-                                "units": "1", "equation": "-"}),
-            "flag": (("theta", "phi"), flag,
-                     {"long_name": "reliability flags", "units": "1", "equation": "-",
-                      "flag_masks": [FLAG_GAP_CLOSED, FLAG_NEAR_DEGENERATE],
-                      "flag_meanings": FLAG_MEANINGS}),
+            "magnetization": var(TP + C, magnitude * mhat, "magnetization vector m", "1",
+                                 "m = |m| (sin t cos p, sin t sin p, cos t)"),
+            "berry_curvature_mm": var(TP + C + C2, omega_mm, "gyrotropic Berry curvature Omega_{m_i m_j}, Fermi-sea sum",
+                                      f"hbar {density}", "2.10"),
+            "berry_curvature_m": var(TP + C, omega_vec, "vector form Omega_i = eps_ijk Omega_jk / 2", f"hbar {density}", "2.16"),
+            "berry_curvature_theta_phi": var(TP, omega_tp, "Berry curvature Omega_{theta phi}", f"hbar {density}", "2.10, 2.31"),
+            "gyromagnetic_ratio_s": var(TP, gamma_s, "electronic gyromagnetic ratio gamma_s", f"{L}^{d} hbar^-1", "2.16, 2.32"),
+            "gyromagnetic_ratio": var(TP, gamma, "total gyromagnetic ratio, 1/gamma = 1/gamma_f + 1/gamma_s",
+                                      f"{L}^{d} hbar^-1", "2.33"),
+            "free_energy": var(TP, G, "electron free energy (grand potential) density G", f"{Eu} {density}", "2.12, 2.35",
+                               note="band-energy sum with no energy denominators: finite across gap closings"),
+            "effective_field": var(TP + C, H, "effective field H = -dG/dm, Hellmann-Feynman band sum of <dH/dm>",
+                                   f"{Eu} {density}", "2.12"),
+            "effective_field_from_G": var(TP + C, H_from_G, "tangential effective field -dG/dm from the stored G",
+                                          f"{Eu} {density}", "2.12"),
+            "damping": var(TP + C + C2, eta, "damping tensor eta_mm", f"hbar {density}", "2.11"),
+            "field_induced_field_intrinsic": var(TP + C + F, hE_int, "H^E, Fermi-sea (intrinsic) part, per unit eE",
+                                                 per_field, "2.17"),
+            "field_induced_field_extrinsic": var(TP + C + F, hE_ext, "H^E, Fermi-surface (extrinsic, tau) part, per unit eE",
+                                                 per_field, "2.17"),
+            "field_induced_field": var(TP + C + F, hE, "field-induced effective field H^E per unit eE", per_field, "2.17"),
+            "field_induced_field_intrinsic_odd": var(TP + C + F, hE_int_odd, "part of intrinsic H^E odd under m -> -m",
+                                                     per_field, "2.23"),
+            "field_induced_field_intrinsic_even": var(TP + C + F, hE_int_even, "part of intrinsic H^E even under m -> -m",
+                                                      per_field, "2.23"),
+            "field_induced_field_extrinsic_odd": var(TP + C + F, hE_ext_odd, "part of extrinsic H^E odd under m -> -m",
+                                                     per_field, "2.24"),
+            "field_induced_field_extrinsic_even": var(TP + C + F, hE_ext_even, "part of extrinsic H^E even under m -> -m",
+                                                      per_field, "2.24"),
+            "curl_field_induced_field": var(TP + F, radial_curl(hE_int, theta, phi, magnitude),
+                                            "radial curl of the intrinsic H^E on the sphere, per unit eE",
+                                            f"{per_field}", "2.20, 2.25"),
+            "berry_curvature_mm_E": var(TP + F + C + C2, omegaE, "field-induced Berry curvature Omega^E_{m_i m_l} per unit eE",
+                                        f"hbar {density} / ({Eu} {L}^-1)", "2.18"),
+            "damping_E": var(TP + F + C + C2, etaE, "field-induced damping eta^E_{m_i m_l} per unit eE",
+                             f"hbar {density} / ({Eu} {L}^-1)", "2.19"),
+            **torque_vars,
+            "charge_pumping_intrinsic": var(TP + F + C, pump_int,
+                                            "intrinsic pumped current j_i per unit m_dot_l (Onsager partner of H^E)",
+                                            f"e {density}", "2.21"),
+            "charge_pumping_extrinsic": var(TP + F + C, pump_ext, "extrinsic (tau) pumped current j_i per unit m_dot_l",
+                                            f"e {density}", "2.21"),
+            "density_of_states": var(TP, S["dos"], "density of states at mu (Fermi-surface weight -df0/de)",
+                                     f"{Eu}^-1 {density}", "-"),
+            "n_degenerate_k": var(TP, n_deg.astype(np.int64), "k-points with pairs closer than degeneracy_tol", "1", "-"),
+            "flag": var(TP, flag, "reliability flags", "1", "-", flag_masks=[FLAG_GAP_CLOSED, FLAG_NEAR_DEGENERATE],
+                        flag_meanings=FLAG_MEANINGS),
         },
         coords={
             "theta": ("theta", theta, {"long_name": "polar angle of m", "units": "rad"}),
             "phi": ("phi", phi, {"long_name": "azimuthal angle of m", "units": "rad"}),
             "component": ("component", comp, {"long_name": "Cartesian component", "units": "1"}),
             "component2": ("component2", comp, {"long_name": "second Cartesian component", "units": "1"}),
+            "field": ("field", field, {"long_name": "direction of the electric field (or of the current)", "units": "1"}),
         },
         attrs={"model": model.name, "model_parameters": dict(model.params),
                "energy_unit": Eu, "length_unit": L,
                "chemical_potential": electrons.chemical_potential,
-               "temperature": electrons.temperature, "gamma_f": gamma_f,
+               "temperature": electrons.temperature, "relaxation_time": electrons.relaxation_time,
+               "smearing": electrons.smearing, "gamma_f": gamma_f,
                "magnetization_magnitude": magnitude, "k_points": mesh.size},
     )
     if min_gap is not None:
-        ds["min_gap"] = (("theta", "phi"), np.asarray(min_gap),
-                         {"long_name": "minimum direct gap at the chemical potential over k",
-                          "units": Eu, "equation": "-"})
+        ds["min_gap"] = (TP, np.asarray(min_gap),
+                         {"long_name": "minimum direct gap at the chemical potential over k", "units": Eu, "equation": "-"})
     return ds
