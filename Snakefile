@@ -31,6 +31,8 @@ FIGURES = {
     "fig2_3": STUDY / "figures" / "fig2_3_gyromagnetic_ratio_free_energy.png",
     "bands": STUDY / "figures" / "bands_path.png",
     "gap": STUDY / "figures" / "gap_map.png",
+    "fig2_4": STUDY / "figures" / "fig2_4_hemisphere_free_energies_under_E.png",
+    "field_torque": STUDY / "figures" / "field_induced_field_and_torque_maps.png",
 }
 
 

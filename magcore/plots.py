@@ -158,3 +158,107 @@ def gap_map(bands: xr.Dataset) -> plt.Figure:
     ax.set_ylabel("$\\theta$ (deg)")
     ax.set_title(f"{bands.attrs.get('model')}: direct gap over the magnetization sphere")
     return fig
+
+
+def _tangent_components(vec: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from .sphere import tangent_basis
+
+    e_t, e_p = tangent_basis(theta, phi)
+    return (vec * e_t).sum(-1), (vec * e_p).sum(-1)
+
+
+def hemisphere_potential(H: np.ndarray, theta: np.ndarray, phi: np.ndarray, magnitude: float = 1.0) -> np.ndarray:
+    """Local potential G^E with H = -dG^E/dm on each hemisphere (eq. 2.37): integrated along
+    meridians from the north pole for theta < pi/2 and from the south pole for theta > pi/2,
+    then along the polar circle in phi.  Meaningful where curl H = 0 inside each hemisphere."""
+    from scipy.integrate import cumulative_trapezoid
+
+    h_t, h_p = _tangent_components(H, theta, phi)
+    h_t, h_p = np.nan_to_num(h_t), np.nan_to_num(h_p)
+    out = np.full(h_t.shape, np.nan)
+    north = theta < np.pi / 2
+    south = theta > np.pi / 2
+    for sel, flip in ((north, False), (south, True)):
+        idx = np.nonzero(sel)[0]
+        if len(idx) == 0:
+            continue
+        order = idx[::-1] if flip else idx
+        pole = 0 if not flip else len(theta) - 1
+        t = np.concatenate([[theta[pole]], theta[order]])
+        ht = np.concatenate([h_t[pole:pole + 1], h_t[order]], axis=0)
+        # G(theta) - G(pole) = -int H_theta |m| dtheta along each meridian
+        G = -magnitude * cumulative_trapezoid(ht, t, axis=0, initial=0.0)[1:]
+        out[order] = G
+    return out
+
+
+def field_driven_dynamics(sphere: xr.Dataset, electric_field) -> plt.Figure:
+    """Fig. 2.4: contours of the hemisphere free energies G_N, G_S = G + G^E (eq. 2.37) under
+    the field E, with arrows of m_dot = -gamma m x (H + H^E . E) (eqs. 2.15, 2.17)."""
+    theta, phi = sphere.theta.values, sphere.phi.values
+    mag = float(sphere.attrs.get("magnetization_magnitude", 1.0))
+    E = np.zeros(sphere.sizes["field"])
+    E[: len(electric_field)] = np.asarray(electric_field, dtype=float)[: len(E)]
+    E = [float(x) for x in E]
+    E = np.asarray(E)
+    hE = np.einsum("...ij,j->...i", sphere.field_induced_field.values, E)
+    H = sphere.effective_field.values
+    GE = hemisphere_potential(hE, theta, phi, mag)
+    G = sphere.free_energy.values
+    total = G - np.nanmin(G) + GE
+    gamma = sphere.gyromagnetic_ratio.values
+    gamma = np.where(np.isfinite(gamma), gamma, np.nanmean(gamma))
+    mhat = sphere.magnetization.values / mag
+    mdot = -gamma[..., None] * np.cross(mag * mhat, np.nan_to_num(H + hE))
+    v, u = _tangent_components(mdot, theta, phi)  # (theta_dot |m|, sin(theta) phi_dot |m|)
+    fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+    td, pd = np.rad2deg(theta), np.rad2deg(phi)
+    cs = ax.contourf(pd, td, total, levels=24, cmap="coolwarm")
+    ax.contour(pd, td, total, levels=24, colors="k", linewidths=0.3)
+    ax.axhline(90, color="k", lw=1.2)
+    fig.colorbar(cs, ax=ax, label="$G_{N/S}$ - const [" + sphere.free_energy.attrs.get("units", "") + "]")
+    speed = np.hypot(u, v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        un, vn = np.where(speed > 0, u / speed, 0), np.where(speed > 0, v / speed, 0)
+    st, sp = max(1, len(theta) // 14), max(1, len(phi) // 18)
+    sl = (slice(st // 2, None, st), slice(0, None, sp))
+    ax.quiver(pd[sl[1]], td[sl[0]], un[sl], vn[sl], angles="xy", scale=32, width=0.004)
+    ax.invert_yaxis()
+    ax.set_xlabel("$\\phi$ (deg)")
+    ax.set_ylabel("$\\theta$ (deg)")
+    ax.set_title(f"{sphere.attrs.get('model')}: Fig. 2.4, $G_N$ / $G_S$ and the motion under eE = {E.tolist()}")
+    return fig
+
+
+def field_and_torque_maps(sphere: xr.Dataset, electric_field) -> plt.Figure:
+    """Sphere maps of H^E . E and of the damping-like and field-like torques |tau^H| (eqs.
+    2.17, 2.27) under the field E: magnitude as colour, tangential direction as arrows."""
+    theta, phi = sphere.theta.values, sphere.phi.values
+    E = np.zeros(sphere.sizes["field"])
+    E[: len(electric_field)] = np.asarray(electric_field, dtype=float)[: len(E)]
+    E = [float(x) for x in E]
+    E = np.asarray(E)
+    panels = [("field_induced_field_intrinsic", "$H^E$ intrinsic (Fermi sea)"),
+              ("field_induced_field_extrinsic", "$H^E$ extrinsic ($\\tau$)"),
+              ("torque_H_damping_like", "$\\tau^H$ damping-like (even)"),
+              ("torque_H_field_like", "$\\tau^H$ field-like (odd)")]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
+    td, pd = np.rad2deg(theta), np.rad2deg(phi)
+    st, sp = max(1, len(theta) // 12), max(1, len(phi) // 16)
+    for ax, (name, title) in zip(axes.ravel(), panels):
+        vec = np.einsum("...ij,j->...i", sphere[name].values, E)
+        v, u = _tangent_components(vec, theta, phi)
+        mag = np.linalg.norm(vec, axis=-1)
+        pc = ax.pcolormesh(pd, td, mag, shading="nearest", cmap="magma")
+        fig.colorbar(pc, ax=ax, label=f"|{name}| [{sphere[name].attrs.get('units', '')}]")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            un, vn = np.where(mag > 0, u / mag, 0), np.where(mag > 0, v / mag, 0)
+        sl = (slice(st // 2, None, st), slice(0, None, sp))
+        ax.quiver(pd[sl[1]], td[sl[0]], np.nan_to_num(un[sl]), np.nan_to_num(vn[sl]), color="c",
+                  angles="xy", scale=30, width=0.004)
+        ax.invert_yaxis()
+        ax.set_title(title)
+        ax.set_xlabel("$\\phi$ (deg)")
+        ax.set_ylabel("$\\theta$ (deg)")
+    fig.suptitle(f"{sphere.attrs.get('model')}: field-induced field and torque, eE = {E.tolist()}")
+    return fig

@@ -38,7 +38,8 @@ def electrons_from_config(cfg: dict[str, Any], chemical_potential: float | None 
     ec = cfg["electrons"]
     mu = ec["chemical_potential"] if chemical_potential is None else chemical_potential
     return Electrons(chemical_potential=0.0 if mu is None else mu, temperature=ec["temperature"],
-                     degeneracy_tol=ec["degeneracy_tol"])
+                     degeneracy_tol=ec["degeneracy_tol"], relaxation_time=ec["relaxation_time"],
+                     smearing=ec["smearing"])
 
 
 def grid_from_config(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
