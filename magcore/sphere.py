@@ -16,9 +16,12 @@ number of workers and depends on the chunking only through round-off.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -176,6 +179,43 @@ def _sum_blocks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return out
 
 
+class ChunkCheckpoints:
+    """Per-chunk results of a long integral kept on disk, so an interrupted run resumes.
+
+    Each finished chunk (all k-blocks of ``points_per_chunk`` sphere points, reduced in a
+    fixed order) is written to ``<directory>/chunk_<c>.npz`` by write-then-rename, so a killed
+    process leaves either a whole chunk file or none.  A rerun with the same ``directory`` loads
+    the finished chunks and computes only the missing ones; the reduction order is the same, so
+    the result is bit-for-bit that of an uninterrupted run.  Choose a directory whose name
+    identifies the inputs (e.g. contains the config hash).
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def path(self, chunk: int) -> Path:
+        return self.directory / f"chunk_{chunk:06d}.npz"
+
+    def load(self, chunk: int) -> dict[str, np.ndarray] | None:
+        path = self.path(chunk)
+        if not path.exists():
+            return None
+        with np.load(path) as data:
+            return {key: data[key] for key in data.files}
+
+    def save(self, chunk: int, result: dict[str, np.ndarray]) -> None:
+        tmp = self.path(chunk).with_suffix(f".tmp-{os.getpid()}.npz")
+        np.savez(tmp, **result)
+        os.replace(tmp, self.path(chunk))
+
+    def finished(self) -> list[int]:
+        return sorted(int(p.stem.split("_")[1]) for p in self.directory.glob("chunk_*.npz"))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 def integrate_over_mesh(
     model: Model,
     m: np.ndarray,
@@ -186,18 +226,30 @@ def integrate_over_mesh(
     points_per_chunk: int = 64,
     k_block: int = 4096,
     progress_every: float = 5.0,
+    checkpoints: ChunkCheckpoints | None = None,
 ) -> dict[str, np.ndarray]:
     """k-integrals of :func:`sphere_partial_sums` for all magnetizations ``m`` (P, 3).
 
-    With a ``distributed.Client`` the (chunk x block) tasks run on its workers; otherwise they
-    run here, in the same order.  Progress (blocks done / total, rate, time left) is logged.
+    The work is (chunks of ``points_per_chunk`` points) x (blocks of ``k_block`` k-points).
+    With a ``distributed.Client`` the tasks run on its workers, otherwise here.  Block sums are
+    reduced per chunk in block order, so results do not depend on the worker count.  Progress
+    (tasks done / total, rate, time left) is logged; with ``checkpoints`` finished chunks are
+    kept on disk and skipped on a rerun.
     """
     if points_per_chunk <= 0 or k_block <= 0:
         raise ValueError("points_per_chunk and k_block must be positive")
     m = np.asarray(m, dtype=float)
     chunks = [slice(s, s + points_per_chunk) for s in range(0, len(m), points_per_chunk)]
     blocks = list(mesh.blocks(k_block))
-    total = len(chunks) * len(blocks)
+    results: list[dict | None] = [None] * len(chunks)
+    if checkpoints is not None:
+        for c in range(len(chunks)):
+            results[c] = checkpoints.load(c)
+        done_before = sum(r is not None for r in results)
+        if done_before:
+            log.info("k-integrals: resuming, %d/%d chunks already done", done_before, len(chunks))
+    todo = [c for c in range(len(chunks)) if results[c] is None]
+    total = len(todo) * len(blocks)
     start = time.monotonic()
     last = [start]
 
@@ -208,38 +260,43 @@ def integrate_over_mesh(
             rate = done / max(now - start, 1e-9)
             left = (total - done) / rate if rate > 0 else float("inf")
             log.info("k-integrals: %d/%d tasks (%.0f%%), %.2f tasks/s, ~%.0f s left",
-                     done, total, 100 * done / total, rate, left)
+                     done, total, 100 * done / max(total, 1), rate, left)
 
-    results: list[list[dict] | None] = [None] * len(chunks)
+    def finish(c: int, parts: list[dict]) -> None:
+        results[c] = _sum_blocks(parts)  # fixed block order: deterministic
+        if checkpoints is not None:
+            checkpoints.save(c, results[c])
+
     if client is None:
         done = 0
-        for c, sl in enumerate(chunks):
+        for c in todo:
             parts = []
             for q, w in blocks:
-                parts.append(sphere_partial_sums(model, m[sl], q, w, electrons))
+                parts.append(sphere_partial_sums(model, m[chunks[c]], q, w, electrons))
                 done += 1
                 report(done)
-            results[c] = parts
-    else:
+            finish(c, parts)
+    elif todo:
         from distributed import as_completed
 
         model_f = client.scatter(model, broadcast=True)
         futures = {}
-        for c, sl in enumerate(chunks):
+        for c in todo:
             for b, (q, w) in enumerate(blocks):
-                fut = client.submit(sphere_partial_sums, model_f, m[sl], q, w, electrons, pure=False)
+                fut = client.submit(sphere_partial_sums, model_f, m[chunks[c]], q, w, electrons, pure=False)
                 futures[fut] = (c, b)
-        collected: dict[tuple[int, int], dict] = {}
+        pending: dict[int, dict[int, dict]] = {c: {} for c in todo}
         done = 0
         for fut in as_completed(futures):
-            collected[futures[fut]] = fut.result()
+            c, b = futures[fut]
+            pending[c][b] = fut.result()
             fut.release()
             done += 1
             report(done)
-        for c in range(len(chunks)):
-            results[c] = [collected[(c, b)] for b in range(len(blocks))]
-    sums = [_sum_blocks(parts) for parts in results]  # fixed block order: deterministic
-    return {key: np.concatenate([s[key] for s in sums]) for key in sums[0]}
+            if len(pending[c]) == len(blocks):
+                parts = pending.pop(c)
+                finish(c, [parts[i] for i in range(len(blocks))])
+    return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
 
 
 def gyromagnetic_ratio(omega_vec: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -334,6 +391,7 @@ def sphere_map(
     client=None,
     points_per_chunk: int = 64,
     k_block: int = 4096,
+    checkpoints: ChunkCheckpoints | None = None,
 ) -> xr.Dataset:
     """Chapter-2 coefficient maps over the (theta, phi) grid as a labelled Dataset.
 
@@ -351,7 +409,7 @@ def sphere_map(
     shape = mhat.shape[:-1]
     m = magnitude * mhat.reshape(-1, 3)
     sums = integrate_over_mesh(model, m, mesh, electrons, client=client,
-                               points_per_chunk=points_per_chunk, k_block=k_block)
+                               points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
     S = {key: val.reshape(shape + val.shape[1:]) for key, val in sums.items()}
     dim = model.dim
 

@@ -16,7 +16,8 @@ import xarray as xr
 
 from .bands import band_edges, energies, minimum_direct_gap
 from .cluster import dask_client
-from .sphere import sphere_map, unit_vectors
+from .config import config_hash
+from .sphere import ChunkCheckpoints, sphere_map, unit_vectors
 from .store import now, open_store, study_config, write_store
 from .study import electrons_from_config, grid_from_config, mesh_from_config, model_from_config
 
@@ -167,13 +168,17 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
     mesh = mesh_from_config(cfg, model)
     theta, phi = grid_from_config(cfg)
     comp = cfg["compute"]
+    # finished chunks survive an interruption here (not a Snakemake output, so not deleted)
+    checkpoints = ChunkCheckpoints(Path(out).parent / ".checkpoints" / f"sphere-{config_hash(cfg)[:16]}")
     with dask_client(threads, address=comp["dask_scheduler"]) as client:
         ds = sphere_map(model, theta, phi, mesh,
                         electrons_from_config(cfg, chemical_potential=float(bands["chemical_potential"])),
                         magnitude=cfg["magnetization"]["magnitude"], gamma_f=cfg["ferromagnet"]["gamma_f"],
                         min_gap=bands["min_gap"].values, gap_tolerance=cfg["electrons"]["gap_tolerance"],
-                        client=client, points_per_chunk=comp["points_per_chunk"], k_block=comp["k_block"])
+                        client=client, points_per_chunk=comp["points_per_chunk"], k_block=comp["k_block"],
+                        checkpoints=checkpoints)
     write_store(ds, out, cfg, started)
+    checkpoints.remove()
     log.info("sphere: wrote %s", out)
     return ds
 
