@@ -542,6 +542,7 @@ def sphere_map(
             "field": ("field", field, {"long_name": "direction of the electric field (or of the current)", "units": "1"}),
         },
         attrs={"model": model.name, "model_parameters": dict(model.params),
+               "model_material": str(getattr(model, "material", "")),
                "energy_unit": Eu, "length_unit": L,
                "chemical_potential": electrons.chemical_potential,
                "temperature": electrons.temperature, "relaxation_time": electrons.relaxation_time,

@@ -151,6 +151,7 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
             "k_dim": ("k_dim", kdims, {"long_name": "k component", "units": "1"}),
         },
         attrs={"model": model.name, "model_parameters": dict(model.params),
+               "model_material": str(getattr(model, "material", "")),
                "energy_unit": E, "length_unit": model.length_unit,
                "filling": -1 if filling is None else filling},
     )
