@@ -32,7 +32,7 @@ def plaquette_curvature(model, k, m, i, l, delta):
     return -np.angle(prod) / delta**2
 
 
-@pytest.mark.parametrize("chemical_potential", [2.0, 2.5])
+@pytest.mark.parametrize("chemical_potential", [2.2, 2.5])
 def test_intrinsic_pumping_equals_intrinsic_field_induced_field(chemical_potential):
     model = get_model("tmd", material="WTe2", J=0.3)
     mesh = bz_mesh(model.reciprocal_vectors(), 36)

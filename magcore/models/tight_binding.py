@@ -1,0 +1,1015 @@
+"""Users' own lattice models: PythTB-style hopping lists and Wannier90 ``seedname_hr.dat`` files.
+
+A :class:`TightBindingModel` is data: lattice vectors, orbital positions, real-space hopping
+matrices H(R) = <phi_{i,0}| H |phi_{j,R}> and a spin structure on which the exchange term
+J m . s is added.  It is registered as the model ``tight_binding``.
+
+Bloch convention (orbital positions in the phase, as in PythTB)
+---------------------------------------------------------------
+    H_ij(k; m) = sum_R H_ij(R) exp(i k . (R + tau_j - tau_i)) + J sum_a m_a S^a_ij ,
+
+with R and tau = (fractional position) @ lattice_vectors in Cartesian coordinates and k Cartesian
+(1 / length_unit, as produced by :func:`magcore.kmesh.bz_mesh`).  This is the basis of Bloch
+sums sum_R e^{i k.(R + tau_j)} |phi_{j,R}>, whose cell-periodic parts carry the intra-cell
+positions, so k-space Berry curvatures (and the mixed k-m curvatures) are position-aware.  It is
+the convention PythTB uses (tau in the phase; the PythTB notes on the tight-binding formalism by
+Yusufaly, Vanderbilt and Coh describe both choices and number them; the formula above is what
+counts).  dH/dk is the analytic derivative of exactly this expression, including the
+i (tau_j - tau_i) term.  Eigenvalues do not depend on the positions;
+H itself is periodic in k only up to the k-independent unitary diag(e^{i G . tau}):
+H(k + G) = D_G^dagger H(k) D_G.  With all positions zero (the default, and what a Wannier90
+``_hr.dat`` alone implies) H(k + G) = H(k), the gauge that the link methods of
+:mod:`magcore.topology` assume.
+
+Spin structure (``spin``)
+-------------------------
+* ``"none"``: spinless; the magnetization does not couple (J must be 0, dH/dm = 0 and the spin
+  operators are zero).
+* ``"outer"``: basis index = s * n_orb + a (spin (x) orbital, as the ``tmd`` model),
+  S^a = s_a (x) I_{n_orb}.
+* ``"inner"``: basis index = 2 a + s (orbital (x) spin, as PythTB with nspin = 2 and Wannier90
+  spinor projections), S^a = I_{n_orb} (x) s_a.
+* an array (3, n, n) of Hermitian spin operators (Pauli units) for any other basis; the input
+  Hamiltonian is then taken as given (no doubling).
+
+The exchange term is J m . S, so dH/dm_a = J S^a (J in ``energy_unit``, m dimensionless).
+
+*Hopping lists* are always written in terms of spatial orbitals (PythTB style): with spin
+``"outer"``/``"inner"`` the model has n = 2 n_orb bands, a scalar amplitude t means t s_0, and an
+amplitude may instead be a 2 x 2 spin matrix or four Pauli coefficients (a_0, a_x, a_y, a_z)
+= a_0 s_0 + a . s (spin-orbit coupling).  On-site terms likewise (real scalar, or a Hermitian
+2 x 2 matrix / four real Pauli coefficients).  Each ``(amp, i, j, R)`` sets
+H_ij(R) += amp and adds the Hermitian conjugate H_ji(-R) += amp^dagger automatically; giving a
+bond and its conjugate both, the same bond twice, or an on-site term (i == j, R = 0) as a hop is
+an error.
+
+*Matrix input* ({R: H_R} as Wannier90 / TBmodels store it, or a ``_hr.dat`` file) gives the full
+hopping matrices, which must satisfy H(-R) = H(R)^dagger.  With spin ``"outer"``/``"inner"`` the
+caller must say whether they are already spinful (``spinful=True``: n = 2 n_orb in the declared
+ordering, may contain spin-orbit coupling) or spinless (``spinful=False``: the model is
+s_0 (x) H, resp. H (x) s_0).
+
+Wannier90 ``_hr.dat``: header line, num_wann, nrpts, nrpts Wigner-Seitz degeneracies (15 per
+line), then nrpts * num_wann^2 lines ``R1 R2 R3 m n Re Im`` = H_mn(R) (m, n from 1).  The Bloch
+sum divides each H(R) by its degeneracy.  Lattice vectors are not in the file and must be given.
+
+Units: ``length_unit`` (default Angstrom) for lattice vectors, ``energy_unit`` (default eV) for
+all energies; k in 1 / length_unit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Mapping, NamedTuple
+
+import numpy as np
+
+from . import register
+from .base import PAULI, Model, Parameter, broadcast_km
+
+_SPIN_CHOICES = ("none", "outer", "inner")
+
+
+class WannierHR(NamedTuple):
+    """Real-space hopping matrices in the Wannier90 storage form.
+
+    ``R`` (n_R, d) integer lattice vectors (fractional), ``H`` (n_R, n, n) complex stored matrices,
+    ``ndegen`` (n_R,) positive Wigner-Seitz degeneracies: the hopping that enters the Bloch sum is
+    ``H[r] / ndegen[r]``.  ``header`` is the first line of the file (free text).
+    """
+
+    R: np.ndarray
+    H: np.ndarray
+    ndegen: np.ndarray
+    header: str = ""
+
+    def as_dict(self) -> dict[tuple[int, ...], np.ndarray]:
+        """{R: H(R) / ndegen(R)}: the effective hoppings."""
+        return {tuple(int(x) for x in r): h / d for r, h, d in zip(self.R, self.H, self.ndegen)}
+
+
+# -- Wannier90 _hr.dat -----------------------------------------------------------------------------
+
+def read_wannier90_hr(path: str | Path) -> WannierHR:
+    """Read a Wannier90 ``seedname_hr.dat`` file.
+
+    Returns a :class:`WannierHR` with ``R`` (nrpts, 3), the stored ``H`` (nrpts, num_wann,
+    num_wann) (H[r, m-1, n-1] from the line ``R m n Re Im``), the degeneracies and the header.
+    Divide ``H`` by ``ndegen`` (or use :meth:`WannierHR.as_dict`) for the Bloch sum.
+
+    Raises ``FileNotFoundError`` naming the path if it does not exist, and ``ValueError`` naming
+    the path and line for a truncated or garbled file (wrong counts, non-numbers, indices out of
+    range, a matrix element given twice or missing).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Wannier90 _hr.dat file not found: {path}")
+    if not path.is_file():
+        raise FileNotFoundError(f"Wannier90 _hr.dat path is not a file: {path}")
+    lines = path.read_text().splitlines()
+
+    def fail(lineno: int | None, msg: str):
+        where = f"{path}, line {lineno}" if lineno is not None else f"{path}"
+        raise ValueError(f"garbled Wannier90 _hr.dat ({where}): {msg}")
+
+    def int_line(idx: int, what: str) -> int:
+        if idx >= len(lines):
+            fail(idx + 1, f"file ends before the {what} line (truncated)")
+        tok = lines[idx].split()
+        if len(tok) != 1:
+            fail(idx + 1, f"expected the {what} (one integer), got {lines[idx].strip()!r}")
+        try:
+            val = int(tok[0])
+        except ValueError:
+            fail(idx + 1, f"expected the {what} (one integer), got {tok[0]!r}")
+        if val <= 0:
+            fail(idx + 1, f"{what} must be positive, got {val}")
+        return val
+
+    if not lines:
+        fail(None, "the file is empty")
+    header = lines[0].strip()
+    num_wann = int_line(1, "number of Wannier functions (num_wann)")
+    nrpts = int_line(2, "number of R points (nrpts)")
+
+    # Wigner-Seitz degeneracies: nrpts integers, 15 per line.
+    ndegen: list[int] = []
+    idx = 3
+    while len(ndegen) < nrpts:
+        if idx >= len(lines):
+            fail(idx + 1, f"file ends after {len(ndegen)} of {nrpts} degeneracies (truncated)")
+        tok = lines[idx].split()
+        if not tok:
+            fail(idx + 1, "empty line inside the list of degeneracies")
+        if len(ndegen) + len(tok) > nrpts:
+            fail(idx + 1, f"too many entries: {nrpts} degeneracies expected, this line brings the "
+                          f"count to {len(ndegen) + len(tok)} (is nrpts wrong?)")
+        for t in tok:
+            try:
+                d = int(t)
+            except ValueError:
+                fail(idx + 1, f"degeneracy {t!r} is not an integer")
+            if d <= 0:
+                fail(idx + 1, f"degeneracy {d} must be positive")
+            ndegen.append(d)
+        idx += 1
+
+    body_start = idx
+    body = lines[body_start:]
+    while body and not body[-1].strip():
+        body.pop()
+    expected = nrpts * num_wann * num_wann
+    if len(body) < expected:
+        fail(body_start + len(body), f"truncated: expected {expected} matrix-element lines "
+                                     f"(nrpts * num_wann^2 = {nrpts} * {num_wann}^2) after line "
+                                     f"{body_start}, found {len(body)}")
+    if len(body) > expected:
+        fail(body_start + expected + 1, f"{len(body) - expected} extra line(s) after the "
+                                        f"{expected} expected matrix-element lines")
+    tokens = [line.split() for line in body]
+    for i, t in enumerate(tokens):
+        if len(t) != 7:
+            fail(body_start + i + 1, f"expected 7 columns 'R1 R2 R3 m n Re Im', got {len(t)}: "
+                                     f"{body[i].strip()!r}")
+    try:
+        data = np.array(tokens, dtype=float)
+    except ValueError:
+        for i, t in enumerate(tokens):
+            try:
+                [float(x) for x in t]
+            except ValueError:
+                fail(body_start + i + 1, f"non-numeric entry in {body[i].strip()!r}")
+        raise  # pragma: no cover
+    bad = ~np.isfinite(data).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        fail(body_start + i + 1, f"non-finite number in {body[i].strip()!r}")
+    ints = data[:, :5]
+    frac = np.flatnonzero((ints != np.round(ints)).any(axis=1))
+    if frac.size:
+        i = int(frac[0])
+        fail(body_start + i + 1, f"R and orbital indices must be integers: {body[i].strip()!r}")
+    ints = np.round(ints).astype(np.int64)
+    mn = ints[:, 3:5]
+    out = np.flatnonzero(((mn < 1) | (mn > num_wann)).any(axis=1))
+    if out.size:
+        i = int(out[0])
+        fail(body_start + i + 1, f"orbital index out of range 1..{num_wann}: {body[i].strip()!r}")
+
+    Rall = ints[:, :3]
+    uniq, first, inverse = np.unique(Rall, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if len(uniq) != nrpts:
+        fail(None, f"the header declares nrpts = {nrpts} but the file lists {len(uniq)} distinct R vectors")
+    order = np.argsort(first)  # R in order of first appearance (the order of ndegen)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(nrpts)
+    r_idx = rank[inverse]
+    flat = (r_idx * num_wann + (mn[:, 0] - 1)) * num_wann + (mn[:, 1] - 1)
+    counts = np.bincount(flat, minlength=expected)
+    if (counts > 1).any():
+        dup = int(np.flatnonzero(counts[flat] > 1)[1])  # the second occurrence
+        fail(body_start + dup + 1, f"matrix element given twice: {body[dup].strip()!r}")
+    if (counts == 0).any():  # pragma: no cover - implied by the line count and no duplicates
+        fail(None, "a matrix element is missing")
+    H = np.zeros(expected, dtype=complex)
+    H[flat] = data[:, 5] + 1j * data[:, 6]
+    return WannierHR(R=uniq[order], H=H.reshape(nrpts, num_wann, num_wann),
+                     ndegen=np.asarray(ndegen, dtype=np.int64), header=header)
+
+
+def write_wannier90_hr(path: str | Path, R, H=None, ndegen=None, *, header: str | None = None) -> Path:
+    """Write hopping matrices as a Wannier90 ``seedname_hr.dat`` file.
+
+    ``R`` may be a :class:`WannierHR` (then ``H`` and ``ndegen`` come from it), a dict {R: H(R)}
+    of effective hoppings (degeneracies 1), or an integer array (n_R, d) with ``H`` (n_R, n, n)
+    the stored matrices and ``ndegen`` (n_R,) (default all 1).  R vectors with d < 3 components
+    are padded with zeros.  Numbers are written with 17 significant digits (the Wannier90 column
+    layout with more precision), so a write/read round trip is exact to round-off.
+    """
+    if isinstance(R, WannierHR):
+        if H is not None or ndegen is not None:
+            raise TypeError("give either a WannierHR or (R, H, ndegen), not both")
+        R, H, ndegen, hdr = R
+        header = header if header is not None else hdr
+    elif isinstance(R, Mapping):
+        if H is not None or ndegen is not None:
+            raise TypeError("give either a dict {R: H_R} or (R, H, ndegen), not both")
+        items = list(R.items())
+        R = np.array([np.atleast_1d(np.asarray(r, dtype=int)) for r, _ in items])
+        H = np.array([np.asarray(h, dtype=complex) for _, h in items])
+    R = np.asarray(R)
+    H = np.asarray(H, dtype=complex)
+    if R.ndim != 2 or not 1 <= R.shape[1] <= 3:
+        raise ValueError(f"R must have shape (n_R, d) with d <= 3, got {R.shape}")
+    if np.any(R != np.round(R)):
+        raise ValueError("R vectors must be integers")
+    R = np.round(R).astype(np.int64)
+    if H.ndim != 3 or H.shape[0] != R.shape[0] or H.shape[1] != H.shape[2]:
+        raise ValueError(f"H must have shape (n_R, n, n) with n_R = {R.shape[0]}, got {H.shape}")
+    ndegen = np.ones(R.shape[0], dtype=np.int64) if ndegen is None else np.asarray(ndegen)
+    if ndegen.shape != (R.shape[0],) or np.any(ndegen != np.round(ndegen)) or np.any(ndegen < 1):
+        raise ValueError(f"ndegen must be {R.shape[0]} positive integers, got {ndegen!r}")
+    if len({tuple(r) for r in R}) != len(R):
+        raise ValueError("R vectors must be distinct")
+    R3 = np.zeros((R.shape[0], 3), dtype=np.int64)
+    R3[:, : R.shape[1]] = R
+    n = H.shape[1]
+    if header is None:
+        header = "written by magcore.models.tight_binding"
+    out = [header.replace("\n", " "), f"{n:12d}", f"{len(R3):12d}"]
+    deg = [int(d) for d in ndegen]
+    for s in range(0, len(deg), 15):
+        out.append("".join(f"{d:5d}" for d in deg[s : s + 15]))
+    mm, nn = np.meshgrid(np.arange(n), np.arange(n), indexing="xy")  # n outer, m inner
+    mm, nn = mm.ravel(), nn.ravel()
+    for r, h in zip(R3, H):
+        pre = f"{r[0]:5d}{r[1]:5d}{r[2]:5d}"
+        vals = h[mm, nn]
+        out.extend(f"{pre}{m + 1:5d}{k + 1:5d} {v.real: .16e} {v.imag: .16e}"
+                   for m, k, v in zip(mm, nn, vals))
+    path = Path(path)
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+# -- input parsing helpers ---------------------------------------------------------------------------
+
+def _complex(x, where: str) -> complex:
+    """A complex number from a number, a string like '0.1+0.2j', or {re:, im:}."""
+    if isinstance(x, Mapping):
+        unknown = set(x) - {"re", "im"}
+        if unknown:
+            raise ValueError(f"{where}: a complex number mapping has keys re, im; got {sorted(x)}")
+        return complex(float(x.get("re", 0.0)), float(x.get("im", 0.0)))
+    if isinstance(x, str):
+        try:
+            return complex(x.replace(" ", "").replace("i", "j"))
+        except ValueError:
+            raise ValueError(f"{where}: cannot read {x!r} as a complex number") from None
+    if isinstance(x, bool):
+        raise TypeError(f"{where}: expected a number, got {x!r}")
+    try:
+        return complex(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected a number, got {x!r}") from None
+
+
+def _amplitude(x, spinful: bool, where: str) -> np.ndarray:
+    """A hopping or on-site amplitude as a 2 x 2 spin matrix (spinful) or a 1 x 1 matrix."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biufc" and x.ndim > 0:
+        arr = x.astype(complex)
+    elif isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim > 0):
+        arr = np.array(_nested_complex(x, where), dtype=complex)
+    else:
+        c = _complex(x.item() if isinstance(x, np.ndarray) else x, where)
+        return c * (np.eye(2) if spinful else np.eye(1))
+    if not spinful:
+        raise ValueError(f"{where}: a matrix amplitude {arr.tolist()} needs a spinful model "
+                         f"(spin 'outer' or 'inner'); this model's orbitals are spinless")
+    if arr.shape == (4,):
+        return np.einsum("a,aij->ij", arr, PAULI)
+    if arr.shape == (2, 2):
+        return arr
+    raise ValueError(f"{where}: a spin-dependent amplitude must be a 2x2 matrix or four Pauli "
+                     f"coefficients (a0, ax, ay, az), got shape {arr.shape}")
+
+
+def _nested_complex(x, where):
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_nested_complex(v, where) for v in x]
+    return _complex(x, where)
+
+
+def _int_vector(R, dim: int, where: str) -> tuple[int, ...]:
+    arr = np.atleast_1d(np.asarray(R))
+    if arr.ndim != 1 or arr.dtype.kind not in "iuf" or np.any(arr != np.round(arr)):
+        raise ValueError(f"{where}: R = {R!r} must be a vector of integers")
+    arr = np.round(arr).astype(int)
+    if len(arr) > dim:
+        if len(arr) <= 3 and np.all(arr[dim:] == 0):
+            arr = arr[:dim]
+        else:
+            raise ValueError(f"{where}: R = {arr.tolist()} has {len(arr)} components but the lattice is "
+                             f"{dim}-dimensional (extra components must be 0)")
+    if len(arr) != dim:
+        raise ValueError(f"{where}: R = {arr.tolist()} must have {dim} components")
+    return tuple(int(v) for v in arr)
+
+
+def _parse_hop(entry, index: int):
+    where = f"hopping #{index}"
+    if isinstance(entry, Mapping):
+        unknown = set(entry) - {"amp", "t", "i", "j", "R"}
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; a hopping is "
+                             f"{{amp, i, j, R}} or [amp, i, j, R]")
+        try:
+            amp = entry["amp"] if "amp" in entry else entry["t"]
+            return amp, entry["i"], entry["j"], entry["R"]
+        except KeyError as exc:
+            raise ValueError(f"{where}: missing key {exc.args[0]!r}; a hopping is {{amp, i, j, R}}") from None
+    if isinstance(entry, (list, tuple)) and len(entry) == 4:
+        return tuple(entry)
+    raise ValueError(f"{where}: expected (amp, i, j, R) or a mapping {{amp, i, j, R}}, got {entry!r}")
+
+
+def _orbital_index(x, n_orb: int, where: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{where}: orbital index {x!r} must be an integer")
+    if not 0 <= int(x) < n_orb:
+        raise ValueError(f"{where}: orbital index {int(x)} out of range 0..{n_orb - 1} "
+                         f"({n_orb} orbitals)")
+    return int(x)
+
+
+def _spin_ops(spin, n_orb: int) -> np.ndarray:
+    if spin == "outer":
+        return np.stack([np.kron(s, np.eye(n_orb)) for s in PAULI[1:]])
+    if spin == "inner":
+        return np.stack([np.kron(np.eye(n_orb), s) for s in PAULI[1:]])
+    raise AssertionError(spin)
+
+
+def _combine_spin(T: np.ndarray, spin: str) -> np.ndarray:
+    """(..., n_orb, n_orb, 2, 2) orbital x spin blocks -> (..., n, n) in the declared ordering."""
+    n_orb = T.shape[-3]
+    if spin == "outer":  # index s * n_orb + a
+        T = np.moveaxis(T, -2, -4)  # (..., s, a, b, s')
+        T = np.moveaxis(T, -1, -2)  # (..., s, a, s', b)
+    else:  # inner: index 2 a + s
+        T = np.moveaxis(T, -2, -3)  # (..., a, s, b, s')
+    return T.reshape(T.shape[:-4] + (2 * n_orb, 2 * n_orb))
+
+
+# -- the model ---------------------------------------------------------------------------------------
+
+@register
+class TightBindingModel(Model):
+    """A lattice model from user data: see the module docstring for conventions.
+
+    Build it from a hopping list::
+
+        TightBindingModel(lattice_vectors=[[1, 0], [0.5, 3**0.5 / 2]],
+                          positions=[[1/3, 1/3], [2/3, 2/3]], onsite=[M, -M],
+                          hoppings=[(t1, 0, 1, [0, 0]), (t1, 1, 0, [1, 0]), ...])
+
+    from matrices ``hr={R: H_R}`` (effective hoppings) or ``hr=WannierHR(...)`` (divided by the
+    degeneracies), from a Wannier90 file (:meth:`from_wannier90`), or from a config mapping
+    ``source`` (:func:`from_config`; this is how ``get_model("tight_binding", source=...)`` and
+    the study configuration's ``model.source`` build it).
+
+    Parameters
+    ----------
+    source : mapping of any of the keyword arguments below, plus ``hr_dat`` (path of a
+        ``_hr.dat``) or ``hoppings_file`` (path of a YAML file with the same keys).  Keys given
+        both in ``source`` and as keyword arguments are an error unless equal.
+    lattice_vectors : (dim, dim) rows a_i in ``length_unit`` (dim = 1, 2 or 3).
+    positions : (n_orb, dim) fractional orbital positions (default all 0).  For spinful matrix
+        input they may also be given per basis state (n, dim).
+    onsite : n_orb on-site energies (hopping lists only; default 0).
+    hoppings : sequence of (amp, i, j, R) (or mappings {amp, i, j, R}); the conjugate is added.
+    hr : {R: H_R} or :class:`WannierHR` (matrix input; exclusive with onsite / hoppings).
+    spin : "none", "outer", "inner" or a (3, n, n) array of spin operators.
+    spinful : for matrix input with spin "outer"/"inner": whether H_R is already spinful.
+    J : exchange coupling (energy_unit); the model adds J m . S.
+    high_symmetry_path : optional list of (label, fractional k) corners.
+    hermitian_tol : tolerance of the check H(-R) = H(R)^dagger (absolute, energy_unit; default
+        1e-5, above the rounding of Wannier90's 6-decimal output).  Pairs within it are
+        symmetrised, (H(R) + H(-R)^dagger) / 2.
+    """
+
+    name = "tight_binding"
+    domain = "lattice"
+    equation = "user tight-binding model: H(k) = sum_R H(R) e^{i k.(R + tau_j - tau_i)} + J m.s"
+    parameters = (
+        Parameter("J", 0.0, "energy_unit of the model (eV by default)",
+                  "exchange coupling J m . s on the declared spin structure"),
+    )
+
+    _KEYS = ("lattice_vectors", "positions", "onsite", "hoppings", "hr", "spin", "spinful", "J",
+             "length_unit", "energy_unit", "high_symmetry_path", "hermitian_tol")
+
+    def __init__(self, source: Mapping[str, Any] | None = None, **kwargs):
+        unknown = sorted(set(kwargs) - set(self._KEYS))
+        if unknown:
+            raise ValueError(f"model 'tight_binding': unknown argument(s) {unknown}; allowed: "
+                             f"source, {', '.join(self._KEYS)}")
+        if source is not None:
+            spec = _spec_to_kwargs(source)
+            for key, val in kwargs.items():
+                if key in spec and not _same(spec[key], val):
+                    raise ValueError(f"model 'tight_binding': {key} is given both in the source "
+                                     f"({spec[key]!r}) and as a parameter ({val!r}); give it once")
+            kwargs = {**spec, **kwargs}
+        self._build(**kwargs)
+
+    # -- construction -----------------------------------------------------------------------------
+    def _build(self, lattice_vectors=None, positions=None, onsite=None, hoppings=None, hr=None,
+               spin="none", spinful=None, J=0.0, length_unit="Angstrom", energy_unit="eV",
+               high_symmetry_path=None, hermitian_tol=1e-5):
+        tag = "model 'tight_binding'"
+        if lattice_vectors is None:
+            raise ValueError(f"{tag}: lattice_vectors are required (rows a_i, dim x dim); "
+                             f"give them with the hoppings or the _hr.dat file")
+        try:
+            lat = np.array(lattice_vectors, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{tag}: lattice_vectors must be a dim x dim array of numbers, "
+                             f"got {lattice_vectors!r}") from None
+        lat = np.atleast_2d(lat)
+        if lat.ndim != 2 or lat.shape[0] != lat.shape[1] or not 1 <= lat.shape[0] <= 3:
+            raise ValueError(f"{tag}: lattice_vectors must be a square dim x dim array "
+                             f"(dim = 1, 2 or 3), got shape {lat.shape}")
+        if not np.all(np.isfinite(lat)) or abs(np.linalg.det(lat)) < 1e-12 * max(1.0, np.abs(lat).max()) ** lat.shape[0]:
+            raise ValueError(f"{tag}: lattice_vectors {lat.tolist()} are singular or not finite")
+        dim = lat.shape[0]
+
+        if isinstance(J, bool) or not isinstance(J, (int, float, np.integer, np.floating)) or not np.isfinite(J):
+            raise TypeError(f"{tag}: J must be a finite number, got {J!r}")
+        J = float(J)
+
+        explicit_spin = None
+        if isinstance(spin, str):
+            if spin not in _SPIN_CHOICES:
+                raise ValueError(f"{tag}: spin = {spin!r}; allowed: {', '.join(_SPIN_CHOICES)} or "
+                                 f"a (3, n, n) array of spin operators")
+        elif spin is None:
+            spin = "none"
+        else:
+            try:
+                explicit_spin = np.array(spin, dtype=complex)
+            except (TypeError, ValueError):
+                raise ValueError(f"{tag}: spin must be one of {_SPIN_CHOICES} or a (3, n, n) array") from None
+            spin = "explicit"
+        if spin == "none" and J != 0.0:
+            raise ValueError(f"{tag}: J = {J} but spin = 'none': declare a spin structure "
+                             f"('outer', 'inner' or spin matrices) for the exchange term J m.s")
+
+        if hr is not None and (hoppings is not None or onsite is not None):
+            raise ValueError(f"{tag}: give either a hopping list (onsite, hoppings) or hopping "
+                             f"matrices (hr / hr_dat), not both")
+        if hr is None and hoppings is None and onsite is None:
+            raise ValueError(f"{tag}: no Hamiltonian: give hoppings (and onsite), hr={{R: H_R}}, "
+                             f"or an hr_dat file")
+
+        if hr is None:
+            if spinful is not None:
+                raise ValueError(f"{tag}: 'spinful' is only for matrix (hr / hr_dat) input; in a "
+                                 f"hopping list the orbitals are spatial and spin '{spin}' decides")
+            n_orb, Rs, Hs, pos = self._from_hoppings(lat, positions, onsite, hoppings, spin, dim)
+        else:
+            n_orb, Rs, Hs, pos = self._from_matrices(lat, positions, hr, spin, spinful, dim,
+                                                     float(hermitian_tol))
+
+        n = Hs.shape[-1]
+        if spin == "explicit":
+            S = explicit_spin
+            if S.shape != (3, n, n):
+                raise ValueError(f"{tag}: spin operators must have shape (3, {n}, {n}) for this "
+                                 f"{n}-band Hamiltonian, got {S.shape}")
+            if not np.allclose(S, np.conj(np.swapaxes(S, -1, -2)), atol=1e-12):
+                raise ValueError(f"{tag}: the spin operators are not Hermitian")
+        elif spin == "none":
+            S = np.zeros((3, n, n), dtype=complex)
+        else:
+            S = _spin_ops(spin, n // 2).astype(complex)
+
+        # canonical order: sort R, keep exactly-Hermitian pairs
+        order = np.lexsort(Rs.T[::-1])
+        Rs, Hs = Rs[order], Hs[order]
+        self.dim = dim
+        self.n_bands = n
+        self.n_orbitals = n_orb
+        self.spin = spin
+        self.length_unit = str(length_unit)
+        self.energy_unit = str(energy_unit)
+        self._lat = lat
+        self._R = Rs
+        self._H = Hs
+        self._pos = pos  # (n, dim) fractional, per basis state
+        self._S = S
+        self._Rc = Rs @ lat
+        self._tau = pos @ lat
+        self._has_tau = bool(np.any(pos != 0))
+        self.J = J
+        self.params = {"J": J}
+        self._path = None if high_symmetry_path is None else _parse_path(high_symmetry_path, dim)
+
+    def _from_hoppings(self, lat, positions, onsite, hoppings, spin, dim):
+        tag = "model 'tight_binding'"
+        spinful = spin in ("outer", "inner")
+        if spin == "explicit":
+            spinful = False  # orbitals are the basis states; spin matrices are given
+        # number of orbitals: from positions, else from onsite
+        if positions is not None:
+            pos = _positions(positions, dim)
+            n_orb = len(pos)
+            if onsite is not None and len(onsite) != n_orb:
+                raise ValueError(f"{tag}: {len(onsite)} on-site energies for {n_orb} orbitals "
+                                 f"(positions); give one per orbital")
+        elif onsite is not None:
+            n_orb = len(onsite)
+            pos = np.zeros((n_orb, dim))
+        else:
+            raise ValueError(f"{tag}: give positions or onsite so that the number of orbitals is known")
+        if n_orb == 0:
+            raise ValueError(f"{tag}: the model has no orbitals")
+        ns = 2 if spinful else 1
+        blocks: dict[tuple[int, ...], np.ndarray] = {}
+        zero = (0,) * dim
+
+        def block(R):
+            if R not in blocks:
+                blocks[R] = np.zeros((n_orb, n_orb, ns, ns), dtype=complex)
+            return blocks[R]
+
+        b0 = block(zero)
+        for a, e in enumerate(onsite if onsite is not None else []):
+            where = f"on-site energy of orbital {a}"
+            mat = _amplitude(e, spinful, where)
+            if not np.allclose(mat, mat.conj().T, atol=1e-12):
+                raise ValueError(f"{where}: {e!r} is not Hermitian (real for a scalar)")
+            b0[a, a] += 0.5 * (mat + mat.conj().T)
+        seen: dict[tuple, int] = {}
+        for idx, entry in enumerate(hoppings if hoppings is not None else []):
+            amp, i, j, R = _parse_hop(entry, idx)
+            where = f"hopping #{idx} (i={i!r}, j={j!r}, R={R!r})"
+            i = _orbital_index(i, n_orb, where)
+            j = _orbital_index(j, n_orb, where)
+            R = _int_vector(R, dim, where)
+            if i == j and R == zero:
+                raise ValueError(f"{where}: an on-site term (i == j, R = 0) is not a hopping; "
+                                 f"put it in onsite")
+            key = (i, j, R)
+            conj = (j, i, tuple(-r for r in R))
+            if key in seen:
+                raise ValueError(f"{where}: this hopping is given twice (also hopping "
+                                 f"#{seen[key]})")
+            if conj in seen:
+                raise ValueError(f"{where}: hop given twice: it is the Hermitian conjugate of "
+                                 f"hopping #{seen[conj]} (i={conj[1]}, j={conj[0]}, "
+                                 f"R={list(tuple(-r for r in R))}), which is added automatically; "
+                                 f"give each bond once")
+            seen[key] = idx
+            mat = _amplitude(amp, spinful, where)
+            block(R)[i, j] += mat
+            block(conj[2])[j, i] += mat.conj().T
+        Rs = np.array(list(blocks), dtype=np.int64).reshape(len(blocks), dim)
+        T = np.array(list(blocks.values()))
+        if spinful:
+            Hs = _combine_spin(T, spin)
+            pos = _expand_positions(pos, spin)
+        else:
+            Hs = T[..., 0, 0]
+        return n_orb, Rs, Hs, pos
+
+    def _from_matrices(self, lat, positions, hr, spin, spinful, dim, tol):
+        tag = "model 'tight_binding'"
+        if isinstance(hr, WannierHR) or (isinstance(hr, tuple) and len(hr) in (3, 4)):
+            R_in, H_in, deg = hr[0], hr[1], hr[2]
+            R_in = np.asarray(R_in)
+            H_in = np.asarray(H_in, dtype=complex)
+            deg = np.asarray(deg, dtype=float)
+            if H_in.ndim != 3 or H_in.shape[1] != H_in.shape[2] or len(H_in) != len(R_in):
+                raise ValueError(f"{tag}: hopping matrices must have shape (n_R, n, n) with n_R = "
+                                 f"{len(R_in)}, got {H_in.shape}")
+            if deg.shape != (len(R_in),) or np.any(deg <= 0):
+                raise ValueError(f"{tag}: need {len(R_in)} positive degeneracies, got shape {deg.shape}")
+            items = list(zip(R_in, H_in / deg[:, None, None]))
+        elif isinstance(hr, Mapping):
+            items = list(hr.items())
+        else:
+            raise TypeError(f"{tag}: hr must be a dict {{R: H_R}} or a WannierHR (R, H, ndegen), "
+                            f"got {type(hr).__name__}")
+        if not items:
+            raise ValueError(f"{tag}: hr is empty")
+        blocks: dict[tuple[int, ...], np.ndarray] = {}
+        n = None
+        for R, h in items:
+            Rt = _int_vector(R, dim, "hr")
+            try:
+                h = np.array(_nested_complex(h, f"hr[{list(Rt)}]") if not isinstance(h, np.ndarray) else h,
+                             dtype=complex)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{tag}: H_R at R = {list(Rt)} is not a matrix of numbers ({exc})") from None
+            if h.ndim != 2 or h.shape[0] != h.shape[1]:
+                raise ValueError(f"{tag}: H_R at R = {list(Rt)} must be a square matrix, got shape {h.shape}")
+            if n is None:
+                n = h.shape[0]
+            if h.shape != (n, n):
+                raise ValueError(f"{tag}: H_R shape mismatch: R = {list(Rt)} has shape {h.shape}, "
+                                 f"others ({n}, {n})")
+            if not np.all(np.isfinite(h)):
+                raise ValueError(f"{tag}: H_R at R = {list(Rt)} has non-finite entries")
+            if Rt in blocks:
+                raise ValueError(f"{tag}: R = {list(Rt)} appears twice in hr")
+            blocks[Rt] = h
+        # Hermiticity: H(-R) = H(R)^dagger
+        for Rt, h in blocks.items():
+            mR = tuple(-r for r in Rt)
+            partner = blocks.get(mR)
+            target = np.zeros_like(h) if partner is None else partner.conj().T
+            dev = np.abs(h - target)
+            if dev.max() > tol:
+                a, b = np.unravel_index(np.argmax(dev), dev.shape)
+                what = ("is missing" if partner is None else
+                        f"= {partner[b, a]:.6g}, but conj(H_R[{a},{b}]) = {np.conj(h[a, b]):.6g}")
+                raise ValueError(
+                    f"{tag}: non-Hermitian hoppings: H(-R) != H(R)^dagger at R = {list(Rt)}, "
+                    f"orbital pair ({a}, {b}): H(R)[{a},{b}] = {h[a, b]:.6g} and "
+                    f"H(-R)[{b},{a}] {what} (tolerance {tol:g})")
+        for Rt in list(blocks):
+            mR = tuple(-r for r in Rt)
+            if mR not in blocks:
+                blocks[mR] = np.zeros((n, n), dtype=complex)
+        sym = {Rt: 0.5 * (h + blocks[tuple(-r for r in Rt)].conj().T) for Rt, h in blocks.items()}
+        Rs = np.array(list(sym), dtype=np.int64).reshape(len(sym), dim)
+        Hs = np.array(list(sym.values()))
+
+        if spin in ("outer", "inner"):
+            if spinful is None:
+                raise ValueError(f"{tag}: spin = {spin!r} with matrix input: say whether the H_R "
+                                 f"are already spinful (spinful: true, n = 2 n_orb in '{spin}' "
+                                 f"ordering) or spinless (spinful: false, the model doubles them)")
+            if spinful:
+                if n % 2:
+                    raise ValueError(f"{tag}: spinful H_R must have an even size, got {n} x {n}")
+                n_orb = n // 2
+            else:
+                n_orb = n
+                eye = np.eye(2)
+                Hs = np.array([np.kron(eye, h) if spin == "outer" else np.kron(h, eye) for h in Hs])
+        else:
+            if spinful is not None and spin == "none" and spinful:
+                raise ValueError(f"{tag}: spinful = true needs spin 'outer' or 'inner' to say the ordering")
+            n_orb = n
+        nb = Hs.shape[-1]
+        if positions is None:
+            pos = np.zeros((nb, dim))
+        else:
+            p = _positions(positions, dim)
+            if len(p) == nb:
+                pos = p
+            elif len(p) == n_orb and spin in ("outer", "inner"):
+                pos = _expand_positions(p, spin)
+            else:
+                raise ValueError(f"{tag}: {len(p)} orbital positions for a {nb}-band model with "
+                                 f"{n_orb} orbitals; give one per orbital")
+        return n_orb, Rs, Hs, pos
+
+    # -- alternative constructors ---------------------------------------------------------------
+    @classmethod
+    def from_wannier90(cls, path, lattice_vectors, *, positions=None, spin="none", spinful=None,
+                       J=0.0, **kwargs) -> "TightBindingModel":
+        """A model from a Wannier90 ``seedname_hr.dat`` (lattice vectors are not in the file)."""
+        return cls(lattice_vectors=lattice_vectors, hr=read_wannier90_hr(path), positions=positions,
+                   spin=spin, spinful=spinful, J=J, **kwargs)
+
+    # -- identity ---------------------------------------------------------------------------------
+    def _fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for arr in (self._lat, self._R, self._H, self._pos, self._S):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(repr((self.J, self.spin, self.length_unit, self.energy_unit)).encode())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return (f"TightBindingModel(n_bands={self.n_bands}, dim={self.dim}, n_R={len(self._R)}, "
+                f"spin={self.spin!r}, J={self.J!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._fingerprint() == other._fingerprint()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._fingerprint())
+
+    # -- data accessors ---------------------------------------------------------------------------
+    def hoppings(self) -> WannierHR:
+        """The hopping matrices H(R) (without the exchange term), degeneracies 1."""
+        return WannierHR(R=self._R.copy(), H=self._H.copy(), ndegen=np.ones(len(self._R), np.int64),
+                         header="magcore TightBindingModel hoppings")
+
+    def positions(self) -> np.ndarray:
+        """Fractional positions of the basis states, shape (n, dim)."""
+        return self._pos.copy()
+
+    def to_wannier90(self, path, *, header: str | None = None) -> Path:
+        """Write the hoppings (no exchange term, no positions) as a ``_hr.dat`` file."""
+        return write_wannier90_hr(path, self.hoppings(), header=header)
+
+    # -- operators --------------------------------------------------------------------------------
+    def _bloch(self, k: np.ndarray, derivative: bool):
+        """G(k) = sum_R H(R) e^{ik.R} (and dG/dk) on the k batch, then the position phases."""
+        n = self.n_bands
+        kb = k.shape[:-1]
+        ph = np.exp(1j * (k @ self._Rc.T))  # (..., n_R)
+        flatH = self._H.reshape(len(self._R), n * n)
+        G = (ph @ flatH).reshape(kb + (n, n))
+        dG = None
+        if derivative:
+            # dG/dk_a = sum_R i R_a H(R) e^{ik.R}
+            # (one product per Cartesian direction: no (dim, n_R, n^2) temporary)
+            dG = np.stack([((1j * self._Rc[:, a]) * ph) @ flatH for a in range(self.dim)], axis=-2)
+            dG = dG.reshape(kb + (self.dim, n, n))
+            if self._has_tau:
+                dtau = self._tau[None, :, :] - self._tau[:, None, :]  # (i, j, a) = tau_j - tau_i
+                dG = dG + 1j * np.moveaxis(dtau, -1, 0) * G[..., None, :, :]
+        if self._has_tau:
+            p = np.exp(1j * (k @ self._tau.T))  # (..., n)
+            phase = np.conj(p)[..., :, None] * p[..., None, :]
+            G = G * phase
+            if dG is not None:
+                dG = dG * phase[..., None, :, :]
+        return G, dG
+
+    def hamiltonian(self, k, m):
+        k, m, batch = broadcast_km(k, m, self.dim)
+        G, _ = self._bloch(k, derivative=False)
+        H = G + self.J * np.einsum("...a,aij->...ij", m, self._S)
+        return np.broadcast_to(H, batch + H.shape[-2:]).copy() if H.shape[:-2] != batch else H
+
+    def dh_dk(self, k, m):
+        k, m, batch = broadcast_km(k, m, self.dim)
+        _, dG = self._bloch(k, derivative=True)
+        return np.broadcast_to(dG, batch + dG.shape[-3:]).copy() if dG.shape[:-3] != batch else dG
+
+    def dh_dm(self, k, m):
+        k, m, batch = broadcast_km(k, m, self.dim)
+        ops = self.J * self._S
+        return np.broadcast_to(ops, batch + ops.shape).copy()
+
+    def spin_operators(self):
+        return self._S.copy()
+
+    # -- lattice ----------------------------------------------------------------------------------
+    def lattice_vectors(self):
+        return self._lat.copy()
+
+    def high_symmetry_path(self):
+        """The user's path if given; otherwise a default by lattice type.
+
+        2D: Gamma-M-K-Gamma for a hexagonal lattice (|a1| = |a2| at 60 or 120 degrees; K is the
+        zone corner), else Gamma-X-M-Gamma with X = b1/2, M = (b1 + b2)/2.  1D: -X, Gamma, X.
+        3D: Gamma-X-M-Gamma-Z-R.  Fractional coordinates of the reciprocal vectors.
+        """
+        if self._path is not None:
+            return [(label, k.copy()) for label, k in self._path]
+        return default_high_symmetry_path(self._lat)
+
+
+# -- module-level helpers ------------------------------------------------------------------------------
+
+def _positions(positions, dim: int) -> np.ndarray:
+    try:
+        pos = np.array(positions, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"model 'tight_binding': positions must be an (n_orb, {dim}) array of "
+                         f"numbers, got {positions!r}") from None
+    if dim == 1 and pos.ndim == 1:
+        pos = pos[:, None]
+    if pos.ndim != 2 or pos.shape[1] != dim:
+        raise ValueError(f"model 'tight_binding': positions must have shape (n_orb, {dim}) "
+                         f"(fractional coordinates), got {pos.shape}")
+    if not np.all(np.isfinite(pos)):
+        raise ValueError("model 'tight_binding': positions must be finite")
+    return pos
+
+
+def _expand_positions(pos: np.ndarray, spin: str) -> np.ndarray:
+    return np.concatenate([pos, pos]) if spin == "outer" else np.repeat(pos, 2, axis=0)
+
+
+def _parse_path(path, dim: int) -> list[tuple[str, np.ndarray]]:
+    out = []
+    items = list(path.items()) if isinstance(path, Mapping) else list(path)
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping):
+            label, k = item.get("label"), item.get("k")
+        else:
+            try:
+                label, k = item
+            except (TypeError, ValueError):
+                raise ValueError(f"high_symmetry_path entry #{i}: expected (label, k), got {item!r}") from None
+        k = np.atleast_1d(np.asarray(k, dtype=float))
+        if k.shape != (dim,):
+            raise ValueError(f"high_symmetry_path entry #{i} ({label}): k must have {dim} fractional "
+                             f"coordinates, got {k.tolist()}")
+        out.append((str(label), k))
+    if len(out) < 2:
+        raise ValueError("high_symmetry_path needs at least two corners")
+    return out
+
+
+def default_high_symmetry_path(lattice_vectors) -> list[tuple[str, np.ndarray]]:
+    """A band-structure path for a lattice (see :meth:`TightBindingModel.high_symmetry_path`)."""
+    lat = np.atleast_2d(np.asarray(lattice_vectors, dtype=float))
+    dim = lat.shape[0]
+    z = np.zeros(dim)
+    if dim == 1:
+        return [("-X", np.array([-0.5])), ("Gamma", z), ("X", np.array([0.5]))]
+    if dim == 2:
+        a1, a2 = lat
+        l1, l2 = np.linalg.norm(a1), np.linalg.norm(a2)
+        cos = a1 @ a2 / (l1 * l2)
+        if abs(l1 - l2) < 1e-6 * l1 and abs(abs(cos) - 0.5) < 1e-6:
+            b = 2 * np.pi * np.linalg.inv(lat).T
+            # K: the candidate equidistant from Gamma and two nonzero reciprocal vectors
+            G = np.array([i * b[0] + j * b[1] for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)])
+            for cand in ([2 / 3, 1 / 3], [1 / 3, 1 / 3], [1 / 3, 2 / 3], [2 / 3, 2 / 3]):
+                kc = np.array(cand) @ b
+                d0 = np.linalg.norm(kc)
+                if np.sum(np.abs(np.linalg.norm(kc - G, axis=1) - d0) < 1e-8 * d0) == 2:
+                    K = np.array(cand)
+                    break
+            return [("Gamma", z), ("M", np.array([0.5, 0.0])), ("K", K), ("Gamma", z.copy())]
+        return [("Gamma", z), ("X", np.array([0.5, 0.0])), ("M", np.array([0.5, 0.5])), ("Gamma", z.copy())]
+    return [("Gamma", z), ("X", np.array([0.5, 0, 0])), ("M", np.array([0.5, 0.5, 0])), ("Gamma", z.copy()),
+            ("Z", np.array([0, 0, 0.5])), ("R", np.array([0.5, 0.5, 0.5]))]
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except Exception:  # noqa: BLE001 - anything not comparable is "different"
+        return a is b
+
+
+_SPEC_KEYS = set(TightBindingModel._KEYS) | {"hr_dat", "hoppings_file"}
+
+
+def _spec_to_kwargs(spec) -> dict[str, Any]:
+    """Turn a config-style mapping into constructor keyword arguments (reading any files)."""
+    tag = "model 'tight_binding' source"
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"{tag}: must be a mapping (e.g. {{hr_dat: seed_hr.dat, lattice_vectors: "
+                        f"[[..], [..]]}}), got {type(spec).__name__}")
+    unknown = sorted(set(spec) - _SPEC_KEYS)
+    if unknown:
+        raise ValueError(f"{tag}: unknown key(s) {unknown}; allowed: {', '.join(sorted(_SPEC_KEYS))}")
+    out = {k: v for k, v in spec.items() if k not in ("hr_dat", "hoppings_file")}
+    if "hr_dat" in spec and "hoppings_file" in spec:
+        raise ValueError(f"{tag}: give hr_dat or hoppings_file, not both")
+    if "hr_dat" in spec:
+        if "hr" in out or "hoppings" in out or "onsite" in out:
+            raise ValueError(f"{tag}: hr_dat and inline hoppings / hr are exclusive")
+        out["hr"] = read_wannier90_hr(spec["hr_dat"])
+    if "hoppings_file" in spec:
+        import yaml
+
+        path = Path(spec["hoppings_file"])
+        if not path.is_file():
+            raise FileNotFoundError(f"{tag}: hoppings file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{tag}: {path} is not valid YAML: {exc}".splitlines()[0]) from None
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{tag}: {path} must hold a mapping with lattice_vectors, positions, "
+                             f"onsite, hoppings")
+        bad = sorted(set(data) - set(TightBindingModel._KEYS) - {"hr_dat"})
+        if bad:
+            raise ValueError(f"{tag}: {path}: unknown key(s) {bad}; allowed: "
+                             f"{', '.join(TightBindingModel._KEYS)}, hr_dat")
+        data = dict(data)
+        if "hr_dat" in data:  # a path inside the file is relative to the file
+            data["hr_dat"] = path.parent / Path(data["hr_dat"]).expanduser()
+        file_kwargs = _spec_to_kwargs(data) if "hr_dat" in data else data
+        for key, val in file_kwargs.items():
+            if key in out and not _same(out[key], val):
+                raise ValueError(f"{tag}: {key} is given both in {path} and in the source mapping")
+        out = {**file_kwargs, **out}
+    return out
+
+
+def from_config(spec: Mapping[str, Any]) -> TightBindingModel:
+    """A :class:`TightBindingModel` from a config-style mapping, e.g.
+
+    ``{"hr_dat": "seed_hr.dat", "lattice_vectors": [[..], [..]], "spin": "outer",
+    "spinful": False, "J": 0.1}``, ``{"hoppings_file": "model.yaml", "J": 0.1}`` (the YAML holds
+    lattice_vectors, positions, onsite, hoppings, spin, ...) or the same keys inline.  Paths are
+    relative to the working directory.
+    """
+    return TightBindingModel(source=spec)
+
+
+# -- sampling any lattice model back to real space -------------------------------------------------------
+
+def hoppings_from_model(model: Model, m, n_R, *, drop_tol: float = 1e-13) -> WannierHR:
+    """Real-space hoppings of a lattice model H(k; m) by sampling an N_1 x ... grid and an inverse
+    discrete Fourier transform: H(R) = (1/N) sum_k H(k) e^{-i k.R}.
+
+    R runs over the box -N_i/2 <= R_i <= N_i/2; for even N_i the two boundary images R_i = -/+N_i/2
+    are the same Fourier component and share it with Wigner-Seitz-like degeneracy 2 (per boundary
+    component), so H(k) is reproduced exactly on the grid.  For a model of finite range r
+    (H(R) = 0 for |R_i| > r) the result is exact everywhere when N_i > 2 r.  Blocks smaller than
+    ``drop_tol`` (with their partner -R) are dropped.
+
+    The model must be periodic in k (H(k + G) = H(k)); a :class:`TightBindingModel` with orbital
+    positions is handled by removing its position phases first.  Returns a :class:`WannierHR`
+    with R of ``model.dim`` components, ready for :func:`write_wannier90_hr`.
+    """
+    if model.domain != "lattice":
+        raise ValueError(f"model {model.name!r} is not a lattice model: it has no real-space hoppings")
+    dim = model.dim
+    Ns = (int(n_R),) * dim if np.isscalar(n_R) else tuple(int(x) for x in n_R)
+    if len(Ns) != dim or any(x < 1 for x in Ns):
+        raise ValueError(f"n_R must be {dim} positive integers, got {n_R!r}")
+    m = np.asarray(m, dtype=float)
+    if m.shape != (3,):
+        raise ValueError(f"m must be one magnetization vector (3,), got shape {m.shape}")
+    b = model.reciprocal_vectors()
+    tau = None
+    if isinstance(model, TightBindingModel) and model._has_tau:
+        tau = model._tau
+
+    def periodic_h(k):
+        H = model.hamiltonian(k, m)
+        if tau is not None:
+            p = np.exp(1j * (k @ tau.T))
+            H = p[..., :, None] * H * np.conj(p)[..., None, :]
+        return H
+
+    # periodicity check (a model in the position-aware gauge is not a plain Fourier series)
+    rng = np.random.default_rng(0)
+    k0 = rng.uniform(-0.5, 0.5, (3, dim)) @ b
+    H0 = periodic_h(k0)
+    scale = max(1.0, float(np.abs(H0).max()))
+    for i in range(dim):
+        if not np.allclose(periodic_h(k0 + b[i]), H0, atol=1e-9 * scale, rtol=0):
+            raise ValueError(f"model {model.name!r} is not periodic in k with reciprocal vector b_{i + 1}: "
+                             f"hoppings_from_model needs H(k + G) = H(k)")
+    axes = [np.arange(x) / x for x in Ns]
+    frac = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)  # (N1, ..., dim)
+    Hk = periodic_h(frac @ b)  # (N1, ..., n, n)
+    n = Hk.shape[-1]
+    HR = np.fft.fftn(Hk, axes=tuple(range(dim))) / np.prod(Ns)  # index R mod N
+    ranges = [np.arange(-(x // 2), x // 2 + 1) for x in Ns]  # even N: both boundary images
+    Rgrid = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1).reshape(-1, dim)
+    Rs, Hs, deg = [], [], []
+    for R in Rgrid:
+        h = HR[tuple(int(r) % x for r, x in zip(R, Ns))]
+        hm = HR[tuple(int(-r) % x for r, x in zip(R, Ns))]
+        h = 0.5 * (h + hm.conj().T)  # exact Hermitian pairing
+        if np.abs(h).max() <= drop_tol:
+            continue
+        d = int(np.prod([2 if (x % 2 == 0 and abs(r) == x // 2) else 1 for r, x in zip(R, Ns)]))
+        Rs.append(R)
+        Hs.append(h)  # stored value: the Bloch sum divides by d
+        deg.append(d)
+    if not Rs:  # the zero model
+        Rs, Hs, deg = [np.zeros(dim, int)], [np.zeros((n, n), complex)], [1]
+    return WannierHR(R=np.array(Rs, dtype=np.int64), H=np.array(Hs), ndegen=np.array(deg, dtype=np.int64),
+                     header=f"magcore hoppings_from_model: {model!r} at m = {m.tolist()}, grid {Ns}")
+
+
+__all__ = [
+    "TightBindingModel",
+    "WannierHR",
+    "default_high_symmetry_path",
+    "from_config",
+    "hoppings_from_model",
+    "read_wannier90_hr",
+    "write_wannier90_hr",
+]
