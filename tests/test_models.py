@@ -476,3 +476,10 @@ def test_rashba_fermi_sea_berry_curvature_closed_form(mz):
     np.testing.assert_allclose([om[0, 2], om[1, 2]], 0, atol=1e-12 * abs(expected))
     # and it is the Dirac-cone value J^2 / (4 pi alpha_R^2) only when the whole cone is filled
     assert abs(om[0, 1]) < J**2 / (4 * np.pi * aR**2)
+
+
+def test_docs_models_md_is_in_sync_with_the_registry(repo):
+    from magcore.models import describe_models
+
+    assert (repo / "docs" / "models.md").read_text().strip() == describe_models().strip(), (
+        "docs/models.md is stale: regenerate it with the command at its top")

@@ -1,4 +1,6 @@
 rule bands:
+    input:
+        model_files=MODEL_FILES,
     output:
         STUDY / "bands.zarr" / "zarr.json",
     params:

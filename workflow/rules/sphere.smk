@@ -1,6 +1,7 @@
 rule sphere:
     input:
         bands=STUDY / "bands.zarr" / "zarr.json",
+        model_files=MODEL_FILES,
     output:
         STUDY / "sphere.zarr" / "zarr.json",
     params:
