@@ -465,7 +465,7 @@ def sphere_map(
     density = f"{L}^-{d}"
     per_field = f"{Eu} {density} / ({Eu} {L}^-1)"  # (energy density) per unit eE
     comp = np.array(["x", "y", "z"], dtype=object)  # variable-length strings: zarr 3 has a spec for them
-    field = np.array(["x", "y", "z"][:dim], dtype=object)
+    field = np.array(["x", "y", "z", "w"][:dim], dtype=object)
     TP, C, C2, F = ("theta", "phi"), ("component",), ("component2",), ("field",)
 
     def var(dims, data, long_name, units, equation, **extra):
