@@ -1,0 +1,55 @@
+"""Every model through the real Snakemake pipeline (bands -> sphere -> figures), tiny configs."""
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from conftest import run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+SMALL_SPHERE = {"n_theta": 5, "n_phi": 4}
+STUDIES = {
+    "ti_edge": {"model": {"name": "ti_edge", "parameters": {"J": 0.5}},
+                "mesh": {"k_cutoff": 30.0, "radial_panels": 8, "radial_order": 4}},
+    "tmd": {"model": {"name": "tmd", "material": "MoS2", "parameters": {"J": 0.2}},
+            "electrons": {"filling": 2}, "mesh": {"n_k": 12}},
+    "rashba_fm": {"model": {"name": "rashba_fm", "parameters": {"J": 0.2}},
+                  "mesh": {"k_cutoff": 3.0, "radial_panels": 4, "radial_order": 4, "n_angle": 8}},
+    "qwz": {"model": {"name": "qwz", "parameters": {"u": -1.0, "J": 0.3}}, "electrons": {"filling": 1},
+            "mesh": {"n_k": 12}},
+    "dirac4d": {"model": {"name": "dirac4d", "parameters": {"m0": -3.0, "J": 0.3}}, "electrons": {"filling": 2},
+                "mesh": {"n_k": 4}, "figures": {"electric_field": [1.0, 0.0, 0.0]}},
+    "tight_binding": {"model": {"name": "tight_binding",
+                                "source": {"hr_dat": "qwz_hr.dat", "lattice_vectors": [[1, 0], [0, 1]],
+                                           "spin": "none"}},
+                      "electrons": {"filling": 1}, "mesh": {"n_k": 12}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(STUDIES))
+def test_every_model_runs_end_to_end(tmp_path, name):
+    cfg = {"study": name, "sphere": SMALL_SPHERE, "bands": {"path_points": 31}, **STUDIES[name]}
+    if name == "tight_binding":
+        from magcore.models import get_model
+        from magcore.models.tight_binding import hoppings_from_model, write_wannier90_hr
+
+        hr = hoppings_from_model(get_model("qwz", u=-1.0), np.zeros(3), 4)
+        write_wannier90_hr(tmp_path / "qwz_hr.dat", hr)
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "study.yaml"))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    study = tmp_path / "results" / name
+    bands = xr.open_zarr(study / "bands.zarr")
+    sphere = xr.open_zarr(study / "sphere.zarr")
+    assert bands.attrs["complete"] and sphere.attrs["complete"]
+    assert np.all(np.isfinite(bands.energy_path.values))
+    assert sphere.sizes["field"] == bands.sizes["k_dim"]
+    ok = sphere.flag.values == 0
+    assert ok.any()
+    assert np.all(np.isfinite(sphere.berry_curvature_mm.values[ok]))
+    assert np.all(np.isfinite(sphere.free_energy.values))
+    for png in (study / "figures").glob("*.png"):
+        assert png.stat().st_size > 10_000
+    assert len(list((study / "figures").glob("*.png"))) == 5
