@@ -23,6 +23,51 @@ _SINGLE_THREAD_ENV = {
 }
 
 
+def slurm_cluster_kwargs(slurm: dict) -> dict:
+    """dask_jobqueue.SLURMCluster keyword arguments from the config's compute.slurm section:
+    one single-threaded worker process per core, BLAS pinned, dashboard on localhost."""
+    kwargs = {
+        "cores": slurm["cores"],
+        "processes": slurm["cores"],
+        "memory": slurm["memory"],
+        "walltime": slurm["walltime"],
+        "job_script_prologue": [f"export {k}={v}" for k, v in _SINGLE_THREAD_ENV.items()],
+        "scheduler_options": {"dashboard_address": "127.0.0.1:0"},
+    }
+    if slurm.get("queue"):
+        kwargs["queue"] = slurm["queue"]
+    if slurm.get("account"):
+        kwargs["account"] = slurm["account"]
+    return kwargs
+
+
+@contextlib.contextmanager
+def dask_client_from_config(compute: dict, threads: int = 1, mem_mb: int | None = None):
+    """The Dask client a stage should use, from the config's ``compute`` section
+    (see ``compute.dask_cluster`` in the schema)."""
+    kind = compute.get("dask_cluster", "local")
+    if kind == "scheduler":
+        if not compute.get("dask_scheduler"):
+            raise ValueError("compute.dask_cluster is 'scheduler' but compute.dask_scheduler is not set")
+        with dask_client(address=compute["dask_scheduler"]) as client:
+            yield client
+    elif kind == "slurm":
+        from dask_jobqueue import SLURMCluster
+        from distributed import Client
+
+        slurm = compute["slurm"]
+        with SLURMCluster(**slurm_cluster_kwargs(slurm)) as cluster:
+            cluster.scale(jobs=slurm["jobs"])
+            with Client(cluster) as client:
+                log.info("dask-jobqueue SLURM cluster: %d job(s) of %d cores", slurm["jobs"], slurm["cores"])
+                yield client
+    else:
+        # Snakemake mem_mb is in 10^6 bytes; each worker gets an equal share
+        limit = "auto" if not mem_mb else max(int(mem_mb * 10**6) // max(threads, 1), 256 * 10**6)
+        with dask_client(threads, memory_limit=limit) as client:
+            yield client
+
+
 @contextlib.contextmanager
 def dask_client(n_workers: int = 1, *, address: str | None = None, memory_limit: str | int | None = "auto"):
     """Context manager yielding a ``distributed.Client``.

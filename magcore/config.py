@@ -111,6 +111,10 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
         built = model_from_config(cfg)
     except (ValueError, TypeError, OSError, KeyError) as exc:
         raise ConfigError(f"config error: model: {exc}".splitlines()[0]) from None
+    comp = cfg["compute"]
+    if comp["dask_cluster"] == "scheduler" and not comp["dask_scheduler"]:
+        raise ConfigError("config error: compute.dask_scheduler is required when compute.dask_cluster is 'scheduler'")
+    _check_writable(cfg["results_dir"])
     el = cfg["electrons"]
     if el["chemical_potential"] is not None and el["filling"] is not None:
         raise ConfigError("config error: electrons.chemical_potential and electrons.filling are both "
@@ -123,6 +127,20 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config error: bands.reference_directions_deg.{i} theta = {theta} must be in [0, 180]"
             )
+
+
+def _check_writable(results_dir: str) -> None:
+    """results_dir (or its nearest existing parent) must be a writable directory; nothing is created."""
+    import os
+
+    path = Path(results_dir).absolute()
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"config error: results_dir = {results_dir!r}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"config error: results_dir = {results_dir!r}: {probe} is not writable")
 
 
 def load(path: str | Path) -> dict[str, Any]:

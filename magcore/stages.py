@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from .bands import band_edges, energies, minimum_direct_gap
-from .cluster import dask_client
+from .cluster import dask_client_from_config
 from .config import config_hash
 from .sphere import ChunkCheckpoints, sphere_map, unit_vectors
 from .store import now, open_store, study_config, write_store
@@ -160,7 +160,8 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
     return ds
 
 
-def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1) -> xr.Dataset:
+def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1,
+               mem_mb: int | None = None) -> xr.Dataset:
     """Sphere stage: chapter-2 coefficient maps over the (theta, phi) grid, with Dask."""
     started = now()
     bands = open_store(bands_path)
@@ -171,7 +172,7 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
     comp = cfg["compute"]
     # finished chunks survive an interruption here (not a Snakemake output, so not deleted)
     checkpoints = ChunkCheckpoints(Path(out).parent / ".checkpoints" / f"sphere-{config_hash(cfg)[:16]}")
-    with dask_client(threads, address=comp["dask_scheduler"]) as client:
+    with dask_client_from_config(comp, threads, mem_mb) as client:
         ds = sphere_map(model, theta, phi, mesh,
                         electrons_from_config(cfg, chemical_potential=float(bands["chemical_potential"])),
                         magnitude=cfg["magnetization"]["magnitude"], gamma_f=cfg["ferromagnet"]["gamma_f"],

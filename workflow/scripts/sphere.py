@@ -4,4 +4,4 @@ from magcore.stages import configure_logging, store_path, run_sphere
 
 if __name__ == "__main__":
     configure_logging(snakemake.log[0])  # noqa: F821
-    run_sphere(snakemake.config, store_path(snakemake.input.bands), store_path(snakemake.output[0]), threads=snakemake.threads)  # noqa: F821
+    run_sphere(snakemake.config, store_path(snakemake.input.bands), store_path(snakemake.output[0]), threads=snakemake.threads, mem_mb=snakemake.resources.get("mem_mb"))  # noqa: F821
