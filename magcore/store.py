@@ -92,3 +92,39 @@ def open_store(path: str | Path) -> xr.Dataset:
 def study_config(ds: xr.Dataset) -> dict[str, Any]:
     """The resolved configuration a store was made from."""
     return json.loads(ds.attrs["config"])
+
+
+STAGES = ("bands", "sphere", "texture", "llg")
+
+
+def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """What of a study exists and whether it is complete, store by store.
+
+    For each stage store ``<study_dir>/<stage>.zarr``: ``state`` is "complete" (its provenance
+    says so), "incomplete" (a store without the completion flag) or "missing", with its config
+    hash, finish time and, for interrupted stages, the number of finished checkpoint chunks.
+    """
+    study_dir = Path(study_dir)
+    out: dict[str, dict[str, Any]] = {}
+    for stage in STAGES:
+        path = study_dir / f"{stage}.zarr"
+        entry: dict[str, Any] = {"path": str(path), "state": "missing"}
+        if (path / "zarr.json").exists():
+            try:
+                ds = open_store(path)
+                entry.update(state="complete" if ds.attrs.get("complete") is True else "incomplete",
+                             config_hash=ds.attrs.get("config_hash"), finished=ds.attrs.get("finished"),
+                             variables=len(ds.data_vars))
+            except Exception as exc:  # a damaged store is reported, not raised
+                entry.update(state="unreadable", error=str(exc).splitlines()[0])
+        chunks = sorted((study_dir / ".checkpoints").glob(f"{stage}-*/chunk_*.npz"))
+        if chunks and entry["state"] != "complete":
+            entry.update(state="interrupted", checkpoint_chunks=len(chunks))
+        out[stage] = entry
+    return out
+
+
+def open_study(study_dir: str | Path) -> dict[str, xr.Dataset]:
+    """Open every complete store of a study: ``{"bands": Dataset, "sphere": Dataset, ...}``."""
+    return {stage: open_store(entry["path"]) for stage, entry in study_status(study_dir).items()
+            if entry["state"] == "complete"}

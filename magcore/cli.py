@@ -1,0 +1,36 @@
+"""Command line: ``magcore status results/<study>`` tells which stores of a study are complete."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .store import study_status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="magcore", description="magcore study helper")
+    sub = parser.add_subparsers(dest="command", required=True)
+    status = sub.add_parser("status", help="which stores of a study exist and are complete")
+    status.add_argument("study_dir", help="results/<study>")
+    args = parser.parse_args(argv)
+    if args.command == "status":
+        entries = study_status(args.study_dir)
+        hashes = {e.get("config_hash") for e in entries.values() if e.get("config_hash")}
+        for stage, e in entries.items():
+            extra = ""
+            if e["state"] == "complete":
+                extra = f"finished {e['finished']}, config {e['config_hash'][:12]}, {e['variables']} variables"
+            elif e["state"] == "interrupted":
+                extra = f"{e['checkpoint_chunks']} chunk(s) done; rerun snakemake to resume"
+            elif e["state"] == "unreadable":
+                extra = e["error"]
+            print(f"{stage:<8} {e['state']:<11} {extra}")
+        if len(hashes) > 1:
+            print("warning: the stores were made from different configs", file=sys.stderr)
+        return 0 if all(e["state"] in ("complete", "missing") for e in entries.values()) else 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
