@@ -10,7 +10,6 @@ from snakemake.exceptions import WorkflowError
 
 from magcore.config import ConfigError, validate as validate_config
 
-
 # Without --configfile, run the embedded default study. A study file given with --configfile
 # is complete on its own: keys it omits take the schema defaults, never values of the default
 # study (Snakemake would otherwise deep-merge the two, mixing e.g. two models' parameters).
@@ -46,9 +45,13 @@ include: "workflow/rules/sphere.smk"
 include: "workflow/rules/figures.smk"
 
 
+report: "workflow/report/workflow.rst"
+
+
 rule all:
     default_target: True
     input:
         STUDY / "bands.zarr" / "zarr.json",
         STUDY / "sphere.zarr" / "zarr.json",
         FIGURES.values(),
+        STUDY / "summary.txt",

@@ -128,3 +128,39 @@ def open_study(study_dir: str | Path) -> dict[str, xr.Dataset]:
     """Open every complete store of a study: ``{"bands": Dataset, "sphere": Dataset, ...}``."""
     return {stage: open_store(entry["path"]) for stage, entry in study_status(study_dir).items()
             if entry["state"] == "complete"}
+
+
+def describe_store(ds: xr.Dataset, name: str = "") -> str:
+    """Plain-text summary of a store: provenance, then one line per variable with its units,
+    equation, range and NaN count, then the flag counts."""
+    import numpy as np
+
+    lines = [f"== {name or 'store'}: model {ds.attrs.get('model')}, complete={ds.attrs.get('complete')}, "
+             f"config {str(ds.attrs.get('config_hash', ''))[:12]}, magcore {ds.attrs.get('magcore_version')} "
+             f"({ds.attrs.get('magcore_git_revision')}), finished {ds.attrs.get('finished')}"]
+    lines.append("   dims: " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
+    for var in sorted(ds.data_vars):
+        da = ds[var]
+        values = np.asarray(da.values)
+        desc = f"   {var:<40} [{da.attrs.get('units', '')}] eq. {da.attrs.get('equation', '-')}"
+        if values.dtype.kind in "fiub" and values.size:
+            finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+            nan = int(values.size - finite.size)
+            if finite.size:
+                desc += f"  range [{finite.min():.4g}, {finite.max():.4g}]"
+            desc += f"  NaN {nan}/{values.size}" if nan else ""
+        lines.append(desc)
+    if "flag" in ds:
+        flags = np.asarray(ds["flag"].values)
+        for mask, meaning in zip(ds["flag"].attrs.get("flag_masks", []), ds["flag"].attrs.get("flag_meanings", "").split()):
+            lines.append(f"   flag {meaning}: {int(((flags & mask) != 0).sum())} points")
+    return "\n".join(lines)
+
+
+def write_summary(store_paths, out: str | Path) -> Path:
+    """Write :func:`describe_store` of every store to the text file ``out``."""
+    text = "\n\n".join(describe_store(open_store(p), Path(p).stem) for p in store_paths)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    return out

@@ -49,6 +49,18 @@ BAD = [
     ({"magnetization": {"magnitude": 0}}, ["magnetization.magnitude", "must be > 0"]),
     ({"study": "a/b"}, ["study", "does not match"]),
     ({"bands": {"reference_directions_deg": [[200, 0]]}}, ["bands.reference_directions_deg.0", "[0, 180]"]),
+    ({"model": {"name": "tmd", "material": "MoS3"}}, ["model", "MoS3", "WTe2"]),
+    ({"model": {"name": "ti_surface", "material": "WTe2"}}, ["model.material", "only for model tmd"]),
+    ({"model": {"name": "tight_binding", "source": {"hr_dat": "/nonexistent/seed_hr.dat",
+                                                    "lattice_vectors": [[1, 0], [0, 1]]}}},
+     ["model", "/nonexistent/seed_hr.dat"]),
+    ({"model": {"name": "tight_binding"}}, ["model.source is required"]),
+    ({"electrons": {"chemical_potential": 0.1, "filling": 1}}, ["both"]),
+    ({"model": {"name": "qwz"}, "electrons": {"filling": 2}}, ["electrons.filling", "must be < the number of bands"]),
+    ({"compute": {"dask_cluster": "scheduler"}}, ["compute.dask_scheduler is required"]),
+    ({"compute": {"dask_cluster": "kubernetes"}}, ["compute.dask_cluster", "local, scheduler, slurm"]),
+    ({"mesh": {"grading": 1.5}}, ["mesh.grading", "must be < 1"]),
+    ({"sphere": []}, ["sphere", "must be a mapping"]),
 ]
 
 
@@ -76,3 +88,28 @@ def test_validate_does_not_modify_its_input():
     before = yaml.safe_dump(raw)
     validate(raw)
     assert yaml.safe_dump(raw) == before
+
+
+def test_results_dir_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "results"
+    target.write_text("not a directory")
+    with pytest.raises(ConfigError, match="results_dir.*not a directory"):
+        validate({"results_dir": str(target / "sub")})
+
+
+def test_results_dir_without_write_permission_is_refused(tmp_path, monkeypatch):
+    import os
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode))
+    with pytest.raises(ConfigError, match="not writable"):
+        validate({"results_dir": str(tmp_path / "results")})
+    assert not (tmp_path / "results").exists()
+
+
+def test_unreadable_hr_dat_names_the_file(tmp_path):
+    bad = tmp_path / "seed_hr.dat"
+    bad.write_text("written by hand\n2\nnot a number\n")
+    with pytest.raises(ConfigError, match="seed_hr.dat"):
+        validate({"model": {"name": "tight_binding",
+                            "source": {"hr_dat": str(bad), "lattice_vectors": [[1, 0], [0, 1]]}}})

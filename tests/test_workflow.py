@@ -101,3 +101,25 @@ def test_bad_config_stops_before_any_job(tmp_path, bad, key):
     out = proc.stdout + proc.stderr
     assert "config error" in out and key in out, out[-2000:]
     assert not (tmp_path / "results").exists()
+
+
+def test_report_contains_figures_and_summary(tiny_run):
+    work, _ = tiny_run
+    summary = (work / "results" / "tiny" / "summary.txt").read_text()
+    assert "berry_curvature_theta_phi" in summary and "flag gap_closed" in summary
+    proc = run_snakemake(work, "--configfile", str(work / "tiny.yaml"), "--report", str(work / "report.html"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = (work / "report.html").read_text(errors="replace")
+    for name in ("fig2_3_gyromagnetic_ratio_free_energy.png", "gap_map.png", "summary.txt"):
+        assert name in html
+
+
+def test_lint_clean_and_snakefmt_formatted(tmp_path, repo):
+    proc = run_snakemake(repo, "--lint", "--directory", str(tmp_path))
+    assert proc.returncode == 0 and "good condition" in proc.stdout + proc.stderr, proc.stdout[-3000:]
+    import subprocess
+    import sys
+
+    files = [str(repo / "Snakefile"), *map(str, sorted((repo / "workflow" / "rules").glob("*.smk")))]
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *files], capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr

@@ -3,6 +3,14 @@ rule bands:
         model_files=MODEL_FILES,
     output:
         STUDY / "bands.zarr" / "zarr.json",
+    log:
+        STUDY / "logs" / "bands.log",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         model=config["model"],
         mesh=config["mesh"],
@@ -10,11 +18,5 @@ rule bands:
         electrons=config["electrons"],
         magnetization=config["magnetization"],
         bands=config["bands"],
-    log:
-        STUDY / "logs" / "bands.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
     script:
         "../scripts/bands.py"

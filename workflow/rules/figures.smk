@@ -3,14 +3,48 @@ rule figures:
         bands=STUDY / "bands.zarr" / "zarr.json",
         sphere=STUDY / "sphere.zarr" / "zarr.json",
     output:
-        **FIGURES,
-    params:
-        figures=config["figures"],
+        fig2_3=report(
+            FIGURES["fig2_3"], caption="../report/fig2_3.rst", category="Sphere maps"
+        ),
+        bands=report(FIGURES["bands"], caption="../report/bands.rst", category="Bands"),
+        gap=report(FIGURES["gap"], caption="../report/gap.rst", category="Bands"),
+        fig2_4=report(
+            FIGURES["fig2_4"], caption="../report/fig2_4.rst", category="Sphere maps"
+        ),
+        field_torque=report(
+            FIGURES["field_torque"],
+            caption="../report/field_torque.rst",
+            category="Sphere maps",
+        ),
     log:
         STUDY / "logs" / "figures.log",
+    conda:
+        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        figures=config["figures"],
     script:
         "../scripts/figures.py"
+
+
+rule summary:
+    input:
+        bands=STUDY / "bands.zarr" / "zarr.json",
+        sphere=STUDY / "sphere.zarr" / "zarr.json",
+    output:
+        report(
+            STUDY / "summary.txt", caption="../report/summary.rst", category="Summary"
+        ),
+    log:
+        STUDY / "logs" / "summary.log",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/summary.py"

@@ -4,6 +4,14 @@ rule sphere:
         model_files=MODEL_FILES,
     output:
         STUDY / "sphere.zarr" / "zarr.json",
+    log:
+        STUDY / "logs" / "sphere.log",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 64  # scaled down to --cores locally; set per job in the slurm profile
+    resources:
+        mem_mb=4000,
+        runtime=120,
     params:
         model=config["model"],
         mesh=config["mesh"],
@@ -11,11 +19,5 @@ rule sphere:
         electrons=config["electrons"],
         magnetization=config["magnetization"],
         ferromagnet=config["ferromagnet"],
-    log:
-        STUDY / "logs" / "sphere.log",
-    threads: workflow.cores
-    resources:
-        mem_mb=4000,
-        runtime=120,
     script:
         "../scripts/sphere.py"
