@@ -36,6 +36,17 @@ FIGURES = {
     "fig2_4": STUDY / "figures" / "fig2_4_hemisphere_free_energies_under_E.png",
     "field_torque": STUDY / "figures" / "field_induced_field_and_torque_maps.png",
 }
+TEXTURE_FIGURES = {
+    "fig3_5": STUDY / "figures" / "fig3_5_bloch_wall_second_chern.png",
+    "fig3_7": STUDY / "figures" / "fig3_7_neel_wall_second_chern.png",
+    "fig3_8": STUDY / "figures" / "fig3_8_bloch_wall_spin_dipole.png",
+    "fig3_9": STUDY / "figures" / "fig3_9_neel_wall_spin_dipole.png",
+}
+TEXTURE_OUTPUTS = (
+    [STUDY / "texture.zarr" / "zarr.json", *TEXTURE_FIGURES.values()]
+    if config["texture"]["enabled"]
+    else []
+)
 
 
 # Stores are declared by their zarr.json (a directory() output would get a
@@ -43,6 +54,7 @@ FIGURES = {
 include: "workflow/rules/bands.smk"
 include: "workflow/rules/sphere.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/texture.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -55,3 +67,4 @@ rule all:
         STUDY / "sphere.zarr" / "zarr.json",
         FIGURES.values(),
         STUDY / "summary.txt",
+        TEXTURE_OUTPUTS,

@@ -111,6 +111,8 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
         built = model_from_config(cfg)
     except (ValueError, TypeError, OSError, KeyError) as exc:
         raise ConfigError(f"config error: model: {exc}".splitlines()[0]) from None
+    if cfg["texture"]["enabled"] and (built.domain != "lattice" or built.dim != 2):
+        raise ConfigError(f"config error: texture.enabled needs a 2D lattice model, not {model['name']!r}")
     comp = cfg["compute"]
     if comp["dask_cluster"] == "scheduler" and not comp["dask_scheduler"]:
         raise ConfigError("config error: compute.dask_scheduler is required when compute.dask_cluster is 'scheduler'")

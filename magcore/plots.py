@@ -262,3 +262,41 @@ def field_and_torque_maps(sphere: xr.Dataset, electric_field) -> plt.Figure:
         ax.set_ylabel("$\\theta$ (deg)")
     fig.suptitle(f"{sphere.attrs.get('model')}: field-induced field and torque, eE = {E.tolist()}")
     return fig
+
+
+def wall_spin_density(texture: xr.Dataset, wall: str, part: str) -> plt.Figure:
+    """Figs. 3.5/3.7 (``part`` = "second_chern") and 3.8/3.9 (``part`` = "spin_dipole"): the
+    induced spin density across a domain wall per unit eE along x, each component against y, with
+    m(y) for reference (eqs. 3.81, 3.87)."""
+    if wall not in list(texture.wall.values):
+        fig, ax = plt.subplots()
+        ax.text(0.5, 0.5, f"no {wall} wall in this study (texture.walls)", ha="center")
+        return fig
+    ds = texture.sel(wall=wall)
+    names = {"second_chern": ["spin_density_second_chern", "spin_density_second_chern_nonabelian"],
+             "spin_dipole": ["spin_density_spin_dipole"]}[part]
+    y = ds.y.values
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
+    for name, style in zip(names, ("-", "--")):
+        if name not in ds:
+            continue
+        h = ds[name].sel(field="x").values
+        for c, color in zip(range(3), ("C0", "C1", "C2")):
+            label = f"{'xyz'[c]}" + (" (filled bands together)" if "nonabelian" in name else "")
+            axes[0].plot(y, h[:, c], style, color=color, label=label)
+    axes[0].axvline(0, color="0.7", lw=0.6)
+    axes[0].set_xlabel(f"y [{texture.y.attrs.get('units', '')}]")
+    axes[0].set_ylabel(f"h [{ds[names[0]].attrs.get('units', '')}]")
+    axes[0].legend(fontsize=8)
+    what = "second-Chern-form (geometric) part, eq. 3.81" if part == "second_chern" else "spin-dipole part, eq. 3.87"
+    axes[0].set_title(f"{wall} wall: {what}, E along x")
+    m = ds.magnetization.values
+    for c in range(3):
+        axes[1].plot(y, m[:, c], label=f"m_{'xyz'[c]}")
+    axes[1].set_xlabel(f"y [{texture.y.attrs.get('units', '')}]")
+    axes[1].set_title("wall profile m(y)")
+    axes[1].legend()
+    fig.suptitle(f"{texture.attrs.get('model')} {texture.attrs.get('model_material', '')}: "
+                 f"Fig. {dict(second_chern={'bloch': '3.5', 'neel': '3.7'}, spin_dipole={'bloch': '3.8', 'neel': '3.9'})[part][wall]}"
+                 " regenerated from texture.zarr")
+    return fig

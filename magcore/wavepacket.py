@@ -591,7 +591,7 @@ def integrate_texture(
             results.append(_sum_blocks([texture_partial_sums(model, m[c], grad[c], q, w, electrons) for q, w in blocks]))
         log.info("texture k-integrals: %d tasks in %.1f s", len(chunks) * len(blocks), time.monotonic() - start)
     else:
-        model_f = client.scatter(model, broadcast=True)
+        model_f = client.scatter(model, broadcast=True, hash=False)  # unique key: safe across calls
         futs = [[client.submit(texture_partial_sums, model_f, m[c], grad[c], q, w, electrons, pure=False)
                  for q, w in blocks] for c in chunks]
         results = [_sum_blocks(client.gather(row)) for row in futs]

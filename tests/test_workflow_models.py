@@ -53,3 +53,25 @@ def test_every_model_runs_end_to_end(tmp_path, name):
     for png in (study / "figures").glob("*.png"):
         assert png.stat().st_size > 10_000
     assert len(list((study / "figures").glob("*.png"))) == 5
+
+
+def test_texture_stage_end_to_end(tmp_path):
+    cfg = {"study": "walls", "model": {"name": "tmd", "material": "WTe2", "parameters": {"J": 0.1}},
+           "electrons": {"filling": 2}, "mesh": {"n_k": 12}, "sphere": SMALL_SPHERE,
+           "texture": {"enabled": True, "n_points": 5, "rotation_grid": [4, 4]}}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "study.yaml"))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    study = tmp_path / "results" / "walls"
+    tex = xr.open_zarr(study / "texture.zarr").load()
+    assert list(tex.wall.values) == ["bloch", "neel"]
+    assert tex.attrs["complete"]
+    for name in ("spin_density_second_chern", "spin_density_spin_dipole", "spin_density_first_chern", "kappa"):
+        assert np.all(np.isfinite(tex[name].values)), name
+        for attr in ("long_name", "units", "equation"):
+            assert attr in tex[name].attrs
+    assert abs(float(tex.wall_rotation_second_chern)) < 0.05  # C2 = 0 (3.84-3.85), coarse grid
+    for fig in ("fig3_5_bloch_wall_second_chern", "fig3_7_neel_wall_second_chern",
+                "fig3_8_bloch_wall_spin_dipole", "fig3_9_neel_wall_spin_dipole"):
+        assert (study / "figures" / f"{fig}.png").stat().st_size > 10_000
+    assert "spin_density_spin_dipole" in (study / "summary.txt").read_text()

@@ -34,6 +34,7 @@ rule summary:
     input:
         bands=STUDY / "bands.zarr" / "zarr.json",
         sphere=STUDY / "sphere.zarr" / "zarr.json",
+        texture=TEXTURE_OUTPUTS[:1],
     output:
         report(
             STUDY / "summary.txt", caption="../report/summary.rst", category="Summary"
