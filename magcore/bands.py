@@ -2,7 +2,8 @@
 
 Eigenvalues come in ascending order along the last axis; eigenvectors are the columns of
 ``U`` (``H @ U[..., :, n] = E[..., n] * U[..., :, n]``).  Two-band models use the closed form
-of H = d_0 + d . s; everything else goes to LAPACK through :func:`numpy.linalg.eigh`.
+of H = d_0 + d . s; 3..8 bands the compiled batched solver of :mod:`magcore.kernels`
+(same results as :func:`numpy.linalg.eigh` to round-off), larger matrices LAPACK.
 """
 
 from __future__ import annotations
@@ -10,6 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from .models.base import Model, TwoBandModel
+
+try:  # compiled batched solver for small matrices (numpy's eigh pays ~us of call overhead per matrix)
+    from .kernels import MAX_BANDS as _MAX_FAST_BANDS, eigh as _fast_eigh
+except ImportError:  # pragma: no cover - numba is a declared dependency
+    _fast_eigh, _MAX_FAST_BANDS = None, 0
+
+
+def _eigh(H: np.ndarray, vectors: bool = True):
+    """numpy.linalg.eigh / eigvalsh semantics; small matrices (3..8) go to the compiled solver."""
+    n = H.shape[-1]
+    if _fast_eigh is not None and 3 <= n <= _MAX_FAST_BANDS and H.size >= 64 * n * n:
+        return _fast_eigh(H, vectors=vectors)
+    return np.linalg.eigh(H) if vectors else np.linalg.eigvalsh(H)
 
 
 def eigensystem_two_band(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,14 +59,14 @@ def eigensystem(model: Model, k: np.ndarray, m: np.ndarray) -> tuple[np.ndarray,
     """Eigenvalues ``(..., n)`` and eigenvectors ``(..., n, n)`` of ``model`` at (k, m)."""
     if isinstance(model, TwoBandModel):
         return eigensystem_two_band(model.d_vector(k, m))
-    return np.linalg.eigh(model.hamiltonian(k, m))
+    return _eigh(model.hamiltonian(k, m))
 
 
 def energies(model: Model, k: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Band energies ``(..., n)`` in ascending order."""
     if isinstance(model, TwoBandModel):
         return eigensystem_two_band(model.d_vector(k, m))[0]
-    return np.linalg.eigvalsh(model.hamiltonian(k, m))
+    return _eigh(model.hamiltonian(k, m), vectors=False)
 
 
 def near_degenerate_pairs(E: np.ndarray, tol: float) -> np.ndarray:

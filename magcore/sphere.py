@@ -109,6 +109,25 @@ def sphere_partial_sums(
 ) -> dict[str, np.ndarray]:
     """Partial k-sums of every chapter-2 integrand over one mesh block, for a batch of m.
 
+    Runs the compiled single-pass kernel :func:`magcore.kernels.chapter2_sums`; the numpy
+    reference implementation, with the table of integrands, is :func:`_sphere_partial_sums_numpy`
+    (the two agree to round-off, tests/test_kernels.py).
+    """
+    from .kernels import chapter2_sums
+
+    return chapter2_sums(model, np.asarray(m, dtype=float), q, w, electrons)
+
+
+def _sphere_partial_sums_numpy(
+    model: Model,
+    m: np.ndarray,
+    q: np.ndarray,
+    w: np.ndarray,
+    electrons: Electrons,
+) -> dict[str, np.ndarray]:
+    """Partial k-sums of every chapter-2 integrand over one mesh block, for a batch of m
+    (numpy reference implementation of :func:`sphere_partial_sums`).
+
     ``m`` (P, 3) full magnetization vectors; ``q`` (K, dim), ``w`` (K,) a block of the mesh
     relative to ``model.k_center(m)``.  With V_k = <n|dH/dk|l>, V_m = <n|dH/dm|l> computed once
     per point, f = f0(E), f' = df0/de (at the Fermi-surface temperature), tau = relaxation time:
@@ -202,12 +221,35 @@ class ChunkCheckpoints:
         if not path.exists():
             return None
         with np.load(path) as data:
-            return {key: data[key] for key in data.files}
+            return {key: data[key] for key in data.files if not key.startswith("_")}
 
-    def save(self, chunk: int, result: dict[str, np.ndarray]) -> None:
+    def save(self, chunk: int, result: dict[str, np.ndarray], points: slice | None = None) -> None:
+        """Write one finished chunk; ``points`` (the sphere-point range it covers) is stored with
+        it so that coverage and disjointness can be checked (:meth:`check_disjoint`)."""
         tmp = self.path(chunk).with_suffix(f".tmp-{os.getpid()}.npz")
-        np.savez(tmp, **result)
+        extra = {} if points is None else {"_points": np.array([points.start, points.stop])}
+        np.savez(tmp, **result, **extra)
         os.replace(tmp, self.path(chunk))
+
+    def point_ranges(self) -> dict[int, tuple[int, int]]:
+        """Sphere-point range [start, stop) of every finished chunk."""
+        out = {}
+        for c in self.finished():
+            with np.load(self.path(c)) as data:
+                if "_points" in data.files:
+                    out[c] = tuple(int(x) for x in data["_points"])
+        return out
+
+    def check_disjoint(self, n_points: int | None = None) -> None:
+        """Raise if two finished chunks cover overlapping sphere points (or, given ``n_points``
+        and all chunks finished, if they do not cover every point exactly once)."""
+        ranges = sorted(self.point_ranges().values())
+        for (a0, a1), (b0, b1) in zip(ranges, ranges[1:]):
+            if b0 < a1:
+                raise RuntimeError(f"checkpoint chunks overlap: points [{a0}, {a1}) and [{b0}, {b1})")
+        if n_points is not None and ranges and sum(b - a for a, b in ranges) == n_points:
+            if ranges[0][0] != 0 or ranges[-1][1] != n_points:
+                raise RuntimeError("checkpoint chunks do not cover the sphere points")
 
     def finished(self) -> list[int]:
         return sorted(int(p.stem.split("_")[1]) for p in self.directory.glob("chunk_*.npz"))
@@ -265,7 +307,7 @@ def integrate_over_mesh(
     def finish(c: int, parts: list[dict]) -> None:
         results[c] = _sum_blocks(parts)  # fixed block order: deterministic
         if checkpoints is not None:
-            checkpoints.save(c, results[c])
+            checkpoints.save(c, results[c], points=slice(chunks[c].start, min(chunks[c].stop, len(m))))
 
     if client is None:
         done = 0
@@ -279,7 +321,7 @@ def integrate_over_mesh(
     elif todo:
         from distributed import as_completed
 
-        model_f = client.scatter(model, broadcast=True)
+        model_f = client.scatter(model, broadcast=True, hash=False)  # unique key: safe across calls
         futures = {}
         for c in todo:
             for b, (q, w) in enumerate(blocks):
@@ -296,6 +338,8 @@ def integrate_over_mesh(
             if len(pending[c]) == len(blocks):
                 parts = pending.pop(c)
                 finish(c, [parts[i] for i in range(len(blocks))])
+    if checkpoints is not None:
+        checkpoints.check_disjoint(len(m))
     return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
 
 

@@ -88,3 +88,21 @@ def test_wte2_study_runs_with_snakemake(tmp_path, repo):
     sphere = xr.open_zarr(tmp_path / "results" / "wte2" / "sphere.zarr")
     assert sphere.attrs["model_material"] == "WTe2"
     assert (tmp_path / "results" / "wte2" / "figures" / "field_induced_field_and_torque_maps.png").exists()
+
+
+@pytest.mark.parametrize("points_per_chunk", [1, 3, 7, 20])
+def test_concurrent_chunk_writers_never_overlap(tmp_path, points_per_chunk):
+    # every chunk file records the sphere points it covers: they tile the grid exactly once
+    ck = ChunkCheckpoints(tmp_path / "ck")
+    with dask_client(2) as client:  # chunks finish in any order, written by the driver as they do
+        run(client=client, points_per_chunk=points_per_chunk, checkpoints=ck)
+    ranges = sorted(ck.point_ranges().values())
+    n = len(THETA) * len(PHI)
+    covered = np.zeros(n, int)
+    for a, b in ranges:
+        covered[a:b] += 1
+    assert np.all(covered == 1), ranges
+    # and the checker catches an overlap if one is written
+    ck.save(999, {"x": np.zeros(1)}, points=slice(0, 2))
+    with pytest.raises(RuntimeError, match="overlap"):
+        ck.check_disjoint(n)

@@ -1,0 +1,822 @@
+"""Numba kernels for the hot k-space loops (issue 8).
+
+Three kinds of compiled kernels, all single-threaded (parallelism is Dask's job) and compiled
+with ``cache=True`` (the first call in a fresh environment compiles, later processes load the
+machine code from ``magcore/__pycache__``):
+
+* a batched eigensolver for small Hermitian matrices (:func:`eigh`): Householder reduction to
+  a real symmetric tridiagonal matrix, implicit QL with Wilkinson-like shifts, back
+  transformation.  For n = 3..8 it runs ~10x faster than :func:`numpy.linalg.eigh`, whose
+  per-matrix LAPACK call overhead dominates at these sizes;
+* a closed-form two-band path: from the d-vector of H = d_0 + d . s and its Jacobians, the
+  band energies, dE/dl = d_0' -/+ d_hat . d', and the pair Berry curvature
+  Omega^-_{ab} = -(1/2) d . (d_a x d_b) / |d|^3 of the lower band (the sum-over-states result of
+  :mod:`magcore.geometry`, to round-off);
+* fused chapter-2 kernels (:func:`chapter2_sums`): for one (m-chunk, k-block) every sum that
+  :func:`magcore.sphere.sphere_partial_sums` returns is accumulated in a single pass, with the
+  matrix elements V = U^dag [dH/dk; dH/dm] U computed once per point and reused by every
+  quantity.  Semantics are those of the numpy reference
+  :func:`magcore.sphere._sphere_partial_sums_numpy` (same keys, shapes, degeneracy counting,
+  T = 0 and T > 0, smearing, the cutoff-centre Jacobian term of dG/dm).
+
+Only the model evaluation (H, dH/dk, dH/dm or the d-vector and its Jacobians) stays in numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .models.base import Model, TwoBandModel
+
+EPS = float(np.finfo(float).eps)
+MAX_BANDS = 8
+"""Largest matrix size the compiled eigensolver is used for by :mod:`magcore.bands`."""
+
+_BATCH_BYTES = 24 * 2**20
+"""Target size of the model arrays (H, dH) evaluated per sub-batch of an (m-chunk, k-block)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# scalar helpers (bit-compatible with magcore.occupation / scipy.special.expit)
+# ------------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _fermi(E, mu, T):
+    if T == 0.0:
+        if E < mu:
+            return 1.0
+        if E == mu:
+            return 0.5
+        return 0.0
+    # scipy.special.expit(-(E - mu) / T) = 1 / (1 + exp((E - mu) / T))
+    return 1.0 / (1.0 + np.exp((E - mu) / T))
+
+
+@njit(cache=True)
+def _fermi_derivative(E, mu, T):
+    if T == 0.0:
+        return 0.0
+    f = _fermi(E, mu, T)
+    return -f * (1.0 - f) / T
+
+
+@njit(cache=True)
+def _grand_potential(E, mu, T):
+    if T == 0.0:
+        x = E - mu
+        return x if x < 0.0 else 0.0
+    y = -(E - mu) / T  # numpy.logaddexp(0, y)
+    if y == 0.0:
+        return -T * np.log(2.0)
+    if y < 0.0:
+        return -T * np.log1p(np.exp(y))
+    return -T * (y + np.log1p(np.exp(-y)))
+
+
+# ------------------------------------------------------------------------------------------------
+# small Hermitian eigensolver
+# ------------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _tql(d, e, Z, vectors):
+    """Eigenvalues (in ``d``, ascending) and, if ``vectors``, eigenvectors (columns of Z, which
+    must hold the identity on entry) of the real symmetric tridiagonal matrix with diagonal d and
+    off-diagonal e[0..n-2] (e[i] couples i and i+1).  Implicit QL (Numerical Recipes tqli)."""
+    n = d.shape[0]
+    e[n - 1] = 0.0
+    for l in range(n):
+        it = 0
+        while True:
+            m = l
+            while m < n - 1:
+                dd = abs(d[m]) + abs(d[m + 1])
+                if abs(e[m]) <= EPS * dd:
+                    break
+                m += 1
+            if m == l:
+                break
+            it += 1
+            if it > 60:
+                break
+            g = (d[l + 1] - d[l]) / (2.0 * e[l])
+            r = np.sqrt(g * g + 1.0)
+            g = d[m] - d[l] + e[l] / (g + (r if g >= 0.0 else -r))
+            s = 1.0
+            c = 1.0
+            p = 0.0
+            i = m - 1
+            early = False
+            while i >= l:
+                f = s * e[i]
+                b = c * e[i]
+                r = np.sqrt(f * f + g * g)
+                e[i + 1] = r
+                if r == 0.0:
+                    d[i + 1] -= p
+                    e[m] = 0.0
+                    early = True
+                    break
+                rinv = 1.0 / r
+                s = f * rinv
+                c = g * rinv
+                g = d[i + 1] - p
+                r = (d[i] - g) * s + 2.0 * c * b
+                p = s * r
+                d[i + 1] = g + p
+                g = c * r - b
+                if vectors:
+                    for k in range(n):
+                        f = Z[k, i + 1]
+                        Z[k, i + 1] = s * Z[k, i] + c * f
+                        Z[k, i] = c * Z[k, i] - s * f
+                i -= 1
+            if early:
+                continue
+            d[l] -= p
+            e[l] = g
+            e[m] = 0.0
+    # ascending order (selection sort, swapping the eigenvector columns along)
+    for i in range(n - 1):
+        k = i
+        for j in range(i + 1, n):
+            if d[j] < d[k]:
+                k = j
+        if k != i:
+            t = d[i]
+            d[i] = d[k]
+            d[k] = t
+            if vectors:
+                for r_ in range(n):
+                    t = Z[r_, i]
+                    Z[r_, i] = Z[r_, k]
+                    Z[r_, k] = t
+
+
+@njit(cache=True)
+def _heev(H, E, U, A, Q, Z, d, e, v, p, ph, vectors):
+    """Eigen-decomposition of one Hermitian matrix ``H`` (n, n) (lower triangle used, like
+    LAPACK with UPLO='L').  Writes E (n,) ascending and, if ``vectors``, U (n, n) with the
+    eigenvectors as columns.  A, Q (n, n) complex, Z (n, n) real, d, e (n,) real, v, p, ph (n,)
+    complex are work arrays."""
+    n = H.shape[0]
+    for i in range(n):
+        A[i, i] = H[i, i].real
+        for j in range(i):
+            A[i, j] = H[i, j]
+            A[j, i] = H[i, j].conjugate()
+    if vectors:
+        for i in range(n):
+            for j in range(n):
+                Q[i, j] = 0.0
+            Q[i, i] = 1.0
+    # Householder reduction A = Q T Q^H, T Hermitian tridiagonal
+    for k in range(n - 2):
+        s2 = 0.0
+        for i in range(k + 2, n):
+            s2 += A[i, k].real * A[i, k].real + A[i, k].imag * A[i, k].imag
+        if s2 == 0.0:
+            continue
+        x0 = A[k + 1, k]
+        a0 = np.sqrt(x0.real * x0.real + x0.imag * x0.imag)
+        xnorm = np.sqrt(a0 * a0 + s2)
+        if a0 > 0.0:
+            phase = x0 / a0
+        else:
+            phase = 1.0 + 0.0j
+        alpha = -phase * xnorm
+        v[k + 1] = phase * (a0 + xnorm)
+        for i in range(k + 2, n):
+            v[i] = A[i, k]
+        beta = 2.0 / ((a0 + xnorm) * (a0 + xnorm) + s2)
+        for i in range(k + 1, n):
+            acc = 0.0j
+            for j in range(k + 1, n):
+                acc += A[i, j] * v[j]
+            p[i] = beta * acc
+        acc = 0.0j
+        for i in range(k + 1, n):
+            acc += v[i].conjugate() * p[i]
+        K = 0.5 * beta * acc.real
+        for i in range(k + 1, n):
+            p[i] -= K * v[i]
+        for i in range(k + 1, n):
+            vi = v[i]
+            pi = p[i]
+            for j in range(k + 1, i + 1):
+                A[i, j] -= vi * p[j].conjugate() + pi * v[j].conjugate()
+            A[i, i] = A[i, i].real
+            for j in range(k + 1, i):
+                A[j, i] = A[i, j].conjugate()
+        A[k + 1, k] = alpha
+        A[k, k + 1] = alpha.conjugate()
+        for i in range(k + 2, n):
+            A[i, k] = 0.0
+            A[k, i] = 0.0
+        if vectors:
+            for i in range(n):
+                acc = 0.0j
+                for j in range(k + 1, n):
+                    acc += Q[i, j] * v[j]
+                acc *= beta
+                for j in range(k + 1, n):
+                    Q[i, j] -= acc * v[j].conjugate()
+    # T = D S D^H with S real (off-diagonals |T_{k+1,k}|), D diagonal phases
+    ph[0] = 1.0
+    for k in range(n):
+        d[k] = A[k, k].real
+    for k in range(n - 1):
+        t = A[k + 1, k]
+        at = np.sqrt(t.real * t.real + t.imag * t.imag)
+        e[k] = at
+        if at > 0.0:
+            ph[k + 1] = ph[k] * (t / at)
+        else:
+            ph[k + 1] = ph[k]
+    if vectors:
+        for i in range(n):
+            for j in range(n):
+                Z[i, j] = 0.0
+            Z[i, i] = 1.0
+    _tql(d, e, Z, vectors)
+    for i in range(n):
+        E[i] = d[i]
+    if vectors:
+        # U = (Q D) Z
+        for a in range(n):
+            for b in range(n):
+                A[a, b] = Q[a, b] * ph[b]
+        for a in range(n):
+            for j in range(n):
+                U[a, j] = 0.0
+            for b in range(n):
+                qd = A[a, b]
+                for j in range(n):
+                    U[a, j] += qd * Z[b, j]
+
+
+@njit(cache=True)
+def _eigh_batch(H, E, U, vectors):
+    N = H.shape[0]
+    n = H.shape[1]
+    A = np.empty((n, n), np.complex128)
+    Q = np.empty((n, n), np.complex128)
+    Z = np.empty((n, n), np.float64)
+    d = np.empty(n)
+    e = np.empty(n)
+    v = np.empty(n, np.complex128)
+    p = np.empty(n, np.complex128)
+    ph = np.empty(n, np.complex128)
+    for s in range(N):
+        _heev(H[s], E[s], U[s], A, Q, Z, d, e, v, p, ph, vectors)
+
+
+def eigh(H: np.ndarray, vectors: bool = True):
+    """Batched eigensystem of Hermitian matrices ``H`` (..., n, n) (lower triangle used).
+
+    Returns ``(E (..., n) ascending, U (..., n, n))`` like :func:`numpy.linalg.eigh` (eigenvectors
+    are the columns of U), or only ``E`` when ``vectors`` is False.
+    """
+    H = np.asarray(H)
+    shape, n = H.shape[:-2], H.shape[-1]
+    Hf = np.ascontiguousarray(H.reshape((-1, n, n)), dtype=np.complex128)
+    E = np.empty((Hf.shape[0], n))
+    U = np.empty((Hf.shape[0], n, n) if vectors else (1, n, n), dtype=np.complex128)
+    _eigh_batch(Hf, E, U, vectors)
+    if not vectors:
+        return E.reshape(shape + (n,))
+    return E.reshape(shape + (n,)), U.reshape(shape + (n, n))
+
+
+# ------------------------------------------------------------------------------------------------
+# per-point accumulation of the chapter-2 sums
+# ------------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _occupations(E, mu, T, T_fs, f, fp):
+    """f0 and df0/de (at T_fs) of the bands; returns (sum of g(E_n), any df0/de != 0)."""
+    any_fs = False
+    gsum = 0.0
+    for a in range(E.shape[0]):
+        f[a] = _fermi(E[a], mu, T)
+        if T_fs == T and T > 0.0:  # same f0 (bit for bit): skip the second exp
+            fp[a] = -f[a] * (1.0 - f[a]) / T
+        else:
+            fp[a] = _fermi_derivative(E[a], mu, T_fs)
+        gsum += _grand_potential(E[a], mu, T)
+        if fp[a] != 0.0:
+            any_fs = True
+    return gsum, any_fs
+
+
+@njit(cache=True)
+def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, deg, bo,
+                o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_X, o_Y):
+    """Add the weight-``wk`` contribution of one (k, m) point to the accumulators.
+
+    E (n,) energies, D (nop, n) diagonal matrix elements dE_n/dl_a (a < dim: k, else m),
+    Pim[n, l, a, b] = Im(V_a[n, l] conj(V_b[n, l])) for n < l and the operator pairs that enter
+    ((k_j, m_i) and (m_i, m_l), i < l).  Returns True when a pair that enters is closer than
+    ``tol`` (the point is counted in ``n_degenerate``)."""
+    n = E.shape[0]
+    bad = False
+    o_g[0] += gsum * wk
+    # Fermi sea: occupied Berry curvature, pair form (equally occupied pairs cancel exactly)
+    for a in range(n):
+        for b in range(a + 1, n):
+            df = f[a] - f[b]
+            if df == 0.0:
+                continue
+            dE = E[a] - E[b]
+            if abs(dE) < tol:
+                bad = True
+                continue
+            c = -2.0 * df / (dE * dE) * wk
+            for i in range(3):
+                for l in range(i + 1, 3):
+                    t = c * Pim[a, b, dim + i, dim + l]
+                    o_mm[i, l] += t
+                    o_mm[l, i] -= t
+                for j in range(dim):
+                    o_km[j, i] += c * Pim[a, b, j, dim + i]
+    # Hellmann-Feynman field with the cutoff-centre shift, damping, extrinsic H^E, dos
+    for a in range(n):
+        wf = wk * f[a]
+        for i in range(3):
+            x = D[dim + i, a]
+            for j in range(dim):
+                x += Jc[i, j] * D[j, a]
+            o_dG[i] += wf * x
+    if not any_fs:
+        return bad
+    dsum = 0.0
+    for a in range(n):
+        dsum += fp[a]
+        wfp = -tau * wk * fp[a]
+        for i in range(3):
+            for l in range(3):
+                o_eta[i, l] += wfp * D[dim + i, a] * D[dim + l, a]
+            for j in range(dim):
+                o_hE[j, i] += wfp * D[j, a] * D[dim + i, a]
+    o_dos[0] -= dsum * wk
+    # Fermi surface: band-resolved curvatures (bands with a near-degenerate partner get 0)
+    for a in range(n):
+        deg[a] = False
+        for i in range(3):
+            for l in range(3):
+                bo[a, dim + i, dim + l] = 0.0
+            for j in range(dim):
+                bo[a, j, dim + i] = 0.0
+    for a in range(n):
+        for b in range(a + 1, n):
+            dE = E[a] - E[b]
+            if abs(dE) < tol:
+                deg[a] = True
+                deg[b] = True
+                continue
+            c = 2.0 / (dE * dE)
+            for i in range(3):
+                for l in range(i + 1, 3):
+                    t = c * Pim[a, b, dim + i, dim + l]
+                    bo[a, dim + i, dim + l] -= t
+                    bo[b, dim + i, dim + l] += t
+                for j in range(dim):
+                    t = c * Pim[a, b, j, dim + i]
+                    bo[a, j, dim + i] -= t
+                    bo[b, j, dim + i] += t
+    for a in range(n):
+        if fp[a] == 0.0:
+            continue
+        if deg[a]:
+            bad = True
+            continue
+        wfp = wk * fp[a] * tau
+        for i in range(3):
+            for l in range(i + 1, 3):
+                om = bo[a, dim + i, dim + l]
+                for j in range(dim):
+                    t = wfp * D[j, a] * om
+                    o_Y[j, i, l] += t
+                    o_Y[j, l, i] -= t
+            for j in range(dim):
+                t = wfp * bo[a, j, dim + i]
+                for l in range(3):
+                    o_X[j, i, l] += t * D[dim + l, a]
+    return bad
+
+
+@njit(cache=True)
+def _finish(o_X, o_Y, o_omegaE, o_etaE):
+    dim = o_X.shape[0]
+    for j in range(dim):
+        for i in range(3):
+            for l in range(3):
+                o_omegaE[j, i, l] = o_Y[j, i, l] - 0.5 * (o_X[j, i, l] - o_X[j, l, i])
+                o_etaE[j, i, l] = 0.5 * (o_X[j, i, l] + o_X[j, l, i])
+
+
+@njit(cache=True)
+def _sandwich(dH, U, UH, W, V, need):
+    """V[a, c] = (U^H dH U)[a, c] for a <= c where ``need[a, c]``; zero entries of dH are
+    skipped (the operators of most models are sparse).  UH = U^H, W is work."""
+    n = U.shape[0]
+    for a in range(n):
+        for c in range(n):
+            W[a, c] = 0.0
+        for b in range(n):
+            h = dH[a, b]
+            if h.real == 0.0 and h.imag == 0.0:
+                continue
+            for c in range(n):
+                W[a, c] += h * U[b, c]
+    for a in range(n):
+        for c in range(a, n):
+            if need[a, c]:
+                acc = 0.0j
+                for b in range(n):
+                    acc += UH[a, b] * W[b, c]
+                V[a, c] = acc
+
+
+@njit(cache=True)
+def _chapter2_generic(H, dHk, dHm, w, Jc, mu, T, T_fs, tau, tol,
+                      o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
+    """Fused chapter-2 sums for B magnetizations x K k-points from H (B, K, n, n),
+    dH/dk (B, K, dim, n, n), dH/dm (B, K, 3, n, n); outputs are indexed by the B axis."""
+    B, K, n = H.shape[0], H.shape[1], H.shape[2]
+    dim = dHk.shape[2]
+    nop = dim + 3
+    E = np.empty(n)
+    U = np.empty((n, n), np.complex128)
+    A = np.empty((n, n), np.complex128)
+    Q = np.empty((n, n), np.complex128)
+    Z = np.empty((n, n), np.float64)
+    d = np.empty(n)
+    e = np.empty(n)
+    v = np.empty(n, np.complex128)
+    p = np.empty(n, np.complex128)
+    ph = np.empty(n, np.complex128)
+    W = np.empty((n, n), np.complex128)
+    UH = np.empty((n, n), np.complex128)
+    need = np.empty((n, n), np.bool_)
+    V = np.empty((nop, n, n), np.complex128)
+    D = np.empty((nop, n))
+    Pim = np.zeros((n, n, nop, nop))
+    f = np.empty(n)
+    fp = np.empty(n)
+    deg = np.empty(n, np.bool_)
+    bo = np.zeros((n, nop, nop))
+    X = np.empty((dim, 3, 3))
+    Y = np.empty((dim, 3, 3))
+    g = np.zeros(1)
+    dos = np.zeros(1)
+    for s in range(B):
+        X[:] = 0.0
+        Y[:] = 0.0
+        g[0] = 0.0
+        dos[0] = 0.0
+        nbad = 0
+        for kk in range(K):
+            _heev(H[s, kk], E, U, A, Q, Z, d, e, v, p, ph, True)
+            gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
+            # matrix elements that enter: diagonal, pairs of different occupation, and every
+            # pair when the point is on the Fermi surface
+            for a in range(n):
+                UH[a, a] = U[a, a].conjugate()
+                need[a, a] = True
+                for b in range(a + 1, n):
+                    UH[a, b] = U[b, a].conjugate()
+                    UH[b, a] = U[a, b].conjugate()
+                    need[a, b] = any_fs or f[a] != f[b]
+            for op in range(nop):
+                if op < dim:
+                    _sandwich(dHk[s, kk, op], U, UH, W, V[op], need)
+                else:
+                    _sandwich(dHm[s, kk, op - dim], U, UH, W, V[op], need)
+                for a in range(n):
+                    D[op, a] = V[op, a, a].real
+            for a in range(n):
+                for b in range(a + 1, n):
+                    if not need[a, b]:
+                        continue
+                    for i in range(3):
+                        vi = V[dim + i, a, b]
+                        for l in range(i + 1, 3):
+                            vl = V[dim + l, a, b]
+                            Pim[a, b, dim + i, dim + l] = vi.imag * vl.real - vi.real * vl.imag
+                        for j in range(dim):
+                            vj = V[j, a, b]
+                            Pim[a, b, j, dim + i] = vj.imag * vi.real - vj.real * vi.imag
+            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo,
+                           o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
+                nbad += 1
+        o_g[s] += g[0]
+        o_dos[s] += dos[0]
+        o_ndeg[s] += nbad
+        _finish(X, Y, o_omegaE[s], o_etaE[s])
+
+
+@njit(cache=True)
+def _two_band_point(dv, Ja, E, D, dhat):
+    """Energies and diagonal derivatives of H = d_0 + d . s at one point; returns |d|."""
+    r = np.sqrt(dv[1] * dv[1] + dv[2] * dv[2] + dv[3] * dv[3])
+    E[0] = dv[0] - r
+    E[1] = dv[0] + r
+    if r > 0.0:
+        dhat[0] = dv[1] / r
+        dhat[1] = dv[2] / r
+        dhat[2] = dv[3] / r
+    else:  # the identity gauge of magcore.bands.eigensystem_two_band at d = 0
+        dhat[0] = 0.0
+        dhat[1] = 0.0
+        dhat[2] = -1.0
+    for op in range(Ja.shape[0]):
+        x = dhat[0] * Ja[op, 1] + dhat[1] * Ja[op, 2] + dhat[2] * Ja[op, 3]
+        D[op, 0] = Ja[op, 0] - x
+        D[op, 1] = Ja[op, 0] + x
+    return r
+
+
+@njit(cache=True)
+def _pair_im(dv, r, Ja, a, b):
+    """Im(V_a[0, 1] conj(V_b[0, 1])) of a two-band model = -d . (d_a x d_b) / |d|."""
+    cx = Ja[a, 2] * Ja[b, 3] - Ja[a, 3] * Ja[b, 2]
+    cy = Ja[a, 3] * Ja[b, 1] - Ja[a, 1] * Ja[b, 3]
+    cz = Ja[a, 1] * Ja[b, 2] - Ja[a, 2] * Ja[b, 1]
+    return -(dv[1] * cx + dv[2] * cy + dv[3] * cz) / r
+
+
+@njit(cache=True)
+def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
+                       o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
+    """Fused chapter-2 sums of a two-band model from d (B, K, 4), dd/dk (B, K, dim, 4) and
+    dd/dm (B, K, 3, 4)."""
+    B, K = dvec.shape[0], dvec.shape[1]
+    dim = jk.shape[2]
+    nop = dim + 3
+    E = np.empty(2)
+    D = np.empty((nop, 2))
+    Ja = np.empty((nop, 4))
+    dhat = np.empty(3)
+    Pim = np.zeros((2, 2, nop, nop))
+    f = np.empty(2)
+    fp = np.empty(2)
+    deg = np.empty(2, np.bool_)
+    bo = np.zeros((2, nop, nop))
+    X = np.empty((dim, 3, 3))
+    Y = np.empty((dim, 3, 3))
+    g = np.zeros(1)
+    dos = np.zeros(1)
+    for s in range(B):
+        X[:] = 0.0
+        Y[:] = 0.0
+        g[0] = 0.0
+        dos[0] = 0.0
+        nbad = 0
+        for kk in range(K):
+            for op in range(nop):
+                for c in range(4):
+                    Ja[op, c] = jk[s, kk, op, c] if op < dim else jm[s, kk, op - dim, c]
+            dv = dvec[s, kk]
+            r = _two_band_point(dv, Ja, E, D, dhat)
+            if r > 0.0:
+                for i in range(3):
+                    for l in range(i + 1, 3):
+                        Pim[0, 1, dim + i, dim + l] = _pair_im(dv, r, Ja, dim + i, dim + l)
+                    for j in range(dim):
+                        Pim[0, 1, j, dim + i] = _pair_im(dv, r, Ja, j, dim + i)
+            else:
+                Pim[0, 1, :, :] = 0.0  # E_0 = E_1: the pair is always excluded
+            gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
+            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo,
+                           o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
+                nbad += 1
+        o_g[s] += g[0]
+        o_dos[s] += dos[0]
+        o_ndeg[s] += nbad
+        _finish(X, Y, o_omegaE[s], o_etaE[s])
+
+
+def _rows_per_batch(K: int, bytes_per_point: int, P: int) -> int:
+    return int(max(1, min(P, _BATCH_BYTES // max(1, K * bytes_per_point))))
+
+
+def _as(x, shape, dtype):
+    """``x`` broadcast to ``shape`` as a C-contiguous, writeable array of ``dtype`` (one numba
+    signature per kernel: read-only or strided inputs would each compile a variant)."""
+    x = np.asarray(x)
+    if x.shape != shape:
+        x = np.broadcast_to(x, shape)
+    if x.dtype != dtype or not x.flags.c_contiguous or not x.flags.writeable:
+        x = np.array(x, dtype=dtype, order="C", copy=True)
+    return x
+
+
+def _c128(x, shape):
+    return _as(x, shape, np.complex128)
+
+
+def _f64(x, shape):
+    return _as(x, shape, np.float64)
+
+
+def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons) -> dict[str, np.ndarray]:
+    """Compiled :func:`magcore.sphere.sphere_partial_sums`: the same partial k-sums (same keys,
+    shapes and semantics) for magnetizations ``m`` (P, 3) and a mesh block ``q`` (K, dim), ``w`` (K,).
+
+    Two-band models go through their d-vectors (no eigenvectors at all), every other model
+    through the compiled eigensolver and one pass over V = U^dag [dH/dk; dH/dm] U per point.
+    The model is evaluated in numpy in sub-batches of magnetizations (bounded memory).
+    """
+    from .sphere import k_center_jacobian
+
+    m = np.asarray(m, dtype=float)
+    q = np.asarray(q, dtype=float)
+    w = np.ascontiguousarray(w, dtype=float)
+    dim = model.dim
+    P, K = m.shape[0], q.shape[0]
+    center = model.k_center(m)
+    Jc = np.ascontiguousarray(k_center_jacobian(model, m), dtype=float)
+    out = {
+        "omega_mm": np.zeros((P, 3, 3)),
+        "omega_km": np.zeros((P, dim, 3)),
+        "grand_potential": np.zeros(P),
+        "dG_dm": np.zeros((P, 3)),
+        "eta_mm": np.zeros((P, 3, 3)),
+        "hE_extrinsic": np.zeros((P, dim, 3)),
+        "dos": np.zeros(P),
+        "omegaE": np.zeros((P, dim, 3, 3)),
+        "etaE": np.zeros((P, dim, 3, 3)),
+        "n_degenerate": np.zeros(P, dtype=np.int64),
+    }
+    keys = ("omega_mm", "omega_km", "grand_potential", "dG_dm", "eta_mm", "hE_extrinsic", "dos",
+            "omegaE", "etaE", "n_degenerate")
+    if P == 0 or K == 0:
+        return out
+    args = (electrons.chemical_potential, float(electrons.temperature), float(electrons.fermi_surface_temperature),
+            float(electrons.relaxation_time), float(electrons.degeneracy_tol))
+    two_band = isinstance(model, TwoBandModel)
+    if two_band:
+        rows = _rows_per_batch(K, 8 * 4 * (1 + dim + 3), P)
+    else:
+        n = int(model.hamiltonian(center[:1, None, :] + q[None, :1, :], m[:1, None, :]).shape[-1])
+        rows = _rows_per_batch(K, 16 * n * n * (1 + dim + 3), P)
+    for s in range(0, P, rows):
+        sl = slice(s, min(P, s + rows))
+        B = sl.stop - sl.start
+        k = center[sl, None, :] + q[None, :, :]
+        mm = m[sl, None, :]
+        res = tuple(out[key][sl] for key in keys)
+        if two_band:
+            dvec = _f64(model.d_vector(k, mm), (B, K, 4))
+            jk = _f64(model.d_jacobian_k(k, mm), (B, K, dim, 4))
+            jm = _f64(model.d_jacobian_m(k, mm), (B, K, 3, 4))
+            _chapter2_two_band(dvec, jk, jm, w, Jc[sl], *args, *res)
+        else:
+            H = _c128(model.hamiltonian(k, mm), (B, K, n, n))
+            dHk = _c128(model.dh_dk(k, mm), (B, K, dim, n, n))
+            dHm = _c128(model.dh_dm(k, mm), (B, K, 3, n, n))
+            _chapter2_generic(H, dHk, dHm, w, Jc[sl], *args, *res)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# occupied Berry curvature of a model on a (k, m) batch (benchmarks, maps)
+# ------------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _occupied_generic(H, dA, dB, mu, T, tol, omega, bad):
+    """sum_n f_n Omega^n_{ab} (pair form of magcore.geometry.occupied_berry_curvature) for
+    H (N, n, n), dA (N, p, n, n), dB (N, q, n, n)."""
+    N, n = H.shape[0], H.shape[1]
+    pa, pb = dA.shape[1], dB.shape[1]
+    E = np.empty(n)
+    U = np.empty((n, n), np.complex128)
+    A = np.empty((n, n), np.complex128)
+    Q = np.empty((n, n), np.complex128)
+    Z = np.empty((n, n), np.float64)
+    d = np.empty(n)
+    e = np.empty(n)
+    v = np.empty(n, np.complex128)
+    p = np.empty(n, np.complex128)
+    ph = np.empty(n, np.complex128)
+    W = np.empty((n, n), np.complex128)
+    VA = np.empty((pa, n, n), np.complex128)
+    VB = np.empty((pb, n, n), np.complex128)
+    f = np.empty(n)
+    for s in range(N):
+        _heev(H[s], E, U, A, Q, Z, d, e, v, p, ph, True)
+        for which in range(2):
+            ops = dA[s] if which == 0 else dB[s]
+            VV = VA if which == 0 else VB
+            for op in range(ops.shape[0]):
+                for a in range(n):
+                    for c in range(n):
+                        W[a, c] = 0.0
+                for a in range(n):
+                    for b in range(n):
+                        h = ops[op, a, b]
+                        if h.real == 0.0 and h.imag == 0.0:
+                            continue
+                        for c in range(n):
+                            W[a, c] += h * U[b, c]
+                for a in range(n):
+                    for c in range(a + 1, n):
+                        acc = 0.0j
+                        for b in range(n):
+                            acc += U[b, a].conjugate() * W[b, c]
+                        VV[op, a, c] = acc
+        for a in range(n):
+            f[a] = _fermi(E[a], mu, T)
+        for i in range(pa):
+            for j in range(pb):
+                omega[s, i, j] = 0.0
+        flag = False
+        for a in range(n):
+            for b in range(a + 1, n):
+                df = f[a] - f[b]
+                if df == 0.0:
+                    continue
+                dE = E[a] - E[b]
+                if abs(dE) < tol:
+                    flag = True
+                    continue
+                c = -2.0 * df / (dE * dE)
+                for i in range(pa):
+                    x = VA[i, a, b]
+                    for j in range(pb):
+                        y = VB[j, a, b]
+                        omega[s, i, j] += c * (x.imag * y.real - x.real * y.imag)
+        bad[s] = flag
+
+
+@njit(cache=True)
+def _occupied_two_band(dvec, ja, jb, mu, T, tol, omega, bad):
+    N = dvec.shape[0]
+    pa, pb = ja.shape[1], jb.shape[1]
+    for s in range(N):
+        dv = dvec[s]
+        r = np.sqrt(dv[1] * dv[1] + dv[2] * dv[2] + dv[3] * dv[3])
+        E0 = dv[0] - r
+        E1 = dv[0] + r
+        df = _fermi(E0, mu, T) - _fermi(E1, mu, T)
+        for i in range(pa):
+            for j in range(pb):
+                omega[s, i, j] = 0.0
+        bad[s] = False
+        if df == 0.0:
+            continue
+        dE = E0 - E1
+        if abs(dE) < tol:
+            bad[s] = True
+            continue
+        c = -2.0 * df / (dE * dE * r)
+        for i in range(pa):
+            a = ja[s, i]
+            for j in range(pb):
+                b = jb[s, j]
+                cx = a[2] * b[3] - a[3] * b[2]
+                cy = a[3] * b[1] - a[1] * b[3]
+                cz = a[1] * b[2] - a[2] * b[1]
+                omega[s, i, j] = -c * (dv[1] * cx + dv[2] * cy + dv[3] * cz)
+
+
+def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu: float, *,
+                                 temperature: float = 0.0, params: str = "mm",
+                                 degeneracy_tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Occupied Berry curvature sum_n f_n Omega^n of ``model`` at (k, m) (batches broadcast).
+
+    ``params`` picks the two parameter sets: "mm" (3 x 3, Omega_{m_i m_j}), "km" (dim x 3,
+    Omega_{k_j m_i}) or "kk" (dim x dim).  Same result and ``bad`` flag as
+    ``occupied_berry_curvature(E, f, V_a, V_b)`` of :mod:`magcore.geometry`, computed without
+    storing eigenvectors or matrix elements.
+    """
+    if len(params) != 2 or set(params) - {"k", "m"}:
+        raise ValueError(f"params must be two of 'k' and 'm' (e.g. 'mm', 'km'), got {params!r}")
+    k = np.asarray(k, dtype=float)
+    m = np.asarray(m, dtype=float)
+    batch = np.broadcast_shapes(k.shape[:-1], m.shape[:-1])
+    N = int(np.prod(batch))
+    if isinstance(model, TwoBandModel):
+        dvec = _f64(model.d_vector(k, m), batch + (4,)).reshape(N, 4)
+        jac = {"k": lambda: model.d_jacobian_k(k, m), "m": lambda: model.d_jacobian_m(k, m)}
+        ja = jac[params[0]]()
+        jb = ja if params[1] == params[0] else jac[params[1]]()
+        ja = _f64(ja, batch + ja.shape[-2:]).reshape(N, -1, 4)
+        jb = _f64(jb, batch + jb.shape[-2:]).reshape(N, -1, 4)
+        omega = np.empty((N, ja.shape[1], jb.shape[1]))
+        bad = np.empty(N, dtype=bool)
+        _occupied_two_band(dvec, ja, jb, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+    else:
+        H = model.hamiltonian(k, m)
+        n = H.shape[-1]
+        H = _c128(H, batch + (n, n)).reshape(N, n, n)
+        ops = {"k": lambda: model.dh_dk(k, m), "m": lambda: model.dh_dm(k, m)}
+        dA = ops[params[0]]()
+        dB = dA if params[1] == params[0] else ops[params[1]]()
+        dA = _c128(dA, batch + dA.shape[-3:]).reshape(N, -1, n, n)
+        dB = _c128(dB, batch + dB.shape[-3:]).reshape(N, -1, n, n)
+        omega = np.empty((N, dA.shape[1], dB.shape[1]))
+        bad = np.empty(N, dtype=bool)
+        _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+    return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)

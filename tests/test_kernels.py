@@ -1,0 +1,220 @@
+"""Compiled kernels (magcore.kernels) against the numpy reference implementations.
+
+* the batched small-matrix eigensolver against numpy.linalg.eigh (eigenvalues 1e-12,
+  projectors 1e-10, also for exactly degenerate spectra);
+* the fused chapter-2 sums against ``_sphere_partial_sums_numpy`` (every key to 1e-10 relative
+  to the scale of the quantity; ``n_degenerate`` identical), for two-, four- and six-band
+  models, T = 0 and T > 0, with and without smearing, on blocks that contain exact degeneracies;
+* the occupied Berry curvature map against magcore.geometry.
+"""
+
+import numpy as np
+import pytest
+
+from magcore import kernels
+from magcore.bands import eigensystem
+from magcore.geometry import matrix_elements, occupied_berry_curvature
+from magcore.models import get_model
+from magcore.occupation import fermi_dirac
+from magcore.sphere import Electrons, _sphere_partial_sums_numpy, sphere_partial_sums
+
+RTOL = 1e-10
+
+
+def random_hermitian(rng, shape, n):
+    A = rng.normal(size=shape + (n, n)) + 1j * rng.normal(size=shape + (n, n))
+    return 0.5 * (A + np.conj(np.swapaxes(A, -1, -2)))
+
+
+def projectors(U):
+    return np.einsum("...ai,...bi->...iab", U, U.conj())
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 7, 8])
+def test_eigh_matches_numpy(n):
+    rng = np.random.default_rng(n)
+    H = random_hermitian(rng, (300,), n) * 10.0 ** rng.uniform(-3, 3, (300, 1, 1))
+    E, U = kernels.eigh(H)
+    E0, U0 = np.linalg.eigh(H)
+    scale = np.abs(E0).max(axis=-1, keepdims=True)
+    assert np.max(np.abs(E - E0) / scale) < 1e-12
+    assert np.max(np.abs(projectors(U) - projectors(U0))) < 1e-10
+    # unitary and diagonalising
+    assert np.max(np.abs(np.einsum("...ai,...aj->...ij", U.conj(), U) - np.eye(n))) < 1e-12
+    HU = H @ U
+    assert np.max(np.abs(HU - U * E[..., None, :]) / scale[..., None]) < 1e-12
+    assert np.array_equal(kernels.eigh(H, vectors=False), E)
+
+
+def test_eigh_degenerate_and_special_matrices():
+    rng = np.random.default_rng(1)
+    n = 6
+    Q, _ = np.linalg.qr(rng.normal(size=(50, n, n)) + 1j * rng.normal(size=(50, n, n)))
+    spectrum = np.array([-1.0, -1.0, 0.5, 2.0, 2.0, 2.0])
+    H = np.einsum("sai,i,sbi->sab", Q, spectrum, Q.conj())
+    H = np.concatenate([H, np.zeros((1, n, n)), np.diag(rng.normal(size=n))[None].astype(complex),
+                        np.kron(np.eye(2), random_hermitian(rng, (), 3))[None]])
+    E, U = kernels.eigh(H)
+    E0, U0 = np.linalg.eigh(H)
+    assert np.max(np.abs(E - E0)) < 1e-12
+    # the projector on each degenerate cluster is unique
+    P, P0 = projectors(U), projectors(U0)
+    for cluster in ([0, 1], [2], [3, 4, 5]):
+        diff = P[:50, cluster].sum(1) - P0[:50, cluster].sum(1)
+        assert np.max(np.abs(diff)) < 1e-10
+    HU = H @ U
+    assert np.max(np.abs(HU - U * E[..., None, :])) < 1e-12
+
+
+def test_bands_eigensystem_uses_fast_solver_consistently():
+    model = get_model("tmd")
+    rng = np.random.default_rng(2)
+    k = rng.uniform(-2, 2, (200, 2))
+    m = rng.normal(size=(200, 3))
+    E, U = eigensystem(model, k, m)
+    E0, U0 = np.linalg.eigh(model.hamiltonian(k, m))
+    assert np.max(np.abs(E - E0)) < 1e-12
+    assert np.max(np.abs(projectors(U) - projectors(U0))) < 1e-10
+
+
+# -- fused chapter-2 sums ----------------------------------------------------------------------
+
+def assert_same_sums(fast, ref, wsum, rtol=RTOL):
+    """Every key to ``rtol`` relative to the largest |value| of that quantity, with a floor of
+    1e-14 per unit of quadrature weight (for sums that cancel to ~0 by symmetry);
+    n_degenerate identical."""
+    assert list(fast) == list(ref)
+    for key in ref:
+        a, b = np.asarray(fast[key]), np.asarray(ref[key])
+        assert a.shape == b.shape, key
+        if key == "n_degenerate":
+            assert a.dtype.kind == "i" and np.array_equal(a, b), (key, a, b)
+            continue
+        assert np.all(np.isfinite(a)) and np.all(np.isfinite(b)), key
+        scale = np.max(np.abs(b))
+        err = np.max(np.abs(a - b))
+        assert err <= rtol * scale + 1e-14 * wsum, (key, err, scale)
+
+
+def block(model, rng, n_k, special=()):
+    """A k-block relative to the cutoff centre, with ``special`` points (e.g. band touchings)."""
+    if model.domain == "lattice":
+        q = rng.uniform(-np.pi, np.pi, (n_k, model.dim))
+    else:
+        q = rng.normal(size=(n_k, model.dim))
+    if special:
+        q[: len(special)] = np.asarray(special, dtype=float)
+    return q, rng.uniform(0.1, 1.0, n_k)
+
+
+ELECTRONS = {
+    "T0": dict(temperature=0.0),
+    "T0_smeared": dict(temperature=0.0, smearing=0.05),
+    "T": dict(temperature=0.05),
+    "T_smeared": dict(temperature=0.02, smearing=0.1, relaxation_time=2.5),
+}
+
+# (model name, parameters, chemical potential, magnetizations (P, 3), special k-points)
+# Exact band touchings in the blocks: ti_surface at q = 0 with in-plane m (d = 0), qwz at
+# u = -2, k = 0 (d = 0), a near touching straddling mu (ti_surface_near), tmd at J = 0 at Gamma (Kramers pairs), dirac4d at J = 0 (every band
+# doubly degenerate everywhere).
+CASES = {
+    "ti_surface": ("ti_surface", dict(J=1.0), 0.0, [[1.0, 0.0, 0.0], [0.3, -0.4, 0.5], [0.0, 0.6, -0.8]], [[0.0, 0.0]]),
+    # near-degenerate pair (2 J m_z = 2e-13 < tol) straddling mu = 0: a Fermi-sea pair is dropped
+    "ti_surface_near": ("ti_surface", dict(J=1.0), 0.0, [[1.0, 0.0, 1e-13], [0.0, 1.0, -1e-13]], [[0.0, 0.0]]),
+    "ti_surface_metal": ("ti_surface", dict(J=0.7), 0.9, [[0.6, 0.0, 0.8], [0.3, -0.4, -0.5]], []),
+    "rashba_fm": ("rashba_fm", {}, 0.2, [[0.0, 0.0, 1.0], [0.5, 0.5, 0.2], [1.0, 0.0, 0.0]], [[0.0, 0.0]]),
+    "qwz": ("qwz", dict(u=1.0, J=0.3), 0.0, [[0.1, 0.2, 0.9], [0.0, 0.0, 0.0]], []),
+    "qwz_touching": ("qwz", dict(u=-2.0, J=0.0), 0.0, [[0.0, 0.0, 1.0]], [[0.0, 0.0]]),
+    "tmd": ("tmd", {}, 1.0, [[0.0, 0.0, 1.0], [0.6, 0.0, 0.8], [0.2, -0.3, 0.1]], []),
+    "tmd_metal": ("tmd", dict(J=0.2), 0.6, [[0.0, 0.0, 1.0], [0.6, 0.0, 0.8]], []),
+    "tmd_kramers": ("tmd", dict(J=0.0), 1.0, [[0.0, 0.0, 1.0]], [[0.0, 0.0]]),
+    "dirac4d": ("dirac4d", dict(J=0.4, m0=-2.5), 0.0, [[0.0, 0.0, 1.0], [0.6, 0.0, 0.8]], []),
+    "dirac4d_degenerate": ("dirac4d", dict(J=0.0, m0=-3.0), 0.0, [[0.0, 0.0, 1.0]], []),
+}
+
+
+@pytest.mark.parametrize("electrons", sorted(ELECTRONS))
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_chapter2_sums_match_numpy_reference(case, electrons):
+    name, params, mu, m, special = CASES[case]
+    model = get_model(name, **params)
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    q, w = block(model, rng, 257, special)
+    el = Electrons(chemical_potential=mu, **ELECTRONS[electrons])
+    m = np.asarray(m, dtype=float)
+    fast = sphere_partial_sums(model, m, q, w, el)
+    ref = _sphere_partial_sums_numpy(model, m, q, w, el)
+    assert_same_sums(fast, ref, w.sum())
+
+
+def test_exact_degeneracies_are_counted():
+    # the touching points are really there and flagged where they enter (Fermi surface terms)
+    model = get_model("qwz", u=-2.0, J=0.0)
+    q = np.array([[0.0, 0.0], [0.3, 0.1], [0.0, 0.0]])
+    w = np.ones(3)
+    el = Electrons(chemical_potential=0.0, smearing=0.1)
+    fast = sphere_partial_sums(model, np.array([[0.0, 0.0, 1.0]]), q, w, el)
+    assert fast["n_degenerate"].tolist() == [2]
+    model = get_model("dirac4d", J=0.0)
+    q = np.random.default_rng(0).uniform(-3, 3, (20, 4))
+    fast = sphere_partial_sums(model, np.array([[0.0, 0.0, 1.0]]), q, np.ones(20), Electrons(temperature=0.5))
+    assert fast["n_degenerate"].tolist() == [20]
+
+
+def test_comparison_detects_a_difference():
+    # the comparison above can fail: a relative change of 1e-8 in one entry is caught
+    model = get_model("tmd")
+    rng = np.random.default_rng(3)
+    q, w = block(model, rng, 64)
+    el = Electrons(chemical_potential=1.0, temperature=0.05)
+    m = np.array([[0.2, 0.1, 0.9]])
+    ref = _sphere_partial_sums_numpy(model, m, q, w, el)
+    fast = sphere_partial_sums(model, m, q, w, el)
+    for key in ("omega_mm", "omegaE", "dG_dm"):
+        bad = {k: np.array(v, copy=True) for k, v in fast.items()}
+        flat = bad[key].reshape(-1)
+        i = np.argmax(np.abs(flat))
+        flat[i] *= 1 + 1e-8
+        with pytest.raises(AssertionError):
+            assert_same_sums(bad, ref, w.sum())
+    bad = {k: np.array(v, copy=True) for k, v in fast.items()}
+    bad["n_degenerate"] = bad["n_degenerate"] + 1
+    with pytest.raises(AssertionError):
+        assert_same_sums(bad, ref, w.sum())
+
+
+def test_chapter2_sums_sub_batching_is_consistent(monkeypatch):
+    # results do not depend on how the magnetizations are split into model evaluations
+    model = get_model("tmd")
+    rng = np.random.default_rng(4)
+    q, w = block(model, rng, 100)
+    m = rng.normal(size=(5, 3))
+    el = Electrons(chemical_potential=1.0, temperature=0.03)
+    whole = kernels.chapter2_sums(model, m, q, w, el)
+    monkeypatch.setattr(kernels, "_BATCH_BYTES", 1)
+    rows = kernels.chapter2_sums(model, m, q, w, el)
+    for key in whole:
+        assert np.array_equal(whole[key], rows[key]), key
+
+
+# -- occupied Berry curvature maps -------------------------------------------------------------
+
+@pytest.mark.parametrize("name, params, mu", [("ti_surface", {}, 0.0), ("rashba_fm", {}, 0.1), ("qwz", dict(J=0.3), 0.0),
+                                              ("tmd", {}, 1.0), ("dirac4d", dict(J=0.4, m0=-2.5), 0.0)])
+@pytest.mark.parametrize("params_", ["mm", "km", "kk"])
+@pytest.mark.parametrize("T", [0.0, 0.05])
+def test_occupied_berry_curvature_map(name, params, mu, params_, T):
+    model = get_model(name, **params)
+    rng = np.random.default_rng(5)
+    q, _ = block(model, rng, 128)
+    m = rng.normal(size=(3, 1, 3))
+    k = model.k_center(m) + q[None]
+    fast, bad = kernels.occupied_berry_curvature_map(model, k, m, mu, temperature=T, params=params_)
+    E, U = np.linalg.eigh(model.hamiltonian(k, m))
+    ops = {"k": model.dh_dk(k, m), "m": model.dh_dm(k, m)}
+    A, B = (matrix_elements(U, ops[c]) for c in params_)
+    ref, ref_bad = occupied_berry_curvature(E, fermi_dirac(E, mu, T), A, B)
+    assert fast.shape == ref.shape
+    assert np.max(np.abs(fast - ref)) <= RTOL * np.max(np.abs(ref))
+    assert np.array_equal(bad, ref_bad)
