@@ -269,8 +269,14 @@ def integrate_over_mesh(
     k_block: int = 4096,
     progress_every: float = 5.0,
     checkpoints: ChunkCheckpoints | None = None,
+    partial_sums=None,
+    per_point: tuple[np.ndarray, ...] = (),
 ) -> dict[str, np.ndarray]:
     """k-integrals of :func:`sphere_partial_sums` for all magnetizations ``m`` (P, 3).
+
+    ``partial_sums`` replaces it with another per-task function called as
+    ``partial_sums(model, m_chunk, *per_point_chunks, q, w, electrons)``, where ``per_point`` are
+    arrays with one row per magnetization (e.g. texture gradients), chunked alongside ``m``.
 
     The work is (chunks of ``points_per_chunk`` points) x (blocks of ``k_block`` k-points).
     With a ``distributed.Client`` the tasks run on its workers, otherwise here.  Block sums are
@@ -280,8 +286,12 @@ def integrate_over_mesh(
     """
     if points_per_chunk <= 0 or k_block <= 0:
         raise ValueError("points_per_chunk and k_block must be positive")
+    func = sphere_partial_sums if partial_sums is None else partial_sums
     m = np.asarray(m, dtype=float)
     chunks = [slice(s, s + points_per_chunk) for s in range(0, len(m), points_per_chunk)]
+
+    def args(c):
+        return (m[chunks[c]], *(x[chunks[c]] for x in per_point))
     blocks = list(mesh.blocks(k_block))
     results: list[dict | None] = [None] * len(chunks)
     if checkpoints is not None:
@@ -314,7 +324,7 @@ def integrate_over_mesh(
         for c in todo:
             parts = []
             for q, w in blocks:
-                parts.append(sphere_partial_sums(model, m[chunks[c]], q, w, electrons))
+                parts.append(func(model, *args(c), q, w, electrons))
                 done += 1
                 report(done)
             finish(c, parts)
@@ -325,7 +335,7 @@ def integrate_over_mesh(
         futures = {}
         for c in todo:
             for b, (q, w) in enumerate(blocks):
-                fut = client.submit(sphere_partial_sums, model_f, m[chunks[c]], q, w, electrons, pure=False)
+                fut = client.submit(func, model_f, *args(c), q, w, electrons, pure=False)
                 futures[fut] = (c, b)
         pending: dict[int, dict[int, dict]] = {c: {} for c in todo}
         done = 0

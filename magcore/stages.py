@@ -200,15 +200,18 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     tc, el = cfg["texture"], cfg["electrons"]
     mu = float(bands["chemical_potential"])
     y = np.linspace(-tc["extent"], tc["extent"], tc["n_points"])
-    parts = []
+    parts, checkpoints = [], []
     with dask_client_from_config(cfg["compute"], threads, mem_mb) as client:
         for kind in tc["walls"]:
             wall = (DomainWall.bloch if kind == "bloch" else DomainWall.neel)(
                 tc["width"], profile=tc["profile"], magnitude=cfg["magnetization"]["magnitude"])
             log.info("texture: %s wall, %d positions, %d k-points", kind, len(y), mesh.size)
+            ck = ChunkCheckpoints(Path(out).parent / ".checkpoints" / f"texture-{config_hash(cfg)[:16]}-{kind}")
             parts.append(wall_response(model, wall, y, mesh, chemical_potential=mu, filling=el["filling"],
                                        temperature=el["temperature"], degeneracy_tol=el["degeneracy_tol"],
-                                       fd_step=tc["fd_step"], client=client))
+                                       fd_step=tc["fd_step"], client=client, points_per_chunk=1,
+                                       checkpoints=ck))
+            checkpoints.append(ck)
     ds = xr.concat(parts, dim="wall", combine_attrs="drop_conflicts")
     ds = ds.assign_coords(wall=("wall", np.array(tc["walls"], dtype=object),
                                 {"long_name": "wall type (easy axis z, normal y)", "units": "1"}))
@@ -224,6 +227,8 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
             "units": "1", "equation": "3.84-3.85"})
         log.info("texture: wall-rotation C2 = %.3g (per-band form %.3g)", c2["C2_nonabelian"], c2["C2_abelian"])
     write_store(ds, out, cfg, started)
+    for ck in checkpoints:
+        ck.remove()
     log.info("texture: wrote %s", out)
     return ds
 

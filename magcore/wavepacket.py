@@ -58,7 +58,6 @@ Integrated quantities (Fermi sea, f = f0(E_n), g = g0(E_n) = -T ln(1 + exp(-(E_n
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -555,14 +554,6 @@ def texture_partial_sums(
     return out
 
 
-def _sum_blocks(parts):
-    out = {key: np.array(parts[0][key], copy=True) for key in parts[0]}
-    for part in parts[1:]:
-        for key in out:
-            out[key] = out[key] + part[key]
-    return out
-
-
 def integrate_texture(
     model: Model,
     m: np.ndarray,
@@ -573,29 +564,19 @@ def integrate_texture(
     client=None,
     points_per_chunk: int = 4,
     k_block: int = 2048,
+    checkpoints=None,
 ) -> dict[str, np.ndarray]:
     """k-integrals of :func:`texture_partial_sums` for texture points ``m`` (P, 3), ``grad``
     (P, d, 3); tasks are (chunks of ``points_per_chunk`` points) x (blocks of ``k_block``
     k-points), run here or on a ``distributed.Client``; block sums are reduced in block order
-    (results independent of the number of workers), like :func:`magcore.sphere.integrate_over_mesh`."""
-    if points_per_chunk <= 0 or k_block <= 0:
-        raise ValueError("points_per_chunk and k_block must be positive")
-    m = np.asarray(m, dtype=float)
-    grad = np.asarray(grad, dtype=float)
-    chunks = [slice(s, s + points_per_chunk) for s in range(0, len(m), points_per_chunk)]
-    blocks = list(mesh.blocks(k_block))
-    start = time.monotonic()
-    if client is None:
-        results = []
-        for c in chunks:
-            results.append(_sum_blocks([texture_partial_sums(model, m[c], grad[c], q, w, electrons) for q, w in blocks]))
-        log.info("texture k-integrals: %d tasks in %.1f s", len(chunks) * len(blocks), time.monotonic() - start)
-    else:
-        model_f = client.scatter(model, broadcast=True, hash=False)  # unique key: safe across calls
-        futs = [[client.submit(texture_partial_sums, model_f, m[c], grad[c], q, w, electrons, pure=False)
-                 for q, w in blocks] for c in chunks]
-        results = [_sum_blocks(client.gather(row)) for row in futs]
-    return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
+    (results independent of the number of workers) by :func:`magcore.sphere.integrate_over_mesh`,
+    which also logs progress and, with ``checkpoints``, resumes after an interruption."""
+    from .sphere import integrate_over_mesh
+
+    return integrate_over_mesh(model, np.asarray(m, dtype=float), mesh, electrons, client=client,
+                               points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints,
+                               partial_sums=texture_partial_sums, per_point=(np.asarray(grad, dtype=float),))
+
 
 
 # ------------------------------------------------------------------------------------------
@@ -637,6 +618,7 @@ def wall_response(
     client=None,
     points_per_chunk: int = 4,
     k_block: int = 2048,
+    checkpoints=None,
 ) -> xr.Dataset:
     """Field-induced spin density across a domain wall (section 3.5), shaped for ``texture.zarr``.
 
@@ -656,7 +638,8 @@ def wall_response(
         chemical_potential, top, bottom = midgap_chemical_potential(model, m, mesh, filling)
     el = TextureElectrons(chemical_potential=chemical_potential, temperature=temperature,
                           degeneracy_tol=degeneracy_tol, filling=filling, fd_step=fd_step)
-    S = integrate_texture(model, m, grad, mesh, el, client=client, points_per_chunk=points_per_chunk, k_block=k_block)
+    S = integrate_texture(model, m, grad, mesh, el, client=client, points_per_chunk=points_per_chunk,
+                          k_block=k_block, checkpoints=checkpoints)
     d = model.dim
     nd = S["n_degenerate"]
     bad = nd > 0
