@@ -151,7 +151,12 @@ class TwoBandModel(Model):
         raise NotImplementedError
 
     def d_jacobian_m(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Default: the exchange term J m . s (parameter ``J``), d(d_i)/d(m_j) = J delta_ij."""
+        k, m, batch = broadcast_km(k, m, self.dim)
+        jac = np.zeros(batch + (3, 4))
+        for i in range(3):
+            jac[..., i, i + 1] = self.params["J"]
+        return jac
 
     def hamiltonian(self, k, m):
         return np.einsum("...a,aij->...ij", self.d_vector(k, m), PAULI)

@@ -50,13 +50,6 @@ class TISurface(TwoBandModel):
         jac[..., 1, 1] = -v
         return jac
 
-    def d_jacobian_m(self, k, m):
-        k, m, batch = broadcast_km(k, m, self.dim)
-        jac = np.zeros(batch + (3, 4))
-        for i in range(3):
-            jac[..., i, i + 1] = self.params["J"]
-        return jac
-
     def k_center(self, m):
         m = np.asarray(m, dtype=float)
         v, J = self.params["v"], self.params["J"]
@@ -107,13 +100,6 @@ class TIEdge(TwoBandModel):
         k, m, batch = broadcast_km(k, m, self.dim)
         jac = np.zeros(batch + (1, 4))
         jac[..., 0, 2] = self.params["v"]
-        return jac
-
-    def d_jacobian_m(self, k, m):
-        k, m, batch = broadcast_km(k, m, self.dim)
-        jac = np.zeros(batch + (3, 4))
-        for i in range(3):
-            jac[..., i, i + 1] = self.params["J"]
         return jac
 
     def k_center(self, m):

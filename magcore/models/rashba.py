@@ -73,9 +73,3 @@ class RashbaFM(TwoBandModel):
         jac[..., 1, 1] = aR
         return jac
 
-    def d_jacobian_m(self, k, m):
-        k, m, batch = broadcast_km(k, m, self.dim)
-        jac = np.zeros(batch + (3, 4))
-        for i in range(3):
-            jac[..., i, i + 1] = self.params["J"]
-        return jac

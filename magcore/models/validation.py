@@ -96,13 +96,6 @@ class QWZ(TwoBandModel):
         jac[..., 1, 3] = -np.sin(ky)
         return jac
 
-    def d_jacobian_m(self, k, m):
-        k, m, batch = broadcast_km(k, m, self.dim)
-        jac = np.zeros(batch + (3, 4))
-        for i in range(3):
-            jac[..., i, i + 1] = self.params["J"]
-        return jac
-
     def lattice_vectors(self):
         return np.eye(2)
 
