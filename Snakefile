@@ -42,6 +42,21 @@ TEXTURE_FIGURES = {
     "fig3_8": STUDY / "figures" / "fig3_8_bloch_wall_spin_dipole.png",
     "fig3_9": STUDY / "figures" / "fig3_9_neel_wall_spin_dipole.png",
 }
+LLG_FIGURES = {
+    "trajectories": STUDY / "figures" / "llg_trajectories.png",
+    "phase_diagram": STUDY / "figures" / "llg_phase_diagram.png",
+}
+LLG_OUTPUTS = (
+    [STUDY / "llg.zarr" / "zarr.json", *LLG_FIGURES.values()]
+    if config["llg"]["enabled"]
+    else []
+)
+# the llg stage reads this study's sphere maps only if asked to (and no other store is named)
+LLG_SPHERE_INPUT = (
+    [STUDY / "sphere.zarr" / "zarr.json"]
+    if config["llg"]["use_sphere"] and not config["llg"]["sphere_store"]
+    else []
+)
 TEXTURE_OUTPUTS = (
     [STUDY / "texture.zarr" / "zarr.json", *TEXTURE_FIGURES.values()]
     if config["texture"]["enabled"]
@@ -55,6 +70,7 @@ include: "workflow/rules/bands.smk"
 include: "workflow/rules/sphere.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/texture.smk"
+include: "workflow/rules/llg.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -68,3 +84,4 @@ rule all:
         FIGURES.values(),
         STUDY / "summary.txt",
         TEXTURE_OUTPUTS,
+        LLG_OUTPUTS,

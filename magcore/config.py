@@ -113,6 +113,7 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
         raise ConfigError(f"config error: model: {exc}".splitlines()[0]) from None
     if cfg["texture"]["enabled"] and (built.domain != "lattice" or built.dim != 2):
         raise ConfigError(f"config error: texture.enabled needs a 2D lattice model, not {model['name']!r}")
+    _check_llg(cfg, built)
     comp = cfg["compute"]
     if comp["dask_cluster"] == "scheduler" and not comp["dask_scheduler"]:
         raise ConfigError("config error: compute.dask_scheduler is required when compute.dask_cluster is 'scheduler'")
@@ -129,6 +130,52 @@ def _check_semantics(cfg: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config error: bands.reference_directions_deg.{i} theta = {theta} must be in [0, 180]"
             )
+
+
+def _uses_sphere(spec) -> bool:
+    if isinstance(spec, dict):
+        return "sphere" in spec or any(
+            _uses_sphere(v) for k, v in spec.items() if k != "parameters") or str(spec.get("kind", "")).startswith("sphere")
+    if isinstance(spec, list):
+        return any(_uses_sphere(v) for v in spec)
+    return False
+
+
+def _check_llg(cfg: dict[str, Any], model) -> None:
+    """Build the LLG model once from the config (without sphere maps) so that bad specs fail
+    before any job; check the sphere store it will read."""
+    llg = cfg["llg"]
+    if not llg["enabled"]:
+        return
+    needs = _uses_sphere(llg["model"]) or _uses_sphere(llg.get("torques"))
+    if needs and not llg["use_sphere"]:
+        raise ConfigError("config error: llg.model uses sphere maps ({sphere: ...} or sphere_* terms) but "
+                          "llg.use_sphere is false")
+    if llg["sphere_store"] is not None:
+        if not llg["use_sphere"]:
+            raise ConfigError("config error: llg.sphere_store is given but llg.use_sphere is false")
+        path = Path(llg["sphere_store"])
+        if not (path / "zarr.json").exists():
+            raise ConfigError(f"config error: llg.sphere_store = {llg['sphere_store']!r}: no zarr store there")
+        import json
+
+        meta = json.loads((path / "zarr.json").read_text())
+        attrs = meta.get("attributes", {})
+        mine = {"model": cfg["model"]["name"], "model_parameters": dict(model.params),
+                "model_material": str(getattr(model, "material", ""))}
+        theirs = {key: attrs.get(key) for key in mine}
+        if theirs != mine:
+            raise ConfigError(f"config error: llg.sphere_store = {llg['sphere_store']!r} is from another model "
+                              f"({theirs['model']} {theirs['model_parameters']}), not {mine['model']} {mine['model_parameters']}")
+    if not needs:
+        from .llg import build_llg
+        from .llg.sweep import axis_values
+
+        first = {name: axis_values(values)[:1] for name, values in llg["axes"].items()}
+        try:
+            build_llg(llg["model"], first)
+        except (ValueError, TypeError, KeyError, NameError, SyntaxError) as exc:
+            raise ConfigError(f"config error: llg.model: {exc}".splitlines()[0]) from None
 
 
 def _check_writable(results_dir: str) -> None:

@@ -300,3 +300,79 @@ def wall_spin_density(texture: xr.Dataset, wall: str, part: str) -> plt.Figure:
                  f"Fig. {dict(second_chern={'bloch': '3.5', 'neel': '3.7'}, spin_dipole={'bloch': '3.8', 'neel': '3.9'})[part][wall]}"
                  " regenerated from texture.zarr")
     return fig
+
+
+def llg_trajectories(llg: xr.Dataset, polar_axis: str = "z") -> plt.Figure:
+    """Recorded LLG trajectories on the unit sphere (Figs. 2.6, 2.8, 2.9, 2.12) and their polar
+    angle theta(t) about ``polar_axis`` (Fig. 2.13), coloured by trajectory, end points marked."""
+    from .llg import to_angles
+
+    fig = plt.figure(figsize=(13, 5), layout="constrained")
+    ax3 = fig.add_subplot(1, 2, 1, projection="3d")
+    ax = fig.add_subplot(1, 2, 2)
+    u, v = np.mgrid[0:2 * np.pi:40j, 0:np.pi:20j]
+    ax3.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
+    if "trajectory" not in llg.dims:
+        ax.text(0.5, 0.5, "no recorded trajectories (llg.record)", ha="center", transform=ax.transAxes)
+        return fig
+    classes = dict(zip(llg.final_class.attrs["flag_values"], llg.final_class.attrs["flag_meanings"].split()))
+    t = llg.time.values
+    for i, name in enumerate(llg.trajectory.values):
+        m = llg.trajectory_m.isel(trajectory=i).values
+        color = f"C{i % 10}"
+        label = f"{name}: {classes.get(int(llg.trajectory_class.values[i]), '?')}"
+        ax3.plot(m[:, 0], m[:, 1], m[:, 2], color=color, lw=1.0, label=label)
+        ax3.scatter(*m[0], color=color, marker="o", s=15)
+        ax3.scatter(*m[-1], color=color, marker="*", s=60)
+        theta, _ = to_angles(m, polar_axis)
+        ax.plot(t, theta / np.pi, color=color, label=label)
+    ax3.set_box_aspect((1, 1, 1))
+    ax3.set_xlabel("$m_x$")
+    ax3.set_ylabel("$m_y$")
+    ax3.set_zlabel("$m_z$")
+    ax3.legend(fontsize=7, loc="upper left")
+    ax3.set_title("trajectories (o start, * end)")
+    ax.set_xlabel(f"t [{llg.time.attrs.get('units', '')}]")
+    ax.set_ylabel(f"$\\theta/\\pi$ (polar axis {polar_axis})")
+    ax.set_title("polar angle (cf. Fig. 2.13)")
+    return fig
+
+
+def llg_phase_diagram(llg: xr.Dataset) -> plt.Figure:
+    """Final state over the first two swept axes with more than one value (others at their
+    first value): fixed points coloured by the minimum they reach, limit cycles, unresolved."""
+    axes = [d for d in llg.final_class.dims if llg.sizes[d] > 1]
+    fc = llg.final_class
+    idx = llg.minimum_index
+    sel = {d: 0 for d in fc.dims if d not in axes[:2]}
+    fc, idx = fc.isel(sel), idx.isel(sel)
+    values = llg.final_class.attrs["flag_values"]
+    meanings = llg.final_class.attrs["flag_meanings"].split()
+    # a code per outcome: one per (fixed point, minimum index), then the other classes
+    labels, code = [], np.zeros(fc.shape, int)
+    outcomes = sorted({(int(c), int(i) if meanings[list(values).index(int(c))] == "fixed_point" else -1)
+                       for c, i in zip(np.ravel(fc.values), np.ravel(idx.values))})
+    for n, (c, i) in enumerate(outcomes):
+        name = meanings[list(values).index(c)]
+        labels.append(f"{name} {i}" if name == "fixed_point" and i >= 0 else name)
+        code[(fc.values == c) & ((idx.values == i) if name == "fixed_point" else True)] = n
+    cmap = plt.get_cmap("tab10", max(len(labels), 1))
+    fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
+    if len(axes) >= 2:
+        x, y = llg[axes[1]].values, llg[axes[0]].values
+        im = ax.pcolormesh(x, y, code, cmap=cmap, vmin=-0.5, vmax=len(labels) - 0.5, shading="nearest")
+        ax.set_xlabel(axes[1])
+        ax.set_ylabel(axes[0])
+    elif len(axes) == 1:
+        x = llg[axes[0]].values
+        im = ax.pcolormesh(x, [0, 1], np.vstack([code, code]), cmap=cmap, vmin=-0.5, vmax=len(labels) - 0.5,
+                           shading="nearest")
+        ax.set_xlabel(axes[0])
+        ax.set_yticks([])
+    else:
+        ax.text(0.5, 0.5, labels[0] if labels else "", ha="center", transform=ax.transAxes)
+        return fig
+    cbar = fig.colorbar(im, ax=ax, ticks=range(len(labels)))
+    cbar.ax.set_yticklabels(labels)
+    ax.set_title("final state of the LLG trajectories" + (f" ({sel})" if sel else ""))
+    return fig

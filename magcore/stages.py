@@ -233,6 +233,44 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     return ds
 
 
+def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path, *, threads: int = 1,
+            mem_mb: int | None = None) -> xr.Dataset:
+    """LLG stage: integrate and classify the trajectories of the configured parameter sweep
+    (``magcore.llg.sweep_from_config``), driven by the tabulated sphere maps if asked."""
+    from .llg import sweep_from_config
+
+    started = now()
+    llg = cfg["llg"]
+    sphere = None
+    if llg["use_sphere"]:
+        path = Path(llg["sphere_store"] or sphere_path)
+        if not (path / "zarr.json").exists():
+            raise FileNotFoundError(f"llg: sphere store {path} is missing; run the sphere stage or fix llg.sphere_store")
+        sphere = open_store(path).load()
+        model = model_from_config(cfg)
+        if sphere.attrs.get("model") != model.name or sphere.attrs.get("model_parameters") != dict(model.params):
+            raise ValueError(f"llg: {path} is from model {sphere.attrs.get('model')} "
+                             f"{sphere.attrs.get('model_parameters')}, not {model.name} {dict(model.params)}")
+    with dask_client_from_config(cfg["compute"], threads, mem_mb) as client:
+        ds = sweep_from_config(llg, sphere=sphere, client=client)
+    write_store(ds, out, cfg, started)
+    counts = {name: int((ds.final_class.values == value).sum())
+              for value, name in zip(ds.final_class.attrs["flag_values"], ds.final_class.attrs["flag_meanings"].split())}
+    log.info("llg: %d trajectories, final states %s; wrote %s", ds.attrs["n_trajectories"], counts, out)
+    return ds
+
+
+def run_llg_figures(cfg: dict[str, Any], llg_path: str | Path, outputs: dict[str, str | Path]) -> None:
+    """Trajectories on the sphere and theta(t) of the recorded points, and the phase diagram."""
+    from . import plots
+
+    ds = open_store(llg_path)
+    dpi = cfg["figures"]["dpi"]
+    polar = cfg["llg"]["initial"].get("polar_axis", "z") if isinstance(cfg["llg"]["initial"], dict) else "z"
+    plots.save(plots.llg_trajectories(ds, polar_axis=polar), outputs["trajectories"], dpi)
+    plots.save(plots.llg_phase_diagram(ds), outputs["phase_diagram"], dpi)
+
+
 def run_texture_figures(cfg: dict[str, Any], texture_path: str | Path, outputs: dict[str, str | Path]) -> None:
     """Figs. 3.5, 3.7 (second-Chern-form part) and 3.8, 3.9 (spin-dipole part) from texture.zarr."""
     from . import plots

@@ -61,6 +61,12 @@ BAD = [
     ({"compute": {"dask_cluster": "kubernetes"}}, ["compute.dask_cluster", "local, scheduler, slurm"]),
     ({"mesh": {"grading": 1.5}}, ["mesh.grading", "must be < 1"]),
     ({"sphere": []}, ["sphere", "must be a mapping"]),
+    ({"llg": {"enabled": True, "model": {"terms": [{"kind": "bogus"}]}}}, ["llg.model", "bogus"]),
+    ({"llg": {"enabled": True, "axes": {}}}, ["llg.axes", "non-empty"]),
+    ({"llg": {"enabled": True, "axes": {"B": []}}}, ["llg.axes.B", "non-empty"]),
+    ({"llg": {"enabled": True, "model": {"gamma": {"sphere": "gyromagnetic_ratio"}}}}, ["llg.use_sphere is false"]),
+    ({"llg": {"enabled": True, "use_sphere": True, "sphere_store": "/nonexistent/sphere.zarr"}},
+     ["llg.sphere_store", "no zarr store"]),
 ]
 
 
@@ -113,3 +119,14 @@ def test_unreadable_hr_dat_names_the_file(tmp_path):
     with pytest.raises(ConfigError, match="seed_hr.dat"):
         validate({"model": {"name": "tight_binding",
                             "source": {"hr_dat": str(bad), "lattice_vectors": [[1, 0], [0, 1]]}}})
+
+
+def test_llg_sphere_store_from_another_model_is_refused(tmp_path):
+    import json
+
+    store = tmp_path / "sphere.zarr"
+    store.mkdir()
+    (store / "zarr.json").write_text(json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {
+        "model": "tmd", "model_parameters": {"J": 0.1}, "model_material": "WTe2"}}))
+    with pytest.raises(ConfigError, match="llg.sphere_store.*another model"):
+        validate({"llg": {"enabled": True, "use_sphere": True, "sphere_store": str(store)}})

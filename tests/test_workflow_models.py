@@ -75,3 +75,26 @@ def test_texture_stage_end_to_end(tmp_path):
                 "fig3_8_bloch_wall_spin_dipole", "fig3_9_neel_wall_spin_dipole"):
         assert (study / "figures" / f"{fig}.png").stat().st_size > 10_000
     assert "spin_density_spin_dipole" in (study / "summary.txt").read_text()
+
+
+def test_llg_stage_driven_by_the_studys_sphere_maps(tmp_path, repo):
+    """Section 2.3 with the pipeline's own tabulated maps: starts near the equator with phi in
+    (pi, 2 pi) end on the half equator phi in (0, pi) under E (eqs. 2.36-2.37)."""
+    cfg = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    cfg["study"] = "ti_llg"
+    cfg["sphere"] = {"n_theta": 37, "n_phi": 36}
+    cfg["llg"]["axes"] = {"theta0": [0.47, 0.53], "phi0": [1.2, 1.5, 1.8]}
+    cfg["llg"]["record"] = {"a": {"theta0": 0.47, "phi0": 1.5}}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "study.yaml"))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    study = tmp_path / "results" / "ti_llg"
+    llg = xr.open_zarr(study / "llg.zarr").load()
+    assert llg.attrs["complete"]
+    fixed = llg.final_class.attrs["flag_values"][llg.final_class.attrs["flag_meanings"].split().index("fixed_point")]
+    assert np.all(llg.final_class.values == fixed)
+    m = llg.final_m.values
+    assert np.all(np.abs(m[..., 2]) < 1e-3)  # on the equator
+    assert np.all(m[..., 1] > 0)  # the half phi in (0, pi)
+    for png in ("llg_trajectories.png", "llg_phase_diagram.png"):
+        assert (study / "figures" / png).stat().st_size > 10_000
