@@ -130,3 +130,9 @@ def test_llg_sphere_store_from_another_model_is_refused(tmp_path):
         "model": "tmd", "model_parameters": {"J": 0.1}, "model_material": "WTe2"}}))
     with pytest.raises(ConfigError, match="llg.sphere_store.*another model"):
         validate({"llg": {"enabled": True, "use_sphere": True, "sphere_store": str(store)}})
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "wte2.yaml", "ti_edge_llg.yaml"])
+def test_every_shipped_study_config_is_valid(repo, name):
+    cfg = load(repo / "config" / name)
+    assert cfg["study"]
