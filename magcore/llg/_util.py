@@ -49,7 +49,7 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a x b over the last axis (faster than np.cross for small trailing dims)."""
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty(a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape))
     np.subtract(a1 * b2, a2 * b1, out=out[..., 0])
     np.subtract(a2 * b0, a0 * b2, out=out[..., 1])
     np.subtract(a0 * b1, a1 * b0, out=out[..., 2])

@@ -14,8 +14,10 @@ plus the integrator status.  Criteria (all thresholds in :class:`ClassifyOptions
   ``minima`` within ``minimum_tol`` (rad) is reported as ``minimum_index`` (-1: none).
 * ``limit_cycle`` (class 1; for eta = 0 also a periodic orbit of a conservative flow):
   the winding axis a = normalise(sum_k m_k x m_(k+1)) (the sense of rotation: for a circle of
-  angular radius r about n traversed positively, sum m x dm = 2 pi sin^2 r n); the azimuth psi
-  of m about a is unwrapped and the Poincare section is the half-plane psi = psi_0 (mod 2 pi).
+  angular radius r about n traversed positively, sum m x dm = 2 pi sin^2 r n; recomputed over
+  the last n_check whole turns, closed through the section points); the azimuth psi of m about
+  a is unwrapped and the Poincare section is the half-plane psi = psi_0 (mod 2 pi).  The
+  sampling must resolve the motion (well under half a turn per sample).
   A cycle needs >= ``n_check`` + 1 section crossings in the tail, a period spread
   (max - min) / mean over the last ``n_check`` periods below ``period_rtol``, return distances
   angle(m(t_j), m(t_(j+1))) between consecutive crossings below ``return_tol`` (rad), and - when
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._util import angle_between, cross, dot, tangent_frame
+from ._util import angle_between, cross, tangent_frame
 from .integrate import STATUS_STOPPED
 
 FIXED_POINT, LIMIT_CYCLE, UNRESOLVED, SINGULAR_POINT, INTEGRATION_FAILED = 0, 1, 2, 3, 4

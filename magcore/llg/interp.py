@@ -28,7 +28,7 @@ from functools import cached_property
 import numpy as np
 import xarray as xr
 
-from ._util import cross, tangent_frame
+from ._util import tangent_frame
 
 
 def _check_grid(theta: np.ndarray, phi: np.ndarray) -> tuple[float, float]:
@@ -236,4 +236,4 @@ class SphereMaps:
         return self._inverse_gamma_E(m)
 
 
-__all__ = ["SphereInterpolator", "SphereMaps", "fill_nan", "vector_form", "cross"]
+__all__ = ["SphereInterpolator", "SphereMaps", "fill_nan", "vector_form"]

@@ -185,8 +185,8 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
                            criteria=options.describe()),
         "final_m": var(A + C, grid("final_m", (3,)), "magnetization direction at the end time", "1", "2.15, 2.26"),
         "initial_m": var(A + C, grid("initial_m", (3,)), "initial magnetization direction", "1", "-"),
-        "minimum_index": var(A, grid("minimum_index"), "index of the known minimum reached (-1: none or not a fixed point)",
-                             "1", "-"),
+        "minimum_index": var(A, grid("minimum_index"),
+                             "index of the known minimum reached (-1: none or not a fixed point)", "1", "-"),
         "final_energy": var(A, grid("final_energy"), "energy density of the conservative terms at the end", eu, "2.12"),
         "final_speed": var(A, grid("final_speed"), "|dm_hat/dt| at the end time", f"1/({tu})", "2.15, 2.26"),
         "final_time": var(A, grid("final_time"), "time reached (t_end unless stopped)", tu, "-"),
@@ -219,7 +219,6 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
     coords = {k: (k, values[k], {"long_name": f"sweep axis {k}", "units": "1"}) for k in names}
     coords["component"] = ("component", comp, {"long_name": "Cartesian component", "units": "1"})
     if len(rec_flat):
-        pos = {int(f): i for i, f in enumerate(np.concatenate(chunks))}
         rec_m = np.concatenate([r["rec_m"] for r in results if "rec_m" in r])
         rec_e = np.concatenate([r["rec_energy"] for r in results if "rec_m" in r])
         rec_aux = np.concatenate([r["rec_aux"] for r in results if "rec_m" in r])
@@ -241,7 +240,6 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
         for k in names:
             coords[f"trajectory_{k}"] = ("trajectory", flat[k][rec_flat],
                                          {"long_name": f"{k} of the recorded point", "units": "1"})
-        del pos
     a = {"t_end": t_end, "rtol": rtol, "atol": atol, "tail_start": float(tail_times[0]), "n_tail": int(n_tail),
          "singular_radius": singular_radius, "classification": options.describe(),
          "time_unit": tu, "energy_unit": eu, "n_trajectories": N,
