@@ -1,15 +1,9 @@
 # Snakemake script of rule `texture`: one library call (Dask workers are spawned processes,
 # hence the __main__ guard).
-import os
-import sys
-from pathlib import Path
-
 if __name__ == "__main__":
-    # the repository's magcore, also under --use-conda where it is not pip-installed (and
-    # for the Dask worker processes, which inherit PYTHONPATH)
-    repo = str(Path(snakemake.scriptdir).resolve().parents[1])  # noqa: F821
-    sys.path.insert(0, repo)
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
+    from _bootstrap import use_repository
+
+    use_repository(snakemake)  # noqa: F821
 
     from magcore.stages import configure_logging, store_path, run_texture
 
