@@ -251,9 +251,11 @@ def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path
         if sphere.attrs.get("model") != model.name or sphere.attrs.get("model_parameters") != dict(model.params):
             raise ValueError(f"llg: {path} is from model {sphere.attrs.get('model')} "
                              f"{sphere.attrs.get('model_parameters')}, not {model.name} {dict(model.params)}")
+    checkpoints = ChunkCheckpoints(Path(out).parent / ".checkpoints" / f"llg-{config_hash(cfg)[:16]}")
     with dask_client_from_config(cfg["compute"], threads, mem_mb) as client:
-        ds = sweep_from_config(llg, sphere=sphere, client=client)
+        ds = sweep_from_config(llg, sphere=sphere, client=client, checkpoints=checkpoints)
     write_store(ds, out, cfg, started)
+    checkpoints.remove()
     counts = {name: int((ds.final_class.values == value).sum())
               for value, name in zip(ds.final_class.attrs["flag_values"], ds.final_class.attrs["flag_meanings"].split())}
     log.info("llg: %d trajectories, final states %s; wrote %s", ds.attrs["n_trajectories"], counts, out)

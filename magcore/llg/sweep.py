@@ -106,7 +106,8 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
           tail_fraction: float = 0.25, n_tail: int = 1024, chunk_size: int = 2048,
           rtol: float = 1e-8, atol: float = 1e-10, max_step: float = np.inf, max_steps: int = 1_000_000,
           singular_radius: float = 1e-3, options: ClassifyOptions = ClassifyOptions(), client=None,
-          time_unit: str = "1", energy_unit: str = "1", attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
+          time_unit: str = "1", energy_unit: str = "1", attrs: Mapping[str, Any] | None = None,
+          checkpoints=None) -> xr.Dataset:
     """Integrate and classify one trajectory per grid point of ``axes``.
 
     ``model``: an ``llg.model`` spec (dict, see :func:`build_llg`) or a callable params -> LLG
@@ -153,17 +154,34 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
         rows = np.nonzero(np.isin(c, rec_flat))[0]
         args.append((params, rows))
     started = time.monotonic()
+    results: list[dict | None] = [None] * len(args)
+    if checkpoints is not None:  # finished chunks of an interrupted run (magcore.sphere.ChunkCheckpoints)
+        results = [checkpoints.load(i) for i in range(len(args))]
+        if any(r is not None for r in results):
+            log.info("llg sweep: resuming, %d/%d chunks already done", sum(r is not None for r in results), len(args))
+    todo = [i for i, r in enumerate(results) if r is None]
+
+    def finish(i, result, n_done):
+        results[i] = result
+        if checkpoints is not None:
+            checkpoints.save(i, result, points=slice(int(chunks[i][0]), int(chunks[i][-1]) + 1))
+        log.info("llg sweep: chunk %d/%d done (%.0f s)", n_done, len(todo), time.monotonic() - started)
+
     if client is None:
-        results = []
-        for i, (params, rows) in enumerate(args):
-            results.append(_run_chunk(model, maps, params, initial, minima, t_end, tail_times, rows, record_times,
-                                      integrator, options))
-            log.info("llg sweep: chunk %d/%d done (%.0f s)", i + 1, len(args), time.monotonic() - started)
-    else:
-        maps_f = client.scatter(maps, broadcast=True) if maps is not None else None
-        futs = [client.submit(_run_chunk, model, maps_f, params, initial, minima, t_end, tail_times, rows,
-                              record_times, integrator, options, pure=False) for params, rows in args]
-        results = client.gather(futs)
+        for n_done, i in enumerate(todo, 1):
+            params, rows = args[i]
+            finish(i, _run_chunk(model, maps, params, initial, minima, t_end, tail_times, rows, record_times,
+                                 integrator, options), n_done)
+    elif todo:
+        from distributed import as_completed
+
+        maps_f = client.scatter(maps, broadcast=True, hash=False) if maps is not None else None
+        futs = {client.submit(_run_chunk, model, maps_f, args[i][0], initial, minima, t_end, tail_times, args[i][1],
+                              record_times, integrator, options, pure=False): i for i in todo}
+        for n_done, fut in enumerate(as_completed(futs), 1):
+            finish(futs[fut], fut.result(), n_done)
+    if checkpoints is not None:
+        checkpoints.check_disjoint(N)
 
     def cat(key):
         return np.concatenate([r[key] for r in results])
@@ -254,7 +272,7 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
     return xr.Dataset(data_vars=data, coords=coords, attrs=a)
 
 
-def sweep_from_config(cfg: Mapping[str, Any], sphere=None, client=None) -> xr.Dataset:
+def sweep_from_config(cfg: Mapping[str, Any], sphere=None, client=None, checkpoints=None) -> xr.Dataset:
     """:func:`sweep` from the ``llg`` config section::
 
         model: {...}                         # build_llg spec
@@ -280,7 +298,8 @@ def sweep_from_config(cfg: Mapping[str, Any], sphere=None, client=None) -> xr.Da
                  max_steps=int(integ.get("max_steps", 1_000_000)),
                  singular_radius=float(integ.get("singular_radius", 1e-3)),
                  options=ClassifyOptions(**(cfg.get("classify") or {})), client=client,
-                 time_unit=str(units.get("time", "1")), energy_unit=str(units.get("energy", "1")))
+                 time_unit=str(units.get("time", "1")), energy_unit=str(units.get("energy", "1")),
+                 checkpoints=checkpoints)
 
 
 def edge_angles(ds: xr.Dataset, var: str = "trajectory_m") -> tuple[xr.DataArray, xr.DataArray]:
