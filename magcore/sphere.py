@@ -366,6 +366,28 @@ def total_gyromagnetic_ratio(gamma_s: np.ndarray, gamma_f: float) -> np.ndarray:
     return 1.0 / (1.0 / gamma_f + 1.0 / gamma_s)
 
 
+def field_free_precession(m: np.ndarray, H: np.ndarray, gamma: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """Rate m_dot_0 of the field-free LLG, eq. 2.15 m_dot = -gamma m x (H - eta . m_dot), solved
+    exactly for a damping tensor: (1 - gamma [m]_x eta) m_dot = -gamma m x H.
+
+    ``m`` (..., 3) is the magnetization (with its magnitude), ``H`` (..., 3) the effective field,
+    ``gamma`` (...) the gyromagnetic ratio and ``eta`` (..., 3, 3) the damping tensor (2.11).
+    Units: those of gamma * m * H.  To first order in eta, m_dot_0 = -gamma m x (H + gamma eta.(m x H)),
+    the form used in eqs. 2.28-2.29.  Points where any input is not finite give NaN.
+    """
+    m, H, eta = np.asarray(m, float), np.asarray(H, float), np.asarray(eta, float)
+    gamma = np.broadcast_to(np.asarray(gamma, float), m.shape[:-1])
+    ok = np.isfinite(gamma) & np.isfinite(m).all(-1) & np.isfinite(H).all(-1) & np.isfinite(eta).all((-1, -2))
+    g = np.where(ok, gamma, 0.0)
+    skew = np.zeros(m.shape + (3,))
+    skew[..., 0, 1], skew[..., 0, 2], skew[..., 1, 2] = -m[..., 2], m[..., 1], -m[..., 0]
+    skew = np.where(ok[..., None, None], skew - np.swapaxes(skew, -1, -2), 0.0)
+    A = np.eye(3) - g[..., None, None] * skew @ np.where(ok[..., None, None], eta, 0.0)
+    b = -g[..., None] * np.cross(np.where(ok[..., None], m, 0.0), np.where(ok[..., None], H, 0.0))
+    mdot = np.linalg.solve(A, b[..., None])[..., 0]
+    return np.where(ok[..., None], mdot, np.nan)
+
+
 def tangent_basis(theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors e_theta, e_phi on the outer (theta, phi) grid, shape (nt, np, 3)."""
     t, p = np.meshgrid(theta, phi, indexing="ij")
@@ -506,12 +528,14 @@ def sphere_map(
     # torques per unit field (eqs. 2.27-2.29), with the electronic H and the tensors above
     M = (magnitude * mhat)[..., :, None]  # (.., 3, 1) broadcast over field
     tau_H = np.cross(M, hE, axis=-2)
-    mxH = np.cross(magnitude * mhat, H)
+    # tau^gamma and tau^eta use the field-free precession m_dot_0 of eq. 2.15 solved exactly;
+    # with m_dot_0 ~ -gamma m x H (first order in eta) they are the printed 2.28-2.29.
+    mdot0 = field_free_precession(magnitude * mhat, H, gamma, eta)
     inv_gamma_E = np.einsum("...i,...ji->...j", magnitude * mhat, omegaE_vec)  # (.., field)
-    inner = H + gamma[..., None] * np.einsum("...ij,...j->...i", eta, mxH)
+    inner = H - np.einsum("...ij,...j->...i", eta, mdot0)
     tau_gamma = -(gamma[..., None, None] * inv_gamma_E[..., None, :]) * np.cross(magnitude * mhat, inner)[..., :, None]
-    etaE_mxH = np.einsum("...jil,...l->...ij", etaE, mxH)  # (.., i, field j)
-    tau_eta = gamma[..., None, None] * np.cross(M, etaE_mxH, axis=-2)
+    etaE_mdot0 = np.einsum("...jil,...l->...ij", etaE, mdot0)  # (.., i, field j)
+    tau_eta = -np.cross(M, etaE_mdot0, axis=-2)
     pump_int = masked(S["omega_km"])  # (.., k_i, m_l)
     pump_ext = -S["hE_extrinsic"]  # +tau f' v_i dE/dm_l
 
@@ -527,8 +551,8 @@ def sphere_map(
 
     torque_vars = {}
     for name, value, eq, long in (("torque_H", tau_H, "2.27", "tau^H = m x H^E"),
-                                  ("torque_gamma", tau_gamma, "2.28", "tau^gamma = -(gamma/gamma_E) m x (H + gamma eta.(m x H))"),
-                                  ("torque_eta", tau_eta, "2.29", "tau^eta = gamma m x (eta^E.(m x H))")):
+                                  ("torque_gamma", tau_gamma, "2.28", "tau^gamma = -(gamma/gamma_E) m x (H - eta.m_dot_0)"),
+                                  ("torque_eta", tau_eta, "2.29", "tau^eta = -m x (eta^E.m_dot_0)")):
         even, odd = parity_parts(value, theta, phi)
         torque_vars[name] = var(TP + C + F, value, f"spin-orbit torque {long}, per unit eE", f"{per_field}", eq)
         torque_vars[name + "_damping_like"] = var(TP + C + F, even, f"part of {name} even under m -> -m (damping-like)",
