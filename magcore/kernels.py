@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from .models.base import Model, TwoBandModel
+from .occupation import FERMI_WINDOW
 
 EPS = float(np.finfo(float).eps)
 MAX_BANDS = 8
@@ -49,8 +50,12 @@ def _fermi(E, mu, T):
         if E == mu:
             return 0.5
         return 0.0
-    # scipy.special.expit(-(E - mu) / T) = 1 / (1 + exp((E - mu) / T))
-    return 1.0 / (1.0 + np.exp((E - mu) / T))
+    # magcore.occupation.fermi_dirac: scipy.special.expit(-(E - mu) / T), exactly 0 beyond
+    # FERMI_WINDOW T (bands outside the window skip the Fermi-surface terms)
+    x = (E - mu) / T
+    if x > FERMI_WINDOW:
+        return 0.0
+    return 1.0 / (1.0 + np.exp(x))
 
 
 @njit(cache=True)
@@ -310,14 +315,15 @@ def _occupations(E, mu, T, T_fs, f, fp):
 
 
 @njit(cache=True)
-def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, deg, bo,
+def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, deg, bo, need,
                 o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_X, o_Y):
     """Add the weight-``wk`` contribution of one (k, m) point to the accumulators.
 
     E (n,) energies, D (nop, n) diagonal matrix elements dE_n/dl_a (a < dim: k, else m),
     Pim[n, l, a, b] = Im(V_a[n, l] conj(V_b[n, l])) for n < l and the operator pairs that enter
-    ((k_j, m_i) and (m_i, m_l), i < l).  Returns True when a pair that enters is closer than
-    ``tol`` (the point is counted in ``n_degenerate``)."""
+    ((k_j, m_i) and (m_i, m_l), i < l), filled where ``need[n, l]`` (pairs of different
+    occupation or with a band on the Fermi surface).  Returns True when a pair that enters is
+    closer than ``tol`` (the point is counted in ``n_degenerate``)."""
     n = E.shape[0]
     bad = False
     o_g[0] += gsum * wk
@@ -369,6 +375,8 @@ def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, deg, bo,
                 bo[a, j, dim + i] = 0.0
     for a in range(n):
         for b in range(a + 1, n):
+            if not need[a, b]:  # neither band is on the Fermi surface
+                continue
             dE = E[a] - E[b]
             if abs(dE) < tol:
                 deg[a] = True
@@ -439,11 +447,18 @@ def _sandwich(dH, U, UH, W, V, need):
 
 
 @njit(cache=True)
-def _chapter2_generic(H, dHk, dHm, w, Jc, mu, T, T_fs, tau, tol,
+def _chapter2_generic(H, dHk, dHm, Hm, w, Jc, mu, T, T_fs, tau, tol,
                       o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
-    """Fused chapter-2 sums for B magnetizations x K k-points from H (B, K, n, n),
-    dH/dk (B, K, dim, n, n), dH/dm (B, K, 3, n, n); outputs are indexed by the B axis."""
-    B, K, n = H.shape[0], H.shape[1], H.shape[2]
+    """Fused chapter-2 sums for B magnetizations x K k-points.
+
+    Point (s, k) has the Hamiltonian H[s, k] + Hm[s] and the operators dHk[s, k] (dim
+    matrices) and dHm[s, k] (3 matrices), where a leading axis of length 1 is shared by every
+    s (or k).  General models pass H (B, K, n, n), dH/dk (B, K, dim, n, n), dH/dm (B, K, 3, n, n)
+    and Hm = 0 (1, n, n); models that declare an exchange coupling M pass H(k; 0) (1, K, n, n),
+    dH/dk (1, K, dim, n, n), dH/dm = M (1, 1, 3, n, n) and Hm = m_s . M (B, n, n), so the model
+    is evaluated once per k-point instead of once per (k, m).  Outputs are indexed by s."""
+    B = Hm.shape[0] if Hm.shape[0] > H.shape[0] else H.shape[0]
+    K, n = H.shape[1], H.shape[2]
     dim = dHk.shape[2]
     nop = dim + 3
     E = np.empty(n)
@@ -458,6 +473,7 @@ def _chapter2_generic(H, dHk, dHm, w, Jc, mu, T, T_fs, tau, tol,
     ph = np.empty(n, np.complex128)
     W = np.empty((n, n), np.complex128)
     UH = np.empty((n, n), np.complex128)
+    Hp = np.empty((n, n), np.complex128)
     need = np.empty((n, n), np.bool_)
     V = np.empty((nop, n, n), np.complex128)
     D = np.empty((nop, n))
@@ -471,28 +487,35 @@ def _chapter2_generic(H, dHk, dHm, w, Jc, mu, T, T_fs, tau, tol,
     g = np.zeros(1)
     dos = np.zeros(1)
     for s in range(B):
+        sh = s if H.shape[0] > 1 else 0
+        sm = s if dHm.shape[0] > 1 else 0
+        sx = s if Hm.shape[0] > 1 else 0
         X[:] = 0.0
         Y[:] = 0.0
         g[0] = 0.0
         dos[0] = 0.0
         nbad = 0
         for kk in range(K):
-            _heev(H[s, kk], E, U, A, Q, Z, d, e, v, p, ph, True)
+            km = kk if dHm.shape[1] > 1 else 0
+            for a in range(n):
+                for b in range(n):
+                    Hp[a, b] = H[sh, kk, a, b] + Hm[sx, a, b]
+            _heev(Hp, E, U, A, Q, Z, d, e, v, p, ph, True)
             gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
             # matrix elements that enter: diagonal, pairs of different occupation, and every
-            # pair when the point is on the Fermi surface
+            # pair with a band on the Fermi surface (df0/de != 0)
             for a in range(n):
                 UH[a, a] = U[a, a].conjugate()
                 need[a, a] = True
                 for b in range(a + 1, n):
                     UH[a, b] = U[b, a].conjugate()
                     UH[b, a] = U[a, b].conjugate()
-                    need[a, b] = any_fs or f[a] != f[b]
+                    need[a, b] = f[a] != f[b] or fp[a] != 0.0 or fp[b] != 0.0
             for op in range(nop):
                 if op < dim:
-                    _sandwich(dHk[s, kk, op], U, UH, W, V[op], need)
+                    _sandwich(dHk[sh, kk, op], U, UH, W, V[op], need)
                 else:
-                    _sandwich(dHm[s, kk, op - dim], U, UH, W, V[op], need)
+                    _sandwich(dHm[sm, km, op - dim], U, UH, W, V[op], need)
                 for a in range(n):
                     D[op, a] = V[op, a, a].real
             for a in range(n):
@@ -507,7 +530,7 @@ def _chapter2_generic(H, dHk, dHm, w, Jc, mu, T, T_fs, tau, tol,
                         for j in range(dim):
                             vj = V[j, a, b]
                             Pim[a, b, j, dim + i] = vj.imag * vi.real - vj.real * vi.imag
-            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo,
+            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo, need,
                            o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
                 nbad += 1
         o_g[s] += g[0]
@@ -562,6 +585,7 @@ def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
     f = np.empty(2)
     fp = np.empty(2)
     deg = np.empty(2, np.bool_)
+    need = np.ones((2, 2), np.bool_)
     bo = np.zeros((2, nop, nop))
     X = np.empty((dim, 3, 3))
     Y = np.empty((dim, 3, 3))
@@ -588,7 +612,7 @@ def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
             else:
                 Pim[0, 1, :, :] = 0.0  # E_0 = E_1: the pair is always excluded
             gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
-            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo,
+            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo, need,
                            o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
                 nbad += 1
         o_g[s] += g[0]
@@ -626,7 +650,9 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
 
     Two-band models go through their d-vectors (no eigenvectors at all), every other model
     through the compiled eigensolver and one pass over V = U^dag [dH/dk; dH/dm] U per point.
-    The model is evaluated in numpy in sub-batches of magnetizations (bounded memory).
+    Models that declare :meth:`~magcore.models.base.Model.exchange_coupling` (H affine in m)
+    are evaluated once per k-point (H(k; 0), dH/dk) and shared by every m; others are evaluated
+    in numpy in sub-batches of magnetizations (bounded memory).
     """
     from .sphere import k_center_jacobian
 
@@ -656,11 +682,24 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
     args = (electrons.chemical_potential, float(electrons.temperature), float(electrons.fermi_surface_temperature),
             float(electrons.relaxation_time), float(electrons.degeneracy_tol))
     two_band = isinstance(model, TwoBandModel)
+    coupling = None if two_band else model.exchange_coupling()
+    if coupling is not None and np.all(center == center[:1]):
+        # H = H(k; 0) + m . M: the model is evaluated once per k-point and shared by every m
+        k = center[0] + q
+        zero = np.zeros(3)
+        n = coupling.shape[-1]
+        H0 = _c128(model.hamiltonian(k, zero), (1, K, n, n))
+        dHk = _c128(model.dh_dk(k, zero), (1, K, dim, n, n))
+        dHm = _c128(coupling, (1, 1, 3, n, n))
+        Hm = _c128(np.einsum("pi,iab->pab", m, coupling), (P, n, n))
+        _chapter2_generic(H0, dHk, dHm, Hm, w, Jc, *args, *(out[key] for key in keys))
+        return out
     if two_band:
         rows = _rows_per_batch(K, 8 * 4 * (1 + dim + 3), P)
     else:
         n = int(model.hamiltonian(center[:1, None, :] + q[None, :1, :], m[:1, None, :]).shape[-1])
         rows = _rows_per_batch(K, 16 * n * n * (1 + dim + 3), P)
+        no_coupling = np.zeros((1, n, n), np.complex128)
     for s in range(0, P, rows):
         sl = slice(s, min(P, s + rows))
         B = sl.stop - sl.start
@@ -676,7 +715,7 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
             H = _c128(model.hamiltonian(k, mm), (B, K, n, n))
             dHk = _c128(model.dh_dk(k, mm), (B, K, dim, n, n))
             dHm = _c128(model.dh_dm(k, mm), (B, K, 3, n, n))
-            _chapter2_generic(H, dHk, dHm, w, Jc[sl], *args, *res)
+            _chapter2_generic(H, dHk, dHm, no_coupling, w, Jc[sl], *args, *res)
     return out
 
 

@@ -148,6 +148,28 @@ def test_chapter2_sums_match_numpy_reference(case, electrons):
     assert_same_sums(fast, ref, w.sum())
 
 
+class _UndeclaredTMD(type(get_model("tmd"))):
+    """The tmd model without its exchange-coupling declaration: drives the general layout
+    (model evaluated per (k, m)) of the compiled kernel."""
+
+    def exchange_coupling(self):
+        return None
+
+
+@pytest.mark.parametrize("electrons", sorted(ELECTRONS))
+def test_general_layout_matches_numpy_reference_and_shared_layout(electrons):
+    declared = get_model("tmd", J=0.2)
+    general = _UndeclaredTMD(J=0.2)
+    assert declared.exchange_coupling() is not None and general.exchange_coupling() is None
+    rng = np.random.default_rng(5)
+    q, w = block(general, rng, 200)
+    el = Electrons(chemical_potential=0.6, **ELECTRONS[electrons])
+    m = np.array([[0.0, 0.0, 1.0], [0.6, 0.0, 0.8], [0.2, -0.3, 0.1]])
+    fast = sphere_partial_sums(general, m, q, w, el)
+    assert_same_sums(fast, _sphere_partial_sums_numpy(general, m, q, w, el), w.sum())
+    assert_same_sums(fast, sphere_partial_sums(declared, m, q, w, el), w.sum())
+
+
 def test_exact_degeneracies_are_counted():
     # the touching points are really there and flagged where they enter (Fermi surface terms)
     model = get_model("qwz", u=-2.0, J=0.0)

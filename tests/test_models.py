@@ -483,3 +483,39 @@ def test_docs_models_md_is_in_sync_with_the_registry(repo):
 
     assert (repo / "docs" / "models.md").read_text().strip() == describe_models().strip(), (
         "docs/models.md is stale: regenerate it with the command at its top")
+
+
+def _affine_cases():
+    yield get_model("tmd", material="WTe2", J=0.3), 1.0
+    yield get_model("tmd", material="MoS2", J=-0.2, **{"lambda": 0.15}), 1.0
+    yield get_model("dirac4d", m0=-2.0, J=0.4), 1.0
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_declared_exchange_coupling_is_the_m_dependence(index):
+    """H(k; m) = H(k; 0) + m_i M_i, dH/dm_i = M_i and m-independent dH/dk wherever a model
+    declares M (the compiled kernels rely on it)."""
+    model, kscale = list(_affine_cases())[index]
+    M = model.exchange_coupling()
+    assert M is not None and M.shape == (3, model.n_bands, model.n_bands)
+    rng = np.random.default_rng(11)
+    k, m = random_km(model, (7,), kscale, rng)
+    zero = np.zeros_like(m)
+    np.testing.assert_allclose(model.hamiltonian(k, m), model.hamiltonian(k, zero) + np.einsum("pi,iab->pab", m, M),
+                               rtol=0, atol=1e-13)
+    np.testing.assert_allclose(model.dh_dm(k, m), np.broadcast_to(M, (7, 3) + M.shape[1:]), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(model.dh_dk(k, m), model.dh_dk(k, zero), rtol=0, atol=1e-14)
+
+
+def test_tight_binding_exchange_coupling_matches_its_operators():
+    from magcore.models.tight_binding import TightBindingModel, hoppings_from_model
+
+    source = get_model("tmd", material="WSe2", J=0.0)
+    model = TightBindingModel(hr=hoppings_from_model(source, np.zeros(3), 3), lattice_vectors=source.lattice_vectors(),
+                              spin="outer", spinful=True, J=0.25)
+    M = model.exchange_coupling()
+    rng = np.random.default_rng(12)
+    k, m = random_km(model, (5,), 1.0, rng)
+    np.testing.assert_allclose(model.hamiltonian(k, m), model.hamiltonian(k, 0 * m) + np.einsum("pi,iab->pab", m, M),
+                               rtol=0, atol=1e-13)
+    np.testing.assert_allclose(model.dh_dm(k, m)[0], M, rtol=0, atol=1e-14)

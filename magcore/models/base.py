@@ -101,6 +101,17 @@ class Model:
         """Spin operators s_x, s_y, s_z in the orbital basis, shape ``(3, n, n)`` (Pauli units)."""
         raise NotImplementedError
 
+    def exchange_coupling(self) -> np.ndarray | None:
+        """Constant matrices M_i, shape ``(3, n, n)``, when H is affine in m with a
+        k-independent coupling, H(k; m) = H(k; 0) + sum_i m_i M_i (then dH/dm_i = M_i and dH/dk
+        does not depend on m); ``None`` otherwise (the default).
+
+        Declaring it lets the compiled kernels evaluate H(k; 0) and dH/dk once per k-point and
+        reuse them for every magnetization (``tests/test_models.py`` checks the declaration
+        against :meth:`hamiltonian` and :meth:`dh_dm` for every model that makes it).
+        """
+        return None
+
     # -- k-space domain ----------------------------------------------------------------------
     def lattice_vectors(self) -> np.ndarray:
         """Real-space lattice vectors as rows, shape ``(dim, dim)``, in ``length_unit``

@@ -783,6 +783,10 @@ class TightBindingModel(Model):
     def spin_operators(self):
         return self._S.copy()
 
+    def exchange_coupling(self):
+        """J s_i: the exchange term J m . s is the only m dependence."""
+        return (self.J * self._S).astype(complex)
+
     # -- lattice ----------------------------------------------------------------------------------
     def lattice_vectors(self):
         return self._lat.copy()

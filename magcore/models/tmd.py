@@ -194,6 +194,10 @@ class TMD(Model):
         """s_i (x) I3 (Pauli units), shape ``(3, 6, 6)``; spin is the outer factor."""
         return np.stack([np.kron(s, np.eye(3)) for s in PAULI[1:]])
 
+    def exchange_coupling(self):
+        """J s_i (x) I3: the exchange term J m . s of eq. 3.75 is the only m dependence."""
+        return self.params["J"] * self.spin_operators()
+
     # -- lattice ---------------------------------------------------------------------------
     def lattice_vectors(self):
         a = self.params["a"]

@@ -164,6 +164,10 @@ class Dirac4D(Model):
     def spin_operators(self):
         return SPIN_4D.copy()
 
+    def exchange_coupling(self):
+        """J s_i (x) I_2 (the only m dependence)."""
+        return self.params["J"] * SPIN_4D.astype(complex)
+
     def lattice_vectors(self):
         return np.eye(4)
 
