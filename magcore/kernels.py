@@ -315,15 +315,16 @@ def _occupations(E, mu, T, T_fs, f, fp):
 
 
 @njit(cache=True)
-def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, deg, bo, need,
+def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, bo,
                 o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_X, o_Y):
     """Add the weight-``wk`` contribution of one (k, m) point to the accumulators.
 
     E (n,) energies, D (nop, n) diagonal matrix elements dE_n/dl_a (a < dim: k, else m),
     Pim[n, l, a, b] = Im(V_a[n, l] conj(V_b[n, l])) for n < l and the operator pairs that enter
-    ((k_j, m_i) and (m_i, m_l), i < l), filled where ``need[n, l]`` (pairs of different
-    occupation or with a band on the Fermi surface).  Returns True when a pair that enters is
-    closer than ``tol`` (the point is counted in ``n_degenerate``)."""
+    ((k_j, m_i) and (m_i, m_l), i < l), filled for the pairs of different occupation and those
+    with a band on the Fermi surface.  The Fermi-surface terms visit only bands with
+    df0/de != 0.  Returns True when a pair that enters is closer than ``tol`` (the point is
+    counted in ``n_degenerate``)."""
     n = E.shape[0]
     bad = False
     o_g[0] += gsum * wk
@@ -357,6 +358,8 @@ def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, deg, bo, 
         return bad
     dsum = 0.0
     for a in range(n):
+        if fp[a] == 0.0:
+            continue
         dsum += fp[a]
         wfp = -tau * wk * fp[a]
         for i in range(3):
@@ -365,37 +368,37 @@ def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, deg, bo, 
             for j in range(dim):
                 o_hE[j, i] += wfp * D[j, a] * D[dim + i, a]
     o_dos[0] -= dsum * wk
-    # Fermi surface: band-resolved curvatures (bands with a near-degenerate partner get 0)
+    # Fermi surface: band-resolved curvatures of the bands with df0/de != 0 (a band with a
+    # near-degenerate partner is dropped and the point counted)
     for a in range(n):
-        deg[a] = False
+        if fp[a] == 0.0:
+            continue
         for i in range(3):
             for l in range(3):
                 bo[a, dim + i, dim + l] = 0.0
             for j in range(dim):
                 bo[a, j, dim + i] = 0.0
-    for a in range(n):
-        for b in range(a + 1, n):
-            if not need[a, b]:  # neither band is on the Fermi surface
+        degenerate = False
+        for b in range(n):
+            if b == a:
                 continue
             dE = E[a] - E[b]
             if abs(dE) < tol:
-                deg[a] = True
-                deg[b] = True
-                continue
-            c = 2.0 / (dE * dE)
+                degenerate = True
+                break
+            # Pim is stored for (lower, upper) pairs and is antisymmetric under their exchange
+            if a < b:
+                c = -2.0 / (dE * dE)
+                lo, hi = a, b
+            else:
+                c = 2.0 / (dE * dE)
+                lo, hi = b, a
             for i in range(3):
                 for l in range(i + 1, 3):
-                    t = c * Pim[a, b, dim + i, dim + l]
-                    bo[a, dim + i, dim + l] -= t
-                    bo[b, dim + i, dim + l] += t
+                    bo[a, dim + i, dim + l] += c * Pim[lo, hi, dim + i, dim + l]
                 for j in range(dim):
-                    t = c * Pim[a, b, j, dim + i]
-                    bo[a, j, dim + i] -= t
-                    bo[b, j, dim + i] += t
-    for a in range(n):
-        if fp[a] == 0.0:
-            continue
-        if deg[a]:
+                    bo[a, j, dim + i] += c * Pim[lo, hi, j, dim + i]
+        if degenerate:
             bad = True
             continue
         wfp = wk * fp[a] * tau
@@ -447,7 +450,35 @@ def _sandwich(dH, U, UH, W, V, need):
 
 
 @njit(cache=True)
-def _chapter2_generic(H, dHk, dHm, Hm, w, Jc, mu, T, T_fs, tau, tol,
+def _spin_sandwich(J, up, dn, U, P, V, need):
+    """Matrix elements V[i][a, c] = <a| J s_i |c> (a <= c where ``need``) of the exchange operator
+    on the spin pairs (up[j], dn[j]), from the overlaps P_ud[a, c] = sum_j U*[up_j, a] U[dn_j, c]
+    and P_uu[a, c] = sum_j U*[up_j, a] U[up_j, c]:  s_x = P_ud + P_ud^dag,
+    s_y = -i P_ud + i P_ud^dag, s_z = P_uu - P_dd = 2 P_uu - 1 (U unitary).  P is work (n, n)."""
+    n = U.shape[0]
+    r = up.shape[0]
+    for a in range(n):
+        for c in range(n):
+            acc = 0.0j
+            for j in range(r):
+                acc += U[up[j], a].conjugate() * U[dn[j], c]
+            P[a, c] = acc
+    for a in range(n):
+        for c in range(a, n):
+            if not need[a, c]:
+                continue
+            uu = 0.0j
+            for j in range(r):
+                uu += U[up[j], a].conjugate() * U[up[j], c]
+            x = P[a, c]
+            y = P[c, a].conjugate()
+            V[0, a, c] = J * (x + y)
+            V[1, a, c] = J * (-1j * x + 1j * y)
+            V[2, a, c] = J * (2.0 * uu - (1.0 if a == c else 0.0))
+
+
+@njit(cache=True)
+def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
                       o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """Fused chapter-2 sums for B magnetizations x K k-points.
 
@@ -456,7 +487,10 @@ def _chapter2_generic(H, dHk, dHm, Hm, w, Jc, mu, T, T_fs, tau, tol,
     s (or k).  General models pass H (B, K, n, n), dH/dk (B, K, dim, n, n), dH/dm (B, K, 3, n, n)
     and Hm = 0 (1, n, n); models that declare an exchange coupling M pass H(k; 0) (1, K, n, n),
     dH/dk (1, K, dim, n, n), dH/dm = M (1, 1, 3, n, n) and Hm = m_s . M (B, n, n), so the model
-    is evaluated once per k-point instead of once per (k, m).  Outputs are indexed by s."""
+    is evaluated once per k-point instead of once per (k, m).  If ``spin_J`` is nonzero, dH/dm is
+    the exchange J s_i on spin pairs (up[j], dn[j]) (:func:`_spin_pairs`) and its matrix elements
+    come from the spin-resolved overlaps of the eigenvectors (:func:`_spin_sandwich`).  Outputs
+    are indexed by s."""
     B = Hm.shape[0] if Hm.shape[0] > H.shape[0] else H.shape[0]
     K, n = H.shape[1], H.shape[2]
     dim = dHk.shape[2]
@@ -480,7 +514,6 @@ def _chapter2_generic(H, dHk, dHm, Hm, w, Jc, mu, T, T_fs, tau, tol,
     Pim = np.zeros((n, n, nop, nop))
     f = np.empty(n)
     fp = np.empty(n)
-    deg = np.empty(n, np.bool_)
     bo = np.zeros((n, nop, nop))
     X = np.empty((dim, 3, 3))
     Y = np.empty((dim, 3, 3))
@@ -514,8 +547,10 @@ def _chapter2_generic(H, dHk, dHm, Hm, w, Jc, mu, T, T_fs, tau, tol,
             for op in range(nop):
                 if op < dim:
                     _sandwich(dHk[sh, kk, op], U, UH, W, V[op], need)
-                else:
+                elif spin_J == 0.0:
                     _sandwich(dHm[sm, km, op - dim], U, UH, W, V[op], need)
+                elif op == dim:
+                    _spin_sandwich(spin_J, up, dn, U, W, V[dim:], need)
                 for a in range(n):
                     D[op, a] = V[op, a, a].real
             for a in range(n):
@@ -530,7 +565,7 @@ def _chapter2_generic(H, dHk, dHm, Hm, w, Jc, mu, T, T_fs, tau, tol,
                         for j in range(dim):
                             vj = V[j, a, b]
                             Pim[a, b, j, dim + i] = vj.imag * vi.real - vj.real * vi.imag
-            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo, need,
+            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, bo,
                            o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
                 nbad += 1
         o_g[s] += g[0]
@@ -584,8 +619,6 @@ def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
     Pim = np.zeros((2, 2, nop, nop))
     f = np.empty(2)
     fp = np.empty(2)
-    deg = np.empty(2, np.bool_)
-    need = np.ones((2, 2), np.bool_)
     bo = np.zeros((2, nop, nop))
     X = np.empty((dim, 3, 3))
     Y = np.empty((dim, 3, 3))
@@ -612,7 +645,7 @@ def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
             else:
                 Pim[0, 1, :, :] = 0.0  # E_0 = E_1: the pair is always excluded
             gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
-            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, deg, bo, need,
+            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, bo,
                            o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
                 nbad += 1
         o_g[s] += g[0]
@@ -642,6 +675,33 @@ def _c128(x, shape):
 
 def _f64(x, shape):
     return _as(x, shape, np.float64)
+
+
+_NO_PAIRS = np.zeros(0, dtype=np.int64)
+
+
+def _spin_pairs(coupling: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Recognise an exchange coupling M_i = J sum_j (s_i)_{ab} |r_a(j)><r_b(j)| on disjoint pairs
+    of basis states (r_up(j), r_dn(j)) (spin outer or inner (x) any orbital factor); returns
+    (J, up, dn), or (0.0, empty, empty) when M has another form (then the general sandwich is used)."""
+    M = np.asarray(coupling)
+    n = M.shape[-1]
+    dz = np.diag(M[2]).real
+    J = float(np.max(dz)) if n else 0.0
+    up, dn = np.flatnonzero(dz > 0), np.flatnonzero(dz < 0)
+    if J <= 0 or 2 * len(up) != n or len(dn) != len(up):
+        return 0.0, _NO_PAIRS, _NO_PAIRS
+    built = np.zeros((3, n, n), dtype=complex)
+    for a, b in zip(up, dn):
+        idx = np.array([a, b])
+        for i, s in enumerate(_PAULI_XYZ):
+            built[i][np.ix_(idx, idx)] = J * s
+    if not np.allclose(M, built, rtol=0, atol=1e-14 * J):
+        return 0.0, _NO_PAIRS, _NO_PAIRS
+    return J, up.astype(np.int64), dn.astype(np.int64)
+
+
+_PAULI_XYZ = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
 
 
 def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons) -> dict[str, np.ndarray]:
@@ -692,7 +752,8 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
         dHk = _c128(model.dh_dk(k, zero), (1, K, dim, n, n))
         dHm = _c128(coupling, (1, 1, 3, n, n))
         Hm = _c128(np.einsum("pi,iab->pab", m, coupling), (P, n, n))
-        _chapter2_generic(H0, dHk, dHm, Hm, w, Jc, *args, *(out[key] for key in keys))
+        spin_J, up, dn = _spin_pairs(coupling)
+        _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, *(out[key] for key in keys))
         return out
     if two_band:
         rows = _rows_per_batch(K, 8 * 4 * (1 + dim + 3), P)
@@ -715,7 +776,7 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
             H = _c128(model.hamiltonian(k, mm), (B, K, n, n))
             dHk = _c128(model.dh_dk(k, mm), (B, K, dim, n, n))
             dHm = _c128(model.dh_dm(k, mm), (B, K, 3, n, n))
-            _chapter2_generic(H, dHk, dHm, no_coupling, w, Jc[sl], *args, *res)
+            _chapter2_generic(H, dHk, dHm, no_coupling, 0.0, _NO_PAIRS, _NO_PAIRS, w, Jc[sl], *args, *res)
     return out
 
 

@@ -130,6 +130,9 @@ CASES = {
     "tmd_metal": ("tmd", dict(J=0.2), 0.6, [[0.0, 0.0, 1.0], [0.6, 0.0, 0.8]], []),
     "tmd_kramers": ("tmd", dict(J=0.0), 1.0, [[0.0, 0.0, 1.0]], [[0.0, 0.0]]),
     "dirac4d": ("dirac4d", dict(J=0.4, m0=-2.5), 0.0, [[0.0, 0.0, 1.0], [0.6, 0.0, 0.8]], []),
+    # J < 0: the exchange is not recognised as J s_i on spin pairs (kernels._spin_pairs), so the
+    # shared layout runs with the general sandwich
+    "tmd_negative_J": ("tmd", dict(J=-0.2), 0.6, [[0.0, 0.0, 1.0], [0.6, 0.0, 0.8]], []),
     "dirac4d_degenerate": ("dirac4d", dict(J=0.0, m0=-3.0), 0.0, [[0.0, 0.0, 1.0]], []),
 }
 
@@ -168,6 +171,15 @@ def test_general_layout_matches_numpy_reference_and_shared_layout(electrons):
     fast = sphere_partial_sums(general, m, q, w, el)
     assert_same_sums(fast, _sphere_partial_sums_numpy(general, m, q, w, el), w.sum())
     assert_same_sums(fast, sphere_partial_sums(declared, m, q, w, el), w.sum())
+
+
+def test_spin_pair_recognition():
+    assert kernels._spin_pairs(get_model("tmd", J=0.3).exchange_coupling())[0] == 0.3
+    assert kernels._spin_pairs(get_model("dirac4d", J=0.4).exchange_coupling())[0] == 0.4
+    assert kernels._spin_pairs(get_model("tmd", J=-0.2).exchange_coupling())[0] == 0.0
+    M = get_model("tmd", J=0.3).exchange_coupling().copy()
+    M[0, 0, 4] += 1e-3  # not a pure spin-pair exchange any more
+    assert kernels._spin_pairs(M)[0] == 0.0
 
 
 def test_exact_degeneracies_are_counted():
