@@ -87,7 +87,9 @@ def _grand_potential(E, mu, T):
 def _tql(d, e, Z, vectors):
     """Eigenvalues (in ``d``, ascending) and, if ``vectors``, eigenvectors (columns of Z, which
     must hold the identity on entry) of the real symmetric tridiagonal matrix with diagonal d and
-    off-diagonal e[0..n-2] (e[i] couples i and i+1).  Implicit QL (Numerical Recipes tqli)."""
+    off-diagonal e[0..n-2] (e[i] couples i and i+1).  Implicit QL (Numerical Recipes tqli);
+    a 2 x 2 block that splits off is diagonalised by one Jacobi rotation (as LAPACK's steqr
+    does with dlaev2) instead of further QL sweeps."""
     n = d.shape[0]
     e[n - 1] = 0.0
     for l in range(n):
@@ -100,6 +102,27 @@ def _tql(d, e, Z, vectors):
                     break
                 m += 1
             if m == l:
+                break
+            if m == l + 1:
+                # a 2 x 2 block splits off: one Jacobi rotation diagonalises it exactly
+                theta = (d[l + 1] - d[l]) / (2.0 * e[l])
+                if abs(theta) > 1e150:
+                    t = 0.5 / theta
+                else:
+                    t = 1.0 / (abs(theta) + np.sqrt(theta * theta + 1.0))
+                    if theta < 0.0:
+                        t = -t
+                c = 1.0 / np.sqrt(t * t + 1.0)
+                s = t * c
+                d[l] -= t * e[l]
+                d[l + 1] += t * e[l]
+                e[l] = 0.0
+                if vectors:
+                    for k in range(n):
+                        f = Z[k, l]
+                        g = Z[k, l + 1]
+                        Z[k, l] = c * f - s * g
+                        Z[k, l + 1] = s * f + c * g
                 break
             it += 1
             if it > 60:
@@ -170,13 +193,10 @@ def _heev(H, E, U, A, Q, Z, d, e, v, p, ph, vectors):
         for j in range(i):
             A[i, j] = H[i, j]
             A[j, i] = H[i, j].conjugate()
-    if vectors:
-        for i in range(n):
-            for j in range(n):
-                Q[i, j] = 0.0
-            Q[i, i] = 1.0
-    # Householder reduction A = Q T Q^H, T Hermitian tridiagonal
+    # Householder reduction A = Q T Q^H, T Hermitian tridiagonal, Q = H_0 H_1 ... H_{n-3} with
+    # H_k = 1 - beta_k v_k v_k^H; v_k is kept in column k of Q (rows k+1..), beta_k in Q[k, k]
     for k in range(n - 2):
+        Q[k, k] = 0.0  # beta_k = 0: H_k = 1 unless set below
         s2 = 0.0
         for i in range(k + 2, n):
             s2 += A[i, k].real * A[i, k].real + A[i, k].imag * A[i, k].imag
@@ -219,13 +239,9 @@ def _heev(H, E, U, A, Q, Z, d, e, v, p, ph, vectors):
             A[i, k] = 0.0
             A[k, i] = 0.0
         if vectors:
-            for i in range(n):
-                acc = 0.0j
-                for j in range(k + 1, n):
-                    acc += Q[i, j] * v[j]
-                acc *= beta
-                for j in range(k + 1, n):
-                    Q[i, j] -= acc * v[j].conjugate()
+            Q[k, k] = beta
+            for i in range(k + 1, n):
+                Q[i, k] = v[i]
     # T = D S D^H with S real (off-diagonals |T_{k+1,k}|), D diagonal phases
     ph[0] = 1.0
     for k in range(n):
@@ -247,17 +263,21 @@ def _heev(H, E, U, A, Q, Z, d, e, v, p, ph, vectors):
     for i in range(n):
         E[i] = d[i]
     if vectors:
-        # U = (Q D) Z
-        for a in range(n):
-            for b in range(n):
-                A[a, b] = Q[a, b] * ph[b]
+        # U = Q (D Z): the reflectors applied to D Z in reverse order
         for a in range(n):
             for j in range(n):
-                U[a, j] = 0.0
-            for b in range(n):
-                qd = A[a, b]
-                for j in range(n):
-                    U[a, j] += qd * Z[b, j]
+                U[a, j] = ph[a] * Z[a, j]
+        for k in range(n - 3, -1, -1):
+            beta = Q[k, k].real
+            if beta == 0.0:
+                continue
+            for j in range(n):
+                acc = 0.0j
+                for i in range(k + 1, n):
+                    acc += Q[i, k].conjugate() * U[i, j]
+                acc *= beta
+                for i in range(k + 1, n):
+                    U[i, j] -= acc * Q[i, k]
 
 
 @njit(cache=True)
