@@ -30,6 +30,12 @@ from numba import njit
 from .models.base import Model, TwoBandModel
 from .occupation import FERMI_WINDOW
 
+_kernel = njit(cache=True, error_model="numpy", fastmath={"contract"})
+"""Compile options of every kernel: cached machine code; IEEE division (every division by a
+possibly vanishing quantity is guarded explicitly, so Python's ZeroDivisionError checks are
+dropped); fused multiply-add allowed (no other reassociation; results still agree with the numpy
+reference to round-off, tests/test_kernels.py)."""
+
 EPS = float(np.finfo(float).eps)
 MAX_BANDS = 8
 """Largest matrix size the compiled eigensolver is used for by :mod:`magcore.bands`."""
@@ -42,7 +48,7 @@ _BATCH_BYTES = 24 * 2**20
 # scalar helpers (bit-compatible with magcore.occupation / scipy.special.expit)
 # ------------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@_kernel
 def _fermi(E, mu, T):
     if T == 0.0:
         if E < mu:
@@ -58,7 +64,7 @@ def _fermi(E, mu, T):
     return 1.0 / (1.0 + np.exp(x))
 
 
-@njit(cache=True)
+@_kernel
 def _fermi_derivative(E, mu, T):
     if T == 0.0:
         return 0.0
@@ -66,7 +72,7 @@ def _fermi_derivative(E, mu, T):
     return -f * (1.0 - f) / T
 
 
-@njit(cache=True)
+@_kernel
 def _grand_potential(E, mu, T):
     if T == 0.0:
         x = E - mu
@@ -83,7 +89,7 @@ def _grand_potential(E, mu, T):
 # small Hermitian eigensolver
 # ------------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@_kernel
 def _tql(d, e, Z, vectors):
     """Eigenvalues (in ``d``, ascending) and, if ``vectors``, eigenvectors (columns of Z, which
     must hold the identity on entry) of the real symmetric tridiagonal matrix with diagonal d and
@@ -181,7 +187,7 @@ def _tql(d, e, Z, vectors):
                     Z[r_, k] = t
 
 
-@njit(cache=True)
+@_kernel
 def _heev(H, E, U, A, Q, Z, d, e, v, p, ph, vectors):
     """Eigen-decomposition of one Hermitian matrix ``H`` (n, n) (lower triangle used, like
     LAPACK with UPLO='L').  Writes E (n,) ascending and, if ``vectors``, U (n, n) with the
@@ -280,7 +286,7 @@ def _heev(H, E, U, A, Q, Z, d, e, v, p, ph, vectors):
                     U[i, j] -= acc * Q[i, k]
 
 
-@njit(cache=True)
+@_kernel
 def _eigh_batch(H, E, U, vectors):
     N = H.shape[0]
     n = H.shape[1]
@@ -317,7 +323,7 @@ def eigh(H: np.ndarray, vectors: bool = True):
 # per-point accumulation of the chapter-2 sums
 # ------------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@_kernel
 def _occupations(E, mu, T, T_fs, f, fp):
     """f0 and df0/de (at T_fs) of the bands; returns (sum of g(E_n), any df0/de != 0)."""
     any_fs = False
@@ -334,7 +340,7 @@ def _occupations(E, mu, T, T_fs, f, fp):
     return gsum, any_fs
 
 
-@njit(cache=True)
+@_kernel
 def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, bo,
                 o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_X, o_Y):
     """Add the weight-``wk`` contribution of one (k, m) point to the accumulators.
@@ -436,7 +442,7 @@ def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, bo,
     return bad
 
 
-@njit(cache=True)
+@_kernel
 def _finish(o_X, o_Y, o_omegaE, o_etaE):
     dim = o_X.shape[0]
     for j in range(dim):
@@ -446,7 +452,7 @@ def _finish(o_X, o_Y, o_omegaE, o_etaE):
                 o_etaE[j, i, l] = 0.5 * (o_X[j, i, l] + o_X[j, l, i])
 
 
-@njit(cache=True)
+@_kernel
 def _sandwich(dH, U, UH, W, V, need):
     """V[a, c] = (U^H dH U)[a, c] for a <= c where ``need[a, c]``; zero entries of dH are
     skipped (the operators of most models are sparse).  UH = U^H, W is work."""
@@ -469,7 +475,7 @@ def _sandwich(dH, U, UH, W, V, need):
                 V[a, c] = acc
 
 
-@njit(cache=True)
+@_kernel
 def _spin_sandwich(J, up, dn, U, P, V, need):
     """Matrix elements V[i][a, c] = <a| J s_i |c> (a <= c where ``need``) of the exchange operator
     on the spin pairs (up[j], dn[j]), from the overlaps P_ud[a, c] = sum_j U*[up_j, a] U[dn_j, c]
@@ -497,7 +503,7 @@ def _spin_sandwich(J, up, dn, U, P, V, need):
             V[2, a, c] = J * (2.0 * uu - (1.0 if a == c else 0.0))
 
 
-@njit(cache=True)
+@_kernel
 def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
                       o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """Fused chapter-2 sums for B magnetizations x K k-points.
@@ -594,7 +600,7 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
         _finish(X, Y, o_omegaE[s], o_etaE[s])
 
 
-@njit(cache=True)
+@_kernel
 def _two_band_point(dv, Ja, E, D, dhat):
     """Energies and diagonal derivatives of H = d_0 + d . s at one point; returns |d|."""
     r = np.sqrt(dv[1] * dv[1] + dv[2] * dv[2] + dv[3] * dv[3])
@@ -615,7 +621,7 @@ def _two_band_point(dv, Ja, E, D, dhat):
     return r
 
 
-@njit(cache=True)
+@_kernel
 def _pair_im(dv, r, Ja, a, b):
     """Im(V_a[0, 1] conj(V_b[0, 1])) of a two-band model = -d . (d_a x d_b) / |d|."""
     cx = Ja[a, 2] * Ja[b, 3] - Ja[a, 3] * Ja[b, 2]
@@ -624,7 +630,7 @@ def _pair_im(dv, r, Ja, a, b):
     return -(dv[1] * cx + dv[2] * cy + dv[3] * cz) / r
 
 
-@njit(cache=True)
+@_kernel
 def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
                        o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """Fused chapter-2 sums of a two-band model from d (B, K, 4), dd/dk (B, K, dim, 4) and
@@ -804,7 +810,7 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
 # occupied Berry curvature of a model on a (k, m) batch (benchmarks, maps)
 # ------------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@_kernel
 def _occupied_generic(H, dA, dB, mu, T, tol, omega, bad):
     """sum_n f_n Omega^n_{ab} (pair form of magcore.geometry.occupied_berry_curvature) for
     H (N, n, n), dA (N, p, n, n), dB (N, q, n, n)."""
@@ -870,7 +876,7 @@ def _occupied_generic(H, dA, dB, mu, T, tol, omega, bad):
         bad[s] = flag
 
 
-@njit(cache=True)
+@_kernel
 def _occupied_two_band(dvec, ja, jb, mu, T, tol, omega, bad):
     N = dvec.shape[0]
     pa, pb = ja.shape[1], jb.shape[1]
