@@ -252,3 +252,26 @@ def test_occupied_berry_curvature_map(name, params, mu, params_, T):
     assert fast.shape == ref.shape
     assert np.max(np.abs(fast - ref)) <= RTOL * np.max(np.abs(ref))
     assert np.array_equal(bad, ref_bad)
+
+
+@pytest.mark.parametrize("spin", ["outer", "inner"])
+def test_user_tight_binding_model_matches_numpy_reference(spin):
+    """A Wannier-type user model (WSe2 hoppings) with the exchange on spin pairs in either basis
+    ordering: the shared-k layout with the spin-pair matrix elements against the reference."""
+    from magcore.models.tight_binding import TightBindingModel, hoppings_from_model
+
+    source = get_model("tmd", material="WSe2", J=0.0)
+    hr = hoppings_from_model(source, np.zeros(3), 3)
+    if spin == "inner":  # basis s * 3 + a -> 2 a + s
+        perm = np.array([0, 3, 1, 4, 2, 5])
+        hr = hr._replace(H=hr.H[:, perm][:, :, perm])
+    model = TightBindingModel(hr=hr, lattice_vectors=source.lattice_vectors(), spin=spin, spinful=True, J=0.25)
+    J, up, dn = kernels._spin_pairs(model.exchange_coupling())
+    assert J == 0.25 and len(up) == 3  # the spin-pair path is the one under test
+    rng = np.random.default_rng(8)
+    q, w = block(model, rng, 150)
+    m = np.array([[0.0, 0.0, 1.0], [0.6, -0.3, 0.2]])
+    el = Electrons(chemical_potential=-0.2, temperature=0.04, relaxation_time=1.5)  # in the valence bands
+    ref = _sphere_partial_sums_numpy(model, m, q, w, el)
+    assert np.all(ref["dos"] > 0)  # a Fermi surface: the Fermi-surface terms are exercised
+    assert_same_sums(sphere_partial_sums(model, m, q, w, el), ref, w.sum())
