@@ -372,18 +372,19 @@ def field_free_precession(m: np.ndarray, H: np.ndarray, gamma: np.ndarray, eta: 
 
     ``m`` (..., 3) is the magnetization (with its magnitude), ``H`` (..., 3) the effective field,
     ``gamma`` (...) the gyromagnetic ratio and ``eta`` (..., 3, 3) the damping tensor (2.11).
-    Units: those of gamma * m * H.  To first order in eta, m_dot_0 = -gamma m x (H + gamma eta.(m x H)),
-    the form used in eqs. 2.28-2.29.  Points where any input is not finite give NaN.
+    Units: those of gamma * m * H.  To first order in eta, m_dot_0 = -gamma m x (H + gamma eta.(m x H))
+    (the form in eq. 2.28); eq. 2.29 uses the zeroth order, -gamma m x H.  Points where any input
+    is not finite give NaN.
     """
+    from .llg._util import skew
+
     m, H, eta = np.asarray(m, float), np.asarray(H, float), np.asarray(eta, float)
     gamma = np.broadcast_to(np.asarray(gamma, float), m.shape[:-1])
     ok = np.isfinite(gamma) & np.isfinite(m).all(-1) & np.isfinite(H).all(-1) & np.isfinite(eta).all((-1, -2))
     g = np.where(ok, gamma, 0.0)
-    skew = np.zeros(m.shape + (3,))
-    skew[..., 0, 1], skew[..., 0, 2], skew[..., 1, 2] = -m[..., 2], m[..., 1], -m[..., 0]
-    skew = np.where(ok[..., None, None], skew - np.swapaxes(skew, -1, -2), 0.0)
-    A = np.eye(3) - g[..., None, None] * skew @ np.where(ok[..., None, None], eta, 0.0)
-    b = -g[..., None] * np.cross(np.where(ok[..., None], m, 0.0), np.where(ok[..., None], H, 0.0))
+    m0 = np.where(ok[..., None], m, 0.0)
+    A = np.eye(3) - g[..., None, None] * skew(m0) @ np.where(ok[..., None, None], eta, 0.0)
+    b = -g[..., None] * np.cross(m0, np.where(ok[..., None], H, 0.0))
     mdot = np.linalg.solve(A, b[..., None])[..., 0]
     return np.where(ok[..., None], mdot, np.nan)
 
@@ -529,7 +530,7 @@ def sphere_map(
     M = (magnitude * mhat)[..., :, None]  # (.., 3, 1) broadcast over field
     tau_H = np.cross(M, hE, axis=-2)
     # tau^gamma and tau^eta use the field-free precession m_dot_0 of eq. 2.15 solved exactly;
-    # with m_dot_0 ~ -gamma m x H (first order in eta) they are the printed 2.28-2.29.
+    # the printed 2.28 (2.29) is this with m_dot_0 to first (zeroth) order in eta.
     mdot0 = field_free_precession(magnitude * mhat, H, gamma, eta)
     inv_gamma_E = np.einsum("...i,...ji->...j", magnitude * mhat, omegaE_vec)  # (.., field)
     inner = H - np.einsum("...ij,...j->...i", eta, mdot0)
