@@ -289,17 +289,18 @@ def _heev(H, E, U, A, Q, Z, d, e, v, p, ph, vectors):
 
 
 @_kernel
+def _heev_work(n):
+    """Work arrays (A, Q, Z, d, e, v, p, ph) of :func:`_heev` for n x n matrices."""
+    return (np.empty((n, n), np.complex128), np.empty((n, n), np.complex128), np.empty((n, n), np.float64),
+            np.empty(n), np.empty(n), np.empty(n, np.complex128), np.empty(n, np.complex128),
+            np.empty(n, np.complex128))
+
+
+@_kernel
 def _eigh_batch(H, E, U, vectors):
     N = H.shape[0]
     n = H.shape[1]
-    A = np.empty((n, n), np.complex128)
-    Q = np.empty((n, n), np.complex128)
-    Z = np.empty((n, n), np.float64)
-    d = np.empty(n)
-    e = np.empty(n)
-    v = np.empty(n, np.complex128)
-    p = np.empty(n, np.complex128)
-    ph = np.empty(n, np.complex128)
+    A, Q, Z, d, e, v, p, ph = _heev_work(n)
     for s in range(N):
         _heev(H[s], E[s], U[s], A, Q, Z, d, e, v, p, ph, vectors)
 
@@ -525,14 +526,7 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
     nop = dim + 3
     E = np.empty(n)
     U = np.empty((n, n), np.complex128)
-    A = np.empty((n, n), np.complex128)
-    Q = np.empty((n, n), np.complex128)
-    Z = np.empty((n, n), np.float64)
-    d = np.empty(n)
-    e = np.empty(n)
-    v = np.empty(n, np.complex128)
-    p = np.empty(n, np.complex128)
-    ph = np.empty(n, np.complex128)
+    A, Q, Z, d, e, v, p, ph = _heev_work(n)
     W = np.empty((n, n), np.complex128)
     UH = np.empty((n, n), np.complex128)
     Hp = np.empty((n, n), np.complex128)
@@ -820,14 +814,7 @@ def _occupied_generic(H, dA, dB, mu, T, tol, omega, bad):
     pa, pb = dA.shape[1], dB.shape[1]
     E = np.empty(n)
     U = np.empty((n, n), np.complex128)
-    A = np.empty((n, n), np.complex128)
-    Q = np.empty((n, n), np.complex128)
-    Z = np.empty((n, n), np.float64)
-    d = np.empty(n)
-    e = np.empty(n)
-    v = np.empty(n, np.complex128)
-    p = np.empty(n, np.complex128)
-    ph = np.empty(n, np.complex128)
+    A, Q, Z, d, e, v, p, ph = _heev_work(n)
     W = np.empty((n, n), np.complex128)
     VA = np.empty((pa, n, n), np.complex128)
     VB = np.empty((pb, n, n), np.complex128)
