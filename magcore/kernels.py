@@ -25,18 +25,13 @@ Only the model evaluation (H, dH/dk, dH/dm or the d-vector and its Jacobians) st
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ._numba import EPS
+from ._numba import kernel as _kernel
+from .lane_eigensolver import LANES, _heev_lanes, _lane_work
 from .models.base import Model, TwoBandModel
 from .occupation import FERMI_WINDOW
 
-_kernel = njit(cache=True, error_model="numpy", fastmath={"contract"})
-"""Compile options of every kernel: cached machine code; IEEE division (every division by a
-possibly vanishing quantity is guarded explicitly, so Python's ZeroDivisionError checks are
-dropped); fused multiply-add allowed (no other reassociation; results still agree with the numpy
-reference to round-off, tests/test_kernels.py)."""
-
-EPS = float(np.finfo(float).eps)
 MAX_BANDS = 8
 """Largest matrix size the compiled eigensolver is used for by :mod:`magcore.bands`."""
 
@@ -597,6 +592,163 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
 
 
 @_kernel
+def _lane_sandwich(Or, Oi, nz, Ur, Ui, L, Wr, Wi, Vr, Vi):
+    """Matrix elements V[a, c] = (U^H O U)[a, c], a <= c, of one operator on a block of L lanes
+    (all arrays lane-last; ``nz[a, b]`` False where O[a, b] vanishes on every lane)."""
+    n = Ur.shape[0]
+    for a in range(n):
+        for c in range(n):
+            for l in range(L):
+                Wr[a, c, l] = 0.0
+                Wi[a, c, l] = 0.0
+        for b in range(n):
+            if not nz[a, b]:
+                continue
+            for c in range(n):
+                for l in range(L):
+                    Wr[a, c, l] += Or[a, b, l] * Ur[b, c, l] - Oi[a, b, l] * Ui[b, c, l]
+                    Wi[a, c, l] += Or[a, b, l] * Ui[b, c, l] + Oi[a, b, l] * Ur[b, c, l]
+    for a in range(n):
+        for c in range(a, n):
+            for l in range(L):
+                Vr[a, c, l] = 0.0
+                Vi[a, c, l] = 0.0
+            for b in range(n):
+                for l in range(L):
+                    Vr[a, c, l] += Ur[b, a, l] * Wr[b, c, l] + Ui[b, a, l] * Wi[b, c, l]
+                    Vi[a, c, l] += Ur[b, a, l] * Wi[b, c, l] - Ui[b, a, l] * Wr[b, c, l]
+
+
+@_kernel
+def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Vr, Vi):
+    """Exchange matrix elements <a| J s_i |c> (a <= c) on L lanes from the spin-resolved
+    overlaps, as :func:`_spin_sandwich`; Vr, Vi (3, n, n, L)."""
+    n = Ur.shape[0]
+    r = up.shape[0]
+    for a in range(n):
+        for c in range(a, n):
+            for l in range(L):
+                xr = 0.0  # P_ud[a, c] = sum_j conj(U[up_j, a]) U[dn_j, c]
+                xi = 0.0
+                yr = 0.0  # P_ud[c, a]
+                yi = 0.0
+                ur = 0.0  # P_uu[a, c]
+                ui = 0.0
+                for j in range(r):
+                    u = up[j]
+                    v = dn[j]
+                    xr += Ur[u, a, l] * Ur[v, c, l] + Ui[u, a, l] * Ui[v, c, l]
+                    xi += Ur[u, a, l] * Ui[v, c, l] - Ui[u, a, l] * Ur[v, c, l]
+                    yr += Ur[u, c, l] * Ur[v, a, l] + Ui[u, c, l] * Ui[v, a, l]
+                    yi += Ur[u, c, l] * Ui[v, a, l] - Ui[u, c, l] * Ur[v, a, l]
+                    ur += Ur[u, a, l] * Ur[u, c, l] + Ui[u, a, l] * Ui[u, c, l]
+                    ui += Ur[u, a, l] * Ui[u, c, l] - Ui[u, a, l] * Ur[u, c, l]
+                # s_x = P_ud + P_ud^dag, s_y = -i P_ud + i P_ud^dag, s_z = 2 P_uu - 1
+                Vr[0, a, c, l] = J * (xr + yr)
+                Vi[0, a, c, l] = J * (xi - yi)
+                Vr[1, a, c, l] = J * (xi + yi)
+                Vi[1, a, c, l] = J * (yr - xr)
+                Vr[2, a, c, l] = J * (2.0 * ur - (1.0 if a == c else 0.0))
+                Vi[2, a, c, l] = J * 2.0 * ui
+
+
+@_kernel
+def _chapter2_lanes(H0r, H0i, dKr, dKi, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T,
+                    T_fs, tau, tol, o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE,
+                    o_ndeg):
+    """:func:`_chapter2_generic` for models with an exchange coupling, vectorised over k-points:
+    the eigensystems (:func:`magcore.lane_eigensolver._heev_lanes`) and the matrix elements of
+    dH/dk and M are computed for blocks of LANES k-points at once in SIMD lanes, the occupations
+    and sums per point.  Inputs are lane-last: H(k; 0) as H0r, H0i (n, n, K), dH/dk as dKr, dKi
+    (dim, n, n, K) with structural non-zeros nzk (dim, n, n), M as Mr, Mi (3, n, n) with nzm,
+    and m_s . M as Hmr, Hmi (B, n, n).  K must be a multiple of LANES (pad with zero weight)."""
+    B = Hmr.shape[0]
+    n = H0r.shape[0]
+    K = H0r.shape[2]
+    dim = dKr.shape[0]
+    nop = dim + 3
+    L = LANES
+    work = _lane_work(n, L)
+    Hr = np.empty((n, n, L))
+    Hi = np.empty((n, n, L))
+    El = np.empty((n, L))
+    Ur = np.empty((n, n, L))
+    Ui = np.empty((n, n, L))
+    Wr = np.empty((n, n, L))
+    Wi = np.empty((n, n, L))
+    Vr = np.empty((nop, n, n, L))
+    Vi = np.empty((nop, n, n, L))
+    Or = np.empty((n, n, L))
+    Oi = np.empty((n, n, L))
+    E = np.empty(n)
+    D = np.empty((nop, n))
+    Pim = np.zeros((n, n, nop, nop))
+    f = np.empty(n)
+    fp = np.empty(n)
+    bo = np.zeros((n, nop, nop))
+    X = np.empty((dim, 3, 3))
+    Y = np.empty((dim, 3, 3))
+    g = np.zeros(1)
+    dos = np.zeros(1)
+    for s in range(B):
+        X[:] = 0.0
+        Y[:] = 0.0
+        g[0] = 0.0
+        dos[0] = 0.0
+        nbad = 0
+        for k0 in range(0, K, L):
+            for a in range(n):
+                for b in range(n):
+                    hr = Hmr[s, a, b]
+                    hi = Hmi[s, a, b]
+                    for l in range(L):
+                        Hr[a, b, l] = H0r[a, b, k0 + l] + hr
+                        Hi[a, b, l] = H0i[a, b, k0 + l] + hi
+            _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
+            for op in range(dim):
+                _lane_sandwich(dKr[op, :, :, k0:k0 + L], dKi[op, :, :, k0:k0 + L], nzk[op], Ur, Ui, L,
+                               Wr, Wi, Vr[op], Vi[op])
+            if spin_J != 0.0:
+                _lane_spin_sandwich(spin_J, up, dn, Ur, Ui, L, Vr[dim:], Vi[dim:])
+            else:
+                for i in range(3):
+                    for a in range(n):
+                        for b in range(n):
+                            for l in range(L):
+                                Or[a, b, l] = Mr[i, a, b]
+                                Oi[a, b, l] = Mi[i, a, b]
+                    _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i])
+            for l in range(L):
+                wk = w[k0 + l]
+                if wk == 0.0:
+                    continue
+                for a in range(n):
+                    E[a] = El[a, l]
+                gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
+                for op in range(nop):
+                    for a in range(n):
+                        D[op, a] = Vr[op, a, a, l]
+                for a in range(n):
+                    for b in range(a + 1, n):
+                        if not (f[a] != f[b] or fp[a] != 0.0 or fp[b] != 0.0):
+                            continue
+                        for i in range(3):
+                            ir = Vr[dim + i, a, b, l]
+                            ii = Vi[dim + i, a, b, l]
+                            for q in range(i + 1, 3):
+                                Pim[a, b, dim + i, dim + q] = ii * Vr[dim + q, a, b, l] - ir * Vi[dim + q, a, b, l]
+                            for j in range(dim):
+                                Pim[a, b, j, dim + i] = Vi[j, a, b, l] * ir - Vr[j, a, b, l] * ii
+                if _accumulate(E, D, Pim, dim, wk, Jc[s], tau, tol, f, fp, gsum, any_fs, bo,
+                               o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
+                    nbad += 1
+        o_g[s] += g[0]
+        o_dos[s] += dos[0]
+        o_ndeg[s] += nbad
+        _finish(X, Y, o_omegaE[s], o_etaE[s])
+
+
+@_kernel
 def _two_band_point(dv, Ja, E, D, dhat):
     """Energies and diagonal derivatives of H = d_0 + d . s at one point; returns |d|."""
     r = np.sqrt(dv[1] * dv[1] + dv[2] * dv[2] + dv[3] * dv[3])
@@ -775,7 +927,25 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
         dHm = _c128(coupling, (1, 1, 3, n, n))
         Hm = _c128(np.einsum("pi,iab->pab", m, coupling), (P, n, n))
         spin_J, up, dn = _spin_pairs(coupling)
-        _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, *(out[key] for key in keys))
+        if K < LANES:  # too few k-points to fill the SIMD lanes
+            _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, *(out[key] for key in keys))
+            return out
+        # k-points in SIMD lanes: lane-last copies, padded to a multiple of LANES with weight 0
+        Kp = -(-K // LANES) * LANES
+        H0l = np.zeros((n, n, Kp), np.complex128)
+        H0l[..., K:] = np.eye(n)[..., None]
+        H0l[..., :K] = H0[0].transpose(1, 2, 0)
+        dKl = np.zeros((dim, n, n, Kp), np.complex128)
+        dKl[..., :K] = dHk[0].transpose(1, 2, 3, 0)
+        wl = np.zeros(Kp)
+        wl[:K] = w
+        nzk = np.ascontiguousarray(np.any(dKl != 0, axis=-1))
+        M = dHm[0, 0]
+        _chapter2_lanes(np.ascontiguousarray(H0l.real), np.ascontiguousarray(H0l.imag),
+                        np.ascontiguousarray(dKl.real), np.ascontiguousarray(dKl.imag), nzk,
+                        np.ascontiguousarray(M.real), np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0),
+                        np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, wl, Jc,
+                        *args, *(out[key] for key in keys))
         return out
     if two_band:
         rows = _rows_per_batch(K, 8 * 4 * (1 + dim + 3), P)
