@@ -620,36 +620,41 @@ def _lane_sandwich(Or, Oi, nz, Ur, Ui, L, Wr, Wi, Vr, Vi):
 
 
 @_kernel
-def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Vr, Vi):
+def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Pr, Pi, Vr, Vi):
     """Exchange matrix elements <a| J s_i |c> (a <= c) on L lanes from the spin-resolved
-    overlaps, as :func:`_spin_sandwich`; Vr, Vi (3, n, n, L)."""
+    overlaps, as :func:`_spin_sandwich`: P_ud[a, c] = sum_j conj(U[up_j, a]) U[dn_j, c] in
+    (Pr, Pi)[0] and P_uu in (Pr, Pi)[1] (work (2, n, n, L)); Vr, Vi (3, n, n, L)."""
     n = Ur.shape[0]
-    r = up.shape[0]
+    for a in range(n):
+        for c in range(n):
+            for l in range(L):
+                Pr[0, a, c, l] = 0.0
+                Pi[0, a, c, l] = 0.0
+                Pr[1, a, c, l] = 0.0
+                Pi[1, a, c, l] = 0.0
+            for j in range(up.shape[0]):
+                u = up[j]
+                v = dn[j]
+                for l in range(L):
+                    Pr[0, a, c, l] += Ur[u, a, l] * Ur[v, c, l] + Ui[u, a, l] * Ui[v, c, l]
+                    Pi[0, a, c, l] += Ur[u, a, l] * Ui[v, c, l] - Ui[u, a, l] * Ur[v, c, l]
+                    Pr[1, a, c, l] += Ur[u, a, l] * Ur[u, c, l] + Ui[u, a, l] * Ui[u, c, l]
+                    Pi[1, a, c, l] += Ur[u, a, l] * Ui[u, c, l] - Ui[u, a, l] * Ur[u, c, l]
+    # s_x = P_ud + P_ud^dag, s_y = -i P_ud + i P_ud^dag, s_z = 2 P_uu - 1
     for a in range(n):
         for c in range(a, n):
+            one = 1.0 if a == c else 0.0
             for l in range(L):
-                xr = 0.0  # P_ud[a, c] = sum_j conj(U[up_j, a]) U[dn_j, c]
-                xi = 0.0
-                yr = 0.0  # P_ud[c, a]
-                yi = 0.0
-                ur = 0.0  # P_uu[a, c]
-                ui = 0.0
-                for j in range(r):
-                    u = up[j]
-                    v = dn[j]
-                    xr += Ur[u, a, l] * Ur[v, c, l] + Ui[u, a, l] * Ui[v, c, l]
-                    xi += Ur[u, a, l] * Ui[v, c, l] - Ui[u, a, l] * Ur[v, c, l]
-                    yr += Ur[u, c, l] * Ur[v, a, l] + Ui[u, c, l] * Ui[v, a, l]
-                    yi += Ur[u, c, l] * Ui[v, a, l] - Ui[u, c, l] * Ur[v, a, l]
-                    ur += Ur[u, a, l] * Ur[u, c, l] + Ui[u, a, l] * Ui[u, c, l]
-                    ui += Ur[u, a, l] * Ui[u, c, l] - Ui[u, a, l] * Ur[u, c, l]
-                # s_x = P_ud + P_ud^dag, s_y = -i P_ud + i P_ud^dag, s_z = 2 P_uu - 1
+                xr = Pr[0, a, c, l]
+                xi = Pi[0, a, c, l]
+                yr = Pr[0, c, a, l]
+                yi = Pi[0, c, a, l]
                 Vr[0, a, c, l] = J * (xr + yr)
                 Vi[0, a, c, l] = J * (xi - yi)
                 Vr[1, a, c, l] = J * (xi + yi)
                 Vi[1, a, c, l] = J * (yr - xr)
-                Vr[2, a, c, l] = J * (2.0 * ur - (1.0 if a == c else 0.0))
-                Vi[2, a, c, l] = J * 2.0 * ui
+                Vr[2, a, c, l] = J * (2.0 * Pr[1, a, c, l] - one)
+                Vi[2, a, c, l] = J * 2.0 * Pi[1, a, c, l]
 
 
 @_kernel
@@ -661,14 +666,17 @@ def _chapter2_lanes(H0r, H0i, dKr, dKi, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, 
     dH/dk and M are computed for blocks of LANES k-points at once in SIMD lanes, the occupations
     and sums per point.  Inputs are lane-last: H(k; 0) as H0r, H0i (n, n, K), dH/dk as dKr, dKi
     (dim, n, n, K) with structural non-zeros nzk (dim, n, n), M as Mr, Mi (3, n, n) with nzm,
-    and m_s . M as Hmr, Hmi (B, n, n).  K must be a multiple of LANES (pad with zero weight)."""
+    and m_s . M as Hmr, Hmi (B, n, n), in blocks of LANES k-points: H0r[kb] is (n, n, LANES),
+    dKr[kb] (dim, n, n, LANES), w[kb] (LANES,) (pad the last block with zero weight)."""
     B = Hmr.shape[0]
-    n = H0r.shape[0]
-    K = H0r.shape[2]
-    dim = dKr.shape[0]
+    n = H0r.shape[1]
+    nblocks = H0r.shape[0]
+    dim = dKr.shape[1]
     nop = dim + 3
-    L = LANES
+    L = H0r.shape[3]
     work = _lane_work(n, L)
+    Pr = np.empty((2, n, n, L))
+    Pi = np.empty((2, n, n, L))
     Hr = np.empty((n, n, L))
     Hi = np.empty((n, n, L))
     El = np.empty((n, L))
@@ -696,20 +704,19 @@ def _chapter2_lanes(H0r, H0i, dKr, dKi, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, 
         g[0] = 0.0
         dos[0] = 0.0
         nbad = 0
-        for k0 in range(0, K, L):
+        for kb in range(nblocks):
             for a in range(n):
                 for b in range(n):
                     hr = Hmr[s, a, b]
                     hi = Hmi[s, a, b]
                     for l in range(L):
-                        Hr[a, b, l] = H0r[a, b, k0 + l] + hr
-                        Hi[a, b, l] = H0i[a, b, k0 + l] + hi
+                        Hr[a, b, l] = H0r[kb, a, b, l] + hr
+                        Hi[a, b, l] = H0i[kb, a, b, l] + hi
             _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
             for op in range(dim):
-                _lane_sandwich(dKr[op, :, :, k0:k0 + L], dKi[op, :, :, k0:k0 + L], nzk[op], Ur, Ui, L,
-                               Wr, Wi, Vr[op], Vi[op])
+                _lane_sandwich(dKr[kb, op], dKi[kb, op], nzk[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op])
             if spin_J != 0.0:
-                _lane_spin_sandwich(spin_J, up, dn, Ur, Ui, L, Vr[dim:], Vi[dim:])
+                _lane_spin_sandwich(spin_J, up, dn, Ur, Ui, L, Pr, Pi, Vr[dim:], Vi[dim:])
             else:
                 for i in range(3):
                     for a in range(n):
@@ -719,7 +726,7 @@ def _chapter2_lanes(H0r, H0i, dKr, dKi, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, 
                                 Oi[a, b, l] = Mi[i, a, b]
                     _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i])
             for l in range(L):
-                wk = w[k0 + l]
+                wk = w[kb, l]
                 if wk == 0.0:
                     continue
                 for a in range(n):
@@ -931,15 +938,18 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
             _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, *(out[key] for key in keys))
             return out
         # k-points in SIMD lanes: lane-last copies, padded to a multiple of LANES with weight 0
-        Kp = -(-K // LANES) * LANES
-        H0l = np.zeros((n, n, Kp), np.complex128)
-        H0l[..., K:] = np.eye(n)[..., None]
-        H0l[..., :K] = H0[0].transpose(1, 2, 0)
-        dKl = np.zeros((dim, n, n, Kp), np.complex128)
-        dKl[..., :K] = dHk[0].transpose(1, 2, 3, 0)
-        wl = np.zeros(Kp)
+        nb = -(-K // LANES)
+        H0l = np.zeros((nb * LANES, n, n), np.complex128)
+        H0l[:K] = H0[0]
+        H0l[K:] = np.eye(n)
+        H0l = H0l.reshape(nb, LANES, n, n).transpose(0, 2, 3, 1)
+        dKl = np.zeros((nb * LANES, dim, n, n), np.complex128)
+        dKl[:K] = dHk[0]
+        dKl = dKl.reshape(nb, LANES, dim, n, n).transpose(0, 2, 3, 4, 1)
+        wl = np.zeros(nb * LANES)
         wl[:K] = w
-        nzk = np.ascontiguousarray(np.any(dKl != 0, axis=-1))
+        wl = wl.reshape(nb, LANES)
+        nzk = np.any(dKl != 0, axis=(0, -1))
         M = dHm[0, 0]
         _chapter2_lanes(np.ascontiguousarray(H0l.real), np.ascontiguousarray(H0l.imag),
                         np.ascontiguousarray(dKl.real), np.ascontiguousarray(dKl.imag), nzk,
