@@ -658,23 +658,24 @@ def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Pr, Pi, Vr, Vi):
 
 
 @_kernel
-def _chapter2_lanes(H0r, H0i, dKr, dKi, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T,
-                    T_fs, tau, tol, o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE,
-                    o_ndeg):
+def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
+                    o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """:func:`_chapter2_generic` for models with an exchange coupling, vectorised over k-points:
     the eigensystems (:func:`magcore.lane_eigensolver._heev_lanes`) and the matrix elements of
     dH/dk and M are computed for blocks of LANES k-points at once in SIMD lanes, the occupations
-    and sums per point.  Inputs are lane-last: H(k; 0) as H0r, H0i (n, n, K), dH/dk as dKr, dKi
-    (dim, n, n, K) with structural non-zeros nzk (dim, n, n), M as Mr, Mi (3, n, n) with nzm,
-    and m_s . M as Hmr, Hmi (B, n, n), in blocks of LANES k-points: H0r[kb] is (n, n, LANES),
-    dKr[kb] (dim, n, n, LANES), w[kb] (LANES,) (pad the last block with zero weight)."""
+    and sums per point.  H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened),
+    nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi (3, n, n) with nzm, and
+    m_s . M as Hmr, Hmi (B, n, n)."""
     B = Hmr.shape[0]
-    n = H0r.shape[1]
-    nblocks = H0r.shape[0]
-    dim = dKr.shape[1]
+    K = H0.shape[0]
+    dim, n = nzk.shape[0], nzk.shape[1]
     nop = dim + 3
-    L = H0r.shape[3]
+    L = LANES
     work = _lane_work(n, L)
+    H0r = np.empty((n * n, L))
+    H0i = np.empty((n * n, L))
+    dKr = np.empty((dim * n * n, L))
+    dKi = np.empty((dim * n * n, L))
     Pr = np.empty((2, n, n, L))
     Pi = np.empty((2, n, n, L))
     Hr = np.empty((n, n, L))
@@ -704,17 +705,21 @@ def _chapter2_lanes(H0r, H0i, dKr, dKi, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, 
         g[0] = 0.0
         dos[0] = 0.0
         nbad = 0
-        for kb in range(nblocks):
+        for k0 in range(0, K, L):
+            _fill_lanes(H0, k0, L, H0r, H0i, True)
+            _fill_lanes(dK, k0, L, dKr, dKi, False)
             for a in range(n):
                 for b in range(n):
                     hr = Hmr[s, a, b]
                     hi = Hmi[s, a, b]
                     for l in range(L):
-                        Hr[a, b, l] = H0r[kb, a, b, l] + hr
-                        Hi[a, b, l] = H0i[kb, a, b, l] + hi
+                        Hr[a, b, l] = H0r[a * n + b, l] + hr
+                        Hi[a, b, l] = H0i[a * n + b, l] + hi
             _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
+            dK3r = dKr.reshape((dim, n, n, L))
+            dK3i = dKi.reshape((dim, n, n, L))
             for op in range(dim):
-                _lane_sandwich(dKr[kb, op], dKi[kb, op], nzk[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op])
+                _lane_sandwich(dK3r[op], dK3i[op], nzk[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op])
             if spin_J != 0.0:
                 _lane_spin_sandwich(spin_J, up, dn, Ur, Ui, L, Pr, Pi, Vr[dim:], Vi[dim:])
             else:
@@ -725,8 +730,8 @@ def _chapter2_lanes(H0r, H0i, dKr, dKi, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, 
                                 Or[a, b, l] = Mr[i, a, b]
                                 Oi[a, b, l] = Mi[i, a, b]
                     _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i])
-            for l in range(L):
-                wk = w[kb, l]
+            for l in range(min(L, K - k0)):
+                wk = w[k0 + l]
                 if wk == 0.0:
                     continue
                 for a in range(n):
@@ -937,24 +942,11 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
         if K < LANES:  # too few k-points to fill the SIMD lanes
             _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, *(out[key] for key in keys))
             return out
-        # k-points in SIMD lanes: lane-last copies, padded to a multiple of LANES with weight 0
-        nb = -(-K // LANES)
-        H0l = np.zeros((nb * LANES, n, n), np.complex128)
-        H0l[:K] = H0[0]
-        H0l[K:] = np.eye(n)
-        H0l = H0l.reshape(nb, LANES, n, n).transpose(0, 2, 3, 1)
-        dKl = np.zeros((nb * LANES, dim, n, n), np.complex128)
-        dKl[:K] = dHk[0]
-        dKl = dKl.reshape(nb, LANES, dim, n, n).transpose(0, 2, 3, 4, 1)
-        wl = np.zeros(nb * LANES)
-        wl[:K] = w
-        wl = wl.reshape(nb, LANES)
-        nzk = np.any(dKl != 0, axis=(0, -1))
+        # k-points in SIMD lanes
         M = dHm[0, 0]
-        _chapter2_lanes(np.ascontiguousarray(H0l.real), np.ascontiguousarray(H0l.imag),
-                        np.ascontiguousarray(dKl.real), np.ascontiguousarray(dKl.imag), nzk,
+        _chapter2_lanes(H0.reshape(K, -1), dHk.reshape(K, -1), np.any(dHk[0] != 0, axis=0),
                         np.ascontiguousarray(M.real), np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0),
-                        np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, wl, Jc,
+                        np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, w, Jc,
                         *args, *(out[key] for key in keys))
         return out
     if two_band:
@@ -1046,6 +1038,97 @@ def _occupied_generic(H, dA, dB, mu, T, tol, omega, bad):
 
 
 @_kernel
+def _fill_lanes(X, s0, L, Xr, Xi, pad):
+    """Lanes l < L of Xr + i Xi (R, L) <- X[s0 + l] (flattened to R); lanes past the end of X get
+    the identity (``pad``, for Hamiltonians, R = n * n) or zero."""
+    N = X.shape[0]
+    R = X.shape[1]
+    n = int(np.sqrt(R) + 0.5)
+    for l in range(L):
+        if s0 + l < N:
+            x = X[s0 + l]
+            for r in range(R):
+                Xr[r, l] = x[r].real
+                Xi[r, l] = x[r].imag
+        else:
+            for r in range(R):
+                Xr[r, l] = 1.0 if (pad and r % (n + 1) == 0) else 0.0
+                Xi[r, l] = 0.0
+
+
+@_kernel
+def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
+    """:func:`_occupied_generic` in SIMD lanes of LANES points: H (N, n * n), dA (N, pa * n * n),
+    dB (N, pb * n * n) flattened, nzA, nzB the structural non-zeros of the operators, ``same``
+    when B is A; writes omega (N, pa, pb) and bad (N,)."""
+    N = H.shape[0]
+    n = nzA.shape[1]
+    pa, pb = nzA.shape[0], nzB.shape[0]
+    L = LANES
+    work = _lane_work(n, L)
+    Hr = np.empty((n * n, L))
+    Hi = np.empty((n * n, L))
+    Ar = np.empty((pa * n * n, L))
+    Ai = np.empty((pa * n * n, L))
+    Br = np.empty((pb * n * n, L))
+    Bi = np.empty((pb * n * n, L))
+    El = np.empty((n, L))
+    Ur = np.empty((n, n, L))
+    Ui = np.empty((n, n, L))
+    Wr = np.empty((n, n, L))
+    Wi = np.empty((n, n, L))
+    VAr = np.empty((pa, n, n, L))
+    VAi = np.empty((pa, n, n, L))
+    VBr = np.empty((pb, n, n, L))
+    VBi = np.empty((pb, n, n, L))
+    f = np.empty((n, L))
+    c = np.empty(L)
+    flag = np.empty(L, np.bool_)
+    om = np.empty((pa, pb, L))
+    for s0 in range(0, N, L):
+        _fill_lanes(H, s0, L, Hr, Hi, True)
+        _fill_lanes(dA, s0, L, Ar, Ai, False)
+        _heev_lanes(Hr.reshape((n, n, L)), Hi.reshape((n, n, L)), L, El, Ur, Ui, work)
+        A3r = Ar.reshape((pa, n, n, L))
+        A3i = Ai.reshape((pa, n, n, L))
+        for op in range(pa):
+            _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, VAr[op], VAi[op])
+        if same:
+            VBr[:] = VAr
+            VBi[:] = VAi
+        else:
+            _fill_lanes(dB, s0, L, Br, Bi, False)
+            B3r = Br.reshape((pb, n, n, L))
+            B3i = Bi.reshape((pb, n, n, L))
+            for op in range(pb):
+                _lane_sandwich(B3r[op], B3i[op], nzB[op], Ur, Ui, L, Wr, Wi, VBr[op], VBi[op])
+        for a in range(n):
+            for l in range(L):
+                f[a, l] = _fermi(El[a, l], mu, T)
+        om[:] = 0.0
+        flag[:] = False
+        for a in range(n):
+            for b in range(a + 1, n):
+                for l in range(L):
+                    df = f[a, l] - f[b, l]
+                    dE = El[a, l] - El[b, l]
+                    near = abs(dE) < tol and df != 0.0
+                    flag[l] = flag[l] or near
+                    c[l] = 0.0 if (df == 0.0 or near) else -2.0 * df / (dE * dE)
+                for i in range(pa):
+                    for j in range(pb):
+                        for l in range(L):
+                            xr = VAr[i, a, b, l]
+                            xi = VAi[i, a, b, l]
+                            om[i, j, l] += c[l] * (xi * VBr[j, a, b, l] - xr * VBi[j, a, b, l])
+        for l in range(min(L, N - s0)):
+            bad[s0 + l] = flag[l]
+            for i in range(pa):
+                for j in range(pb):
+                    omega[s0 + l, i, j] = om[i, j, l]
+
+
+@_kernel
 def _occupied_two_band(dvec, ja, jb, mu, T, tol, omega, bad):
     N = dvec.shape[0]
     pa, pb = ja.shape[1], jb.shape[1]
@@ -1109,9 +1192,16 @@ def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu:
         ops = {"k": lambda: model.dh_dk(k, m), "m": lambda: model.dh_dm(k, m)}
         dA = ops[params[0]]()
         dB = dA if params[1] == params[0] else ops[params[1]]()
+        same = params[1] == params[0]
         dA = _c128(dA, batch + dA.shape[-3:]).reshape(N, -1, n, n)
-        dB = _c128(dB, batch + dB.shape[-3:]).reshape(N, -1, n, n)
+        dB = dA if same else _c128(dB, batch + dB.shape[-3:]).reshape(N, -1, n, n)
         omega = np.empty((N, dA.shape[1], dB.shape[1]))
         bad = np.empty(N, dtype=bool)
-        _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+        if N < LANES:
+            _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+        else:  # SIMD lanes
+            nzA = np.any(dA != 0, axis=0)
+            nzB = np.any(dB != 0, axis=0)
+            _occupied_lanes(H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1), nzA, nzB,
+                            same, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
     return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)

@@ -275,3 +275,24 @@ def test_user_tight_binding_model_matches_numpy_reference(spin):
     ref = _sphere_partial_sums_numpy(model, m, q, w, el)
     assert np.all(ref["dos"] > 0)  # a Fermi surface: the Fermi-surface terms are exercised
     assert_same_sums(sphere_partial_sums(model, m, q, w, el), ref, w.sum())
+
+
+def test_occupied_berry_curvature_map_flags_near_degeneracies_in_lanes():
+    # a Kramers pair at Gamma split by 2e-14 (< degeneracy_tol) straddles mu at T = 0: the
+    # pair's terms are dropped and the point flagged, at whatever lane it sits
+    model = get_model("tmd", J=1e-14)
+    rng = np.random.default_rng(9)
+    q, _ = block(model, rng, 3 * kernels.LANES + 7)
+    q[[0, 70, 150]] = 0.0
+    m = np.array([0.0, 0.0, 1.0])
+    E_gamma = np.linalg.eigvalsh(model.hamiltonian(np.zeros(2), m))
+    mu = 0.5 * (E_gamma[2] + E_gamma[3])
+    assert E_gamma[3] - E_gamma[2] < 1e-12
+    fast, bad = kernels.occupied_berry_curvature_map(model, q, m, mu, params="mm")
+    E, U = np.linalg.eigh(model.hamiltonian(q, m))
+    A = matrix_elements(U, model.dh_dm(q, m))
+    ref, ref_bad = occupied_berry_curvature(E, fermi_dirac(E, mu, 0.0), A, A)
+    assert np.flatnonzero(bad).tolist() == [0, 70, 150]
+    assert np.array_equal(bad, ref_bad)
+    assert np.all(np.isfinite(fast))
+    assert np.max(np.abs(fast - ref)) <= RTOL * np.max(np.abs(ref))
