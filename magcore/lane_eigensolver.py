@@ -192,6 +192,8 @@ def _tql_lanes(d, e, Z, L, t, mm):
     g = t[5]
     run = t[6]   # 1.0 while the lane's current QL sweep goes on, else 0.0
     two = t[7]   # 1.0 for lanes whose 2 x 2 block splits off
+    zs = t[0]    # rotation applied to Z: the lane's own (s, c), or (0, 1) if it sits out
+    zc = t[1]
     for l in range(L):
         e[n - 1, l] = 0.0
     for lev in range(n):
@@ -268,19 +270,16 @@ def _tql_lanes(d, e, Z, L, t, mm):
                     d[i + 1, l] = gn + pn if on else (d[i + 1, l] - p[l] if stop else d[i + 1, l])
                     g[l] = cn * rn - b if on else g[l]
                     p[l] = pn if on else p[l]
-                    s[l] = sn if on else 0.0
-                    c[l] = cn if on else 1.0
+                    s[l] = sn if on else s[l]
+                    c[l] = cn if on else c[l]
+                    zs[l] = sn if on else 0.0
+                    zc[l] = cn if on else 1.0
                     run[l] = -1.0 if stop else run[l]
                 for r_ in range(n):
                     for l in range(L):
                         f = Z[r_, i + 1, l]
-                        Z[r_, i + 1, l] = s[l] * Z[r_, i, l] + c[l] * f
-                        Z[r_, i, l] = c[l] * Z[r_, i, l] - s[l] * f
-                # the next step uses the lane's own (s, c): restore them for running lanes
-                for l in range(L):
-                    on = run[l] > 0.0 and i < mm[l]
-                    s[l] = s[l] if on else 1.0
-                    c[l] = c[l] if on else 1.0
+                        Z[r_, i + 1, l] = zs[l] * Z[r_, i, l] + zc[l] * f
+                        Z[r_, i, l] = zc[l] * Z[r_, i, l] - zs[l] * f
             for l in range(L):
                 done = run[l] > 0.0
                 d[lev, l] -= p[l] if done else 0.0
