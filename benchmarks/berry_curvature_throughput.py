@@ -210,7 +210,9 @@ def main(argv=None):
         have_pythtb = False
         print("PythTB: not installed (pip install pythtb)")
     if have_pythtb:
-        version = getattr(pythtb, "__version__", "?")
+        from importlib.metadata import version as _dist_version
+
+        version = _dist_version("pythtb")  # pythtb.__version__ of 2.0.2 still says 2.0.0
         for name, params, mu, occ, n_R in (("qwz", dict(J=0.3), 0.0, [0], 4), ("tmd", {}, 1.0, [0, 1], 6)):
             model = get_model(name, **params)
             m0 = np.array([0.2, 0.3, 0.9])
