@@ -13,9 +13,12 @@ Everything is measured in one process run on the same inputs, as CPU time of thi
    returns) at T > 0: the compiled kernel against the numpy reference
    ``magcore.sphere._sphere_partial_sums_numpy``.
 3. ``tmd`` and ``qwz`` k-space Berry curvature Omega_{k_x k_y} on an N x N mesh at one m: magcore
-   against PythTB (``pip install pythtb``; the model is rebuilt from its real-space hoppings,
+   against PythTB (the model is rebuilt from its real-space hoppings,
    ``magcore.models.tight_binding.hoppings_from_model``, and its band energies are checked
-   against magcore's) and, if installed, WannierBerri through its PythTB interface.
+   against magcore's) and, if installed, WannierBerri through its PythTB interface.  PythTB 2
+   (``pip install --no-deps --ignore-requires-python "pythtb==2.0.2"`` on Python 3.11, see
+   benchmarks/README.md) computes the same Kubo curvature at the same points (compared to
+   round-off); with PythTB 1.x its plaquette Berry flux is timed instead.
 
     python benchmarks/berry_curvature_throughput.py [--n-k 4096] [--n-m 64] [--repeat 3]
 """
