@@ -909,9 +909,10 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
 
     m = np.asarray(m, dtype=float)
     q = np.asarray(q, dtype=float)
-    w = np.ascontiguousarray(w, dtype=float)
     dim = model.dim
     P, K = m.shape[0], q.shape[0]
+    w = _f64(w, (K,))  # writeable: read-only inputs (e.g. unpickled on a Dask worker) would
+    # compile a second specialisation, whose machine code may round differently
     center = model.k_center(m)
     Jc = np.ascontiguousarray(k_center_jacobian(model, m), dtype=float)
     out = {
