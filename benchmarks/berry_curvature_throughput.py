@@ -34,7 +34,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # per-core figures
 
 import numpy as np  # noqa: E402
 
-from magcore.kernels import occupied_berry_curvature_map  # noqa: E402
+from magcore.kernels import eigh, occupied_berry_curvature_map  # noqa: E402
 from magcore.models import get_model  # noqa: E402
 from magcore.models.tight_binding import hoppings_from_model  # noqa: E402
 from magcore.sphere import Electrons, _sphere_partial_sums_numpy, sphere_partial_sums  # noqa: E402
@@ -191,6 +191,17 @@ def main(argv=None):
         t_fast, fast = best_time(lambda: occupied_berry_curvature_map(model, k, m, mu)[0], args.repeat)
         t_base, base = best_time(lambda: numpy_baseline(model, k, m, mu), args.repeat)
         row(f"Omega_mm (T=0) {name}", model.n_bands, n, t_fast, t_base, "numpy", np.nanmax(np.abs(fast - base)))
+
+    # 1b. the eigensystems alone (6 x 6, tmd Hamiltonians): SIMD-lane solver vs LAPACK per matrix
+    model = get_model("tmd")
+    k, m = inputs(model, args.n_k, 4, rng)
+    H = np.ascontiguousarray(np.broadcast_to(model.hamiltonian(k, m), (4, args.n_k, 6, 6)))
+    t_fast, (E, U) = best_time(lambda: eigh(H), args.repeat)
+    t_base, (E0, U0) = best_time(lambda: np.linalg.eigh(H), args.repeat)
+    P = np.einsum("...ai,...bi->...iab", U, U.conj())
+    P0 = np.einsum("...ai,...bi->...iab", U0, U0.conj())
+    row("eigh 6x6 (tmd H), matrices/s", 6, H.shape[0] * H.shape[1], t_fast, t_base, "numpy eigh",
+        max(np.max(np.abs(E - E0)), np.max(np.abs(P - P0))))
 
     # 2. full chapter-2 sums, tmd, T > 0 (Fermi-sea and Fermi-surface terms)
     model = get_model("tmd")

@@ -307,30 +307,47 @@ def _tql_lanes(d, e, Z, L, t, mm):
 
 
 @kernel
-def _eigh_lanes_batch(Hr, Hi, E, Ur, Ui):
-    """Blocks of LANES matrices of the lane-last batch (n, n, N) (N a multiple of LANES)."""
-    n, N = Hr.shape[0], Hr.shape[2]
-    work = _lane_work(n, LANES)
-    for b in range(0, N, LANES):
-        _heev_lanes(Hr[:, :, b:b + LANES], Hi[:, :, b:b + LANES], LANES, E[:, b:b + LANES],
-                    Ur[:, :, b:b + LANES], Ui[:, :, b:b + LANES], work)
+def _eigh_lanes_batch(H, E, U):
+    """H (N, n, n) complex -> E (N, n), U (N, n, n), in blocks of LANES lanes (the last block
+    padded with identity matrices)."""
+    N, n = H.shape[0], H.shape[1]
+    L = LANES
+    work = _lane_work(n, L)
+    Hr = np.empty((n, n, L))
+    Hi = np.empty((n, n, L))
+    El = np.empty((n, L))
+    Ur = np.empty((n, n, L))
+    Ui = np.empty((n, n, L))
+    for s0 in range(0, N, L):
+        for l in range(L):
+            if s0 + l < N:
+                for i in range(n):
+                    for j in range(i + 1):
+                        Hr[i, j, l] = H[s0 + l, i, j].real
+                        Hi[i, j, l] = H[s0 + l, i, j].imag
+            else:
+                for i in range(n):
+                    for j in range(i + 1):
+                        Hr[i, j, l] = 1.0 if i == j else 0.0
+                        Hi[i, j, l] = 0.0
+        _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
+        for l in range(min(L, N - s0)):
+            for i in range(n):
+                E[s0 + l, i] = El[i, l]
+                for j in range(n):
+                    U[s0 + l, i, j] = Ur[i, j, l] + 1j * Ui[i, j, l]
 
 
 def eigh_lanes(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigensystem of Hermitian matrices ``H`` (..., n, n) (lower triangle used) by the SIMD-lane
     solver: ``(E (..., n) ascending, U (..., n, n))`` with the eigenvectors as columns, like
-    :func:`numpy.linalg.eigh`.  The batch is padded to a multiple of :data:`LANES`."""
+    :func:`numpy.linalg.eigh`."""
     H = np.asarray(H)
     shape, n = H.shape[:-2], H.shape[-1]
-    Hf = H.reshape((-1, n, n))
-    N = Hf.shape[0]
-    Np = -(-N // LANES) * LANES
-    Hl = np.empty((n, n, Np), np.complex128)
-    Hl[..., :N] = Hf.transpose(1, 2, 0)
-    Hl[..., N:] = np.eye(n)[..., None]
-    E = np.empty((n, Np))
-    Ur = np.empty((n, n, Np))
-    Ui = np.empty((n, n, Np))
-    _eigh_lanes_batch(np.ascontiguousarray(Hl.real), np.ascontiguousarray(Hl.imag), E, Ur, Ui)
-    U = (Ur[..., :N] + 1j * Ui[..., :N]).transpose(2, 0, 1)
-    return E[:, :N].T.reshape(shape + (n,)), U.reshape(shape + (n, n))
+    Hf = np.ascontiguousarray(H.reshape((-1, n, n)), dtype=np.complex128)
+    if not Hf.flags.writeable:  # one compiled specialisation (see magcore._numba)
+        Hf = Hf.copy()
+    E = np.empty((Hf.shape[0], n))
+    U = np.empty((Hf.shape[0], n, n), np.complex128)
+    _eigh_lanes_batch(Hf, E, U)
+    return E.reshape(shape + (n,)), U.reshape(shape + (n, n))
