@@ -385,6 +385,16 @@ def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, bo,
             o_dG[i] += wf * x
     if not any_fs:
         return bad
+    return _accumulate_surface(E, D, Pim, dim, wk, tau, tol, fp, bo, o_eta, o_hE, o_dos, o_X, o_Y) or bad
+
+
+@_kernel
+def _accumulate_surface(E, D, Pim, dim, wk, tau, tol, fp, bo, o_eta, o_hE, o_dos, o_X, o_Y):
+    """The Fermi-surface part of :func:`_accumulate` (bands with df0/de != 0): damping, extrinsic
+    H^E, density of states and the band-resolved curvatures of Omega^E and eta^E.  Returns True
+    when a Fermi-surface band has a partner closer than ``tol``."""
+    n = E.shape[0]
+    bad = False
     dsum = 0.0
     for a in range(n):
         if fp[a] == 0.0:
@@ -667,8 +677,10 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
                     o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """:func:`_chapter2_generic` for models with an exchange coupling, vectorised over k-points:
     the eigensystems (:func:`magcore.lane_eigensolver._heev_lanes`) and the matrix elements of
-    dH/dk and M are computed for blocks of LANES k-points at once in SIMD lanes, the occupations
-    and sums per point.  H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened),
+    dH/dk and M, the occupations and the Fermi-sea sums are computed for blocks of LANES
+    k-points at once in SIMD lanes (per-lane partial sums, reduced per magnetization); the
+    Fermi-surface terms (:func:`_accumulate_surface`) per point, for the points that have a band
+    with df0/de != 0.  H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened),
     nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi (3, n, n) with nzm, and
     m_s . M as Hmr, Hmi (B, n, n)."""
     B = Hmr.shape[0]
@@ -683,6 +695,17 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
     dKi = np.empty((dim * n * n, L))
     Pr = np.empty((2, n, n, L))
     Pi = np.empty((2, n, n, L))
+    wl = np.empty(L)
+    gs = np.empty(L)
+    cl = np.empty(L)
+    flag = np.empty(L, np.bool_)
+    anyfs = np.empty(L, np.bool_)
+    fl = np.empty((n, L))
+    fpl = np.empty((n, L))
+    acc_g = np.empty(L)           # per-lane partial sums, reduced over the lanes per magnetization
+    acc_dG = np.empty((3, L))
+    acc_mm = np.empty((3, 3, L))
+    acc_km = np.empty((dim, 3, L))
     Hr = np.empty((n, n, L))
     Hi = np.empty((n, n, L))
     El = np.empty((n, L))
@@ -697,7 +720,6 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
     E = np.empty(n)
     D = np.empty((nop, n))
     Pim = np.zeros((n, n, nop, nop))
-    f = np.empty(n)
     fp = np.empty(n)
     bo = np.zeros((n, nop, nop))
     X = np.empty((dim, 3, 3))
@@ -710,6 +732,10 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
         g[0] = 0.0
         dos[0] = 0.0
         nbad = 0
+        acc_g[:] = 0.0
+        acc_dG[:] = 0.0
+        acc_mm[:] = 0.0
+        acc_km[:] = 0.0
         for k0 in range(0, K, L):
             _fill_lanes(H0, k0, L, H0r, H0i, True)
             _fill_lanes(dK, k0, L, dKr, dKi, False)
@@ -735,30 +761,84 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
                                 Or[a, b, l] = Mr[i, a, b]
                                 Oi[a, b, l] = Mi[i, a, b]
                     _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i])
-            for l in range(min(L, K - k0)):
-                wk = w[k0 + l]
-                if wk == 0.0:
-                    continue
-                for a in range(n):
-                    E[a] = El[a, l]
-                gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
-                for op in range(nop):
+            nl = min(L, K - k0)
+            for l in range(L):
+                wl[l] = w[k0 + l] if l < nl else 0.0
+                gs[l] = 0.0
+                flag[l] = False
+                anyfs[l] = False
+            # occupations (the exponentials stay scalar: no vector exp in numba)
+            for a in range(n):
+                for l in range(L):
+                    e_ = El[a, l]
+                    fa = _fermi(e_, mu, T)
+                    fpa = -fa * (1.0 - fa) / T if (T_fs == T and T > 0.0) else _fermi_derivative(e_, mu, T_fs)
+                    fl[a, l] = fa
+                    fpl[a, l] = fpa
+                    gs[l] += _grand_potential(e_, mu, T)
+                    anyfs[l] = anyfs[l] or fpa != 0.0
+            for l in range(L):
+                acc_g[l] += wl[l] * gs[l]
+            # Fermi sea (as in _accumulate): pair form, in lanes
+            for a in range(n):
+                for b in range(a + 1, n):
+                    for l in range(L):
+                        df = fl[a, l] - fl[b, l]
+                        dE = El[a, l] - El[b, l]
+                        near = (abs(dE) < tol) & (df != 0.0)
+                        flag[l] = flag[l] | near
+                        cl[l] = 0.0 if ((df == 0.0) | near) else -2.0 * df / (dE * dE) * wl[l]
+                    for i in range(3):
+                        for q in range(i + 1, 3):
+                            for l in range(L):
+                                acc_mm[i, q, l] += cl[l] * (Vi[dim + i, a, b, l] * Vr[dim + q, a, b, l]
+                                                           - Vr[dim + i, a, b, l] * Vi[dim + q, a, b, l])
+                        for j in range(dim):
+                            for l in range(L):
+                                acc_km[j, i, l] += cl[l] * (Vi[j, a, b, l] * Vr[dim + i, a, b, l]
+                                                           - Vr[j, a, b, l] * Vi[dim + i, a, b, l])
+            # Hellmann-Feynman field with the cutoff-centre shift
+            for a in range(n):
+                for i in range(3):
+                    for l in range(L):
+                        x = Vr[dim + i, a, a, l]
+                        for j in range(dim):
+                            x += Jc[s, i, j] * Vr[j, a, a, l]
+                        acc_dG[i, l] += wl[l] * fl[a, l] * x
+            # Fermi surface, per point
+            for l in range(nl):
+                fs_bad = False
+                if anyfs[l]:
                     for a in range(n):
-                        D[op, a] = Vr[op, a, a, l]
-                for a in range(n):
-                    for b in range(a + 1, n):
-                        if not (f[a] != f[b] or fp[a] != 0.0 or fp[b] != 0.0):
-                            continue
-                        for i in range(3):
-                            ir = Vr[dim + i, a, b, l]
-                            ii = Vi[dim + i, a, b, l]
-                            for q in range(i + 1, 3):
-                                Pim[a, b, dim + i, dim + q] = ii * Vr[dim + q, a, b, l] - ir * Vi[dim + q, a, b, l]
-                            for j in range(dim):
-                                Pim[a, b, j, dim + i] = Vi[j, a, b, l] * ir - Vr[j, a, b, l] * ii
-                if _accumulate(E, D, Pim, dim, wk, Jc[s], tau, tol, f, fp, gsum, any_fs, bo,
-                               o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
+                        E[a] = El[a, l]
+                        fp[a] = fpl[a, l]
+                    for op in range(nop):
+                        for a in range(n):
+                            D[op, a] = Vr[op, a, a, l]
+                    for a in range(n):
+                        for b in range(a + 1, n):
+                            if fp[a] == 0.0 and fp[b] == 0.0:
+                                continue
+                            for i in range(3):
+                                ir = Vr[dim + i, a, b, l]
+                                ii = Vi[dim + i, a, b, l]
+                                for q in range(i + 1, 3):
+                                    Pim[a, b, dim + i, dim + q] = ii * Vr[dim + q, a, b, l] - ir * Vi[dim + q, a, b, l]
+                                for j in range(dim):
+                                    Pim[a, b, j, dim + i] = Vi[j, a, b, l] * ir - Vr[j, a, b, l] * ii
+                    fs_bad = _accumulate_surface(E, D, Pim, dim, wl[l], tau, tol, fp, bo, o_eta[s], o_hE[s],
+                                                 dos, X, Y)
+                if flag[l] or fs_bad:
                     nbad += 1
+        for l in range(L):
+            g[0] += acc_g[l]
+            for i in range(3):
+                o_dG[s, i] += acc_dG[i, l]
+                for q in range(i + 1, 3):
+                    o_mm[s, i, q] += acc_mm[i, q, l]
+                    o_mm[s, q, i] -= acc_mm[i, q, l]
+                for j in range(dim):
+                    o_km[s, j, i] += acc_km[j, i, l]
         o_g[s] += g[0]
         o_dos[s] += dos[0]
         o_ndeg[s] += nbad
