@@ -6,7 +6,7 @@ The same ``tmd`` sphere map (all chapter-2 quantities, T > 0) is computed with
 a warm-up task) gives the parallel efficiency T_1 / (N T_N).  The results must be identical
 (block sums are reduced in a fixed order).  Choose the size so that one worker takes >= 30 s.
 
-    python benchmarks/sphere_map_scaling.py [--n-k 220] [--n-theta 16] [--n-phi 16] [--workers 2]
+    python benchmarks/sphere_map_scaling.py [--n-k 240] [--n-theta 16] [--n-phi 16] [--workers 2]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def run(n_workers, model, theta, phi, mesh, electrons, points_per_chunk, k_block
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-k", type=int, default=220, help="BZ mesh n x n")
+    parser.add_argument("--n-k", type=int, default=240, help="BZ mesh n x n")
     parser.add_argument("--n-theta", type=int, default=16)
     parser.add_argument("--n-phi", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
