@@ -517,6 +517,15 @@ def _spin_sandwich(J, up, dn, U, P, V, need):
 
 
 @_kernel
+def _point_work(n, dim):
+    """Per-point work arrays and per-magnetization sums of the chapter-2 kernels:
+    (E, D, Pim, f, fp, bo, X, Y, g, dos) for n bands and dim k-directions."""
+    nop = dim + 3
+    return (np.empty(n), np.empty((nop, n)), np.zeros((n, n, nop, nop)), np.empty(n), np.empty(n),
+            np.zeros((n, nop, nop)), np.empty((dim, 3, 3)), np.empty((dim, 3, 3)), np.zeros(1), np.zeros(1))
+
+
+@_kernel
 def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
                       o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """Fused chapter-2 sums for B magnetizations x K k-points.
@@ -534,7 +543,6 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
     K, n = H.shape[1], H.shape[2]
     dim = dHk.shape[2]
     nop = dim + 3
-    E = np.empty(n)
     U = np.empty((n, n), np.complex128)
     A, Q, Z, d, e, v, p, ph = _heev_work(n)
     W = np.empty((n, n), np.complex128)
@@ -542,15 +550,7 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
     Hp = np.empty((n, n), np.complex128)
     need = np.empty((n, n), np.bool_)
     V = np.empty((nop, n, n), np.complex128)
-    D = np.empty((nop, n))
-    Pim = np.zeros((n, n, nop, nop))
-    f = np.empty(n)
-    fp = np.empty(n)
-    bo = np.zeros((n, nop, nop))
-    X = np.empty((dim, 3, 3))
-    Y = np.empty((dim, 3, 3))
-    g = np.zeros(1)
-    dos = np.zeros(1)
+    E, D, Pim, f, fp, bo, X, Y, g, dos = _point_work(n, dim)
     for s in range(B):
         sh = s if H.shape[0] > 1 else 0
         sm = s if dHm.shape[0] > 1 else 0
@@ -717,15 +717,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
     Vi = np.empty((nop, n, n, L))
     Or = np.empty((n, n, L))
     Oi = np.empty((n, n, L))
-    E = np.empty(n)
-    D = np.empty((nop, n))
-    Pim = np.zeros((n, n, nop, nop))
-    fp = np.empty(n)
-    bo = np.zeros((n, nop, nop))
-    X = np.empty((dim, 3, 3))
-    Y = np.empty((dim, 3, 3))
-    g = np.zeros(1)
-    dos = np.zeros(1)
+    E, D, Pim, _, fp, bo, X, Y, g, dos = _point_work(n, dim)
     for s in range(B):
         X[:] = 0.0
         Y[:] = 0.0
@@ -883,18 +875,9 @@ def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
     B, K = dvec.shape[0], dvec.shape[1]
     dim = jk.shape[2]
     nop = dim + 3
-    E = np.empty(2)
-    D = np.empty((nop, 2))
     Ja = np.empty((nop, 4))
     dhat = np.empty(3)
-    Pim = np.zeros((2, 2, nop, nop))
-    f = np.empty(2)
-    fp = np.empty(2)
-    bo = np.zeros((2, nop, nop))
-    X = np.empty((dim, 3, 3))
-    Y = np.empty((dim, 3, 3))
-    g = np.zeros(1)
-    dos = np.zeros(1)
+    E, D, Pim, f, fp, bo, X, Y, g, dos = _point_work(2, dim)
     for s in range(B):
         X[:] = 0.0
         Y[:] = 0.0
