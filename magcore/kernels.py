@@ -16,8 +16,9 @@ machine code from ``magcore/__pycache__``):
 * fused chapter-2 kernels (:func:`chapter2_sums`): for one (m-chunk, k-block) every sum that
   :func:`magcore.sphere.sphere_partial_sums` returns is accumulated in a single pass, with the
   matrix elements V = U^dag [dH/dk; dH/dm] U computed once per point and reused by every
-  quantity; for models with an exchange coupling the eigensystems and matrix elements of
-  blocks of LANES k-points are computed in SIMD lanes (:func:`_chapter2_lanes`).  Semantics are those of the numpy reference
+  quantity; for models with an exchange coupling the eigensystems, matrix elements,
+  occupations and Fermi-sea sums of blocks of LANES k-points are computed in SIMD lanes
+  (:func:`_chapter2_lanes`).  Semantics are those of the numpy reference
   :func:`magcore.sphere._sphere_partial_sums_numpy` (same keys, shapes, degeneracy counting,
   T = 0 and T > 0, smearing, the cutoff-centre Jacobian term of dG/dm).
 
@@ -30,7 +31,7 @@ import numpy as np
 
 from ._numba import EPS
 from ._numba import kernel as _kernel
-from .lane_eigensolver import LANES, _heev_lanes, _lane_work, eigh_lanes
+from .lane_eigensolver import LANES, _heev_lanes, _lane_buffers, _lane_work, eigh_lanes
 from .models.base import Model, TwoBandModel
 from .occupation import FERMI_WINDOW
 
@@ -706,11 +707,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
     acc_dG = np.empty((3, L))
     acc_mm = np.empty((3, 3, L))
     acc_km = np.empty((dim, 3, L))
-    Hr = np.empty((n, n, L))
-    Hi = np.empty((n, n, L))
-    El = np.empty((n, L))
-    Ur = np.empty((n, n, L))
-    Ui = np.empty((n, n, L))
+    Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     Wr = np.empty((n, n, L))
     Wi = np.empty((n, n, L))
     Vr = np.empty((nop, n, n, L))
@@ -1135,37 +1132,30 @@ def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
     pa, pb = nzA.shape[0], nzB.shape[0]
     L = LANES
     work = _lane_work(n, L)
-    Hr = np.empty((n * n, L))
-    Hi = np.empty((n * n, L))
     Ar = np.empty((pa * n * n, L))
     Ai = np.empty((pa * n * n, L))
     Br = np.empty((pb * n * n, L))
     Bi = np.empty((pb * n * n, L))
-    El = np.empty((n, L))
-    Ur = np.empty((n, n, L))
-    Ui = np.empty((n, n, L))
+    Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     Wr = np.empty((n, n, L))
     Wi = np.empty((n, n, L))
     VAr = np.empty((pa, n, n, L))
     VAi = np.empty((pa, n, n, L))
-    VBr = np.empty((pb, n, n, L))
-    VBi = np.empty((pb, n, n, L))
+    VBr = VAr if same else np.empty((pb, n, n, L))  # B is A: its matrix elements are A's
+    VBi = VAi if same else np.empty((pb, n, n, L))
     f = np.empty((n, L))
     c = np.empty(L)
     flag = np.empty(L, np.bool_)
     om = np.empty((pa, pb, L))
     for s0 in range(0, N, L):
-        _fill_lanes(H, s0, L, Hr, Hi, True)
+        _fill_lanes(H, s0, L, Hr.reshape((n * n, L)), Hi.reshape((n * n, L)), True)
         _fill_lanes(dA, s0, L, Ar, Ai, False)
-        _heev_lanes(Hr.reshape((n, n, L)), Hi.reshape((n, n, L)), L, El, Ur, Ui, work)
+        _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
         A3r = Ar.reshape((pa, n, n, L))
         A3i = Ai.reshape((pa, n, n, L))
         for op in range(pa):
             _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, VAr[op], VAi[op])
-        if same:
-            VBr[:] = VAr
-            VBi[:] = VAi
-        else:
+        if not same:
             _fill_lanes(dB, s0, L, Br, Bi, False)
             B3r = Br.reshape((pb, n, n, L))
             B3i = Bi.reshape((pb, n, n, L))

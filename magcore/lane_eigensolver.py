@@ -44,6 +44,13 @@ def _lane_work(n, L):
 
 
 @kernel
+def _lane_buffers(n, L):
+    """Input and output arrays of :func:`_heev_lanes`: Hr, Hi (n, n, L), E (n, L), Ur, Ui (n, n, L)."""
+    return (np.empty((n, n, L)), np.empty((n, n, L)), np.empty((n, L)), np.empty((n, n, L)),
+            np.empty((n, n, L)))
+
+
+@kernel
 def _heev_lanes(Hr, Hi, L, E, Ur, Ui, work):
     """Eigen-decomposition of the L matrices H[:, :, 0..L-1] = Hr + i Hi (lower triangle used).
 
@@ -313,11 +320,7 @@ def _eigh_lanes_batch(H, E, U):
     N, n = H.shape[0], H.shape[1]
     L = LANES
     work = _lane_work(n, L)
-    Hr = np.empty((n, n, L))
-    Hi = np.empty((n, n, L))
-    El = np.empty((n, L))
-    Ur = np.empty((n, n, L))
-    Ui = np.empty((n, n, L))
+    Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     for s0 in range(0, N, L):
         for l in range(L):
             if s0 + l < N:
