@@ -31,7 +31,7 @@ import numpy as np
 
 from ._numba import EPS
 from ._numba import kernel as _kernel
-from .lane_eigensolver import LANES, _heev_lanes, _lane_buffers, _lane_work, eigh_lanes
+from .lane_eigensolver import LANES, _heev_block, _lane_buffers, _lane_work, eigh_lanes
 from .models.base import Model, TwoBandModel
 from .occupation import FERMI_WINDOW
 
@@ -677,7 +677,7 @@ def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Pr, Pi, Vr, Vi):
 def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
                     o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """:func:`_chapter2_generic` for models with an exchange coupling, vectorised over k-points:
-    the eigensystems (:func:`magcore.lane_eigensolver._heev_lanes`) and the matrix elements of
+    the eigensystems (:func:`magcore.lane_eigensolver._heev_block`) and the matrix elements of
     dH/dk and M, the occupations and the Fermi-sea sums are computed for blocks of LANES
     k-points at once in SIMD lanes (per-lane partial sums, reduced per magnetization); the
     Fermi-surface terms (:func:`_accumulate_surface`) per point, for the points that have a band
@@ -707,7 +707,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
     acc_dG = np.empty((3, L))
     acc_mm = np.empty((3, 3, L))
     acc_km = np.empty((dim, 3, L))
-    Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
+    W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     Wr = np.empty((n, n, L))
     Wi = np.empty((n, n, L))
     Vr = np.empty((nop, n, n, L))
@@ -735,7 +735,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
                     for l in range(L):
                         Hr[a, b, l] = H0r[a * n + b, l] + hr
                         Hi[a, b, l] = H0i[a * n + b, l] + hi
-            _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
+            _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
             dK3r = dKr.reshape((dim, n, n, L))
             dK3i = dKi.reshape((dim, n, n, L))
             for op in range(dim):
@@ -1136,7 +1136,7 @@ def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
     Ai = np.empty((pa * n * n, L))
     Br = np.empty((pb * n * n, L))
     Bi = np.empty((pb * n * n, L))
-    Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
+    W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     Wr = np.empty((n, n, L))
     Wi = np.empty((n, n, L))
     VAr = np.empty((pa, n, n, L))
@@ -1150,7 +1150,7 @@ def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
     for s0 in range(0, N, L):
         _fill_lanes(H, s0, L, Hr.reshape((n * n, L)), Hi.reshape((n * n, L)), True)
         _fill_lanes(dA, s0, L, Ar, Ai, False)
-        _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
+        _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
         A3r = Ar.reshape((pa, n, n, L))
         A3i = Ai.reshape((pa, n, n, L))
         for op in range(pa):

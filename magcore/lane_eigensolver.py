@@ -22,11 +22,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _lane_kernels
+from ._lane_kernels import heev_fixed
 from ._numba import EPS, kernel
 
 LANES = 64
 """Matrices per block: 64 lanes keep the work arrays of a 6 x 6 block in L2 (~0.3 MB) and
 amortise the set-up of each lane loop (32 lanes: 15% slower)."""
+
+if _lane_kernels.LANES != LANES:  # pragma: no cover - regenerate: python -m magcore._lane_codegen
+    raise ImportError("magcore._lane_kernels was generated for a different LANES")
 
 
 @kernel
@@ -45,9 +50,25 @@ def _lane_work(n, L):
 
 @kernel
 def _lane_buffers(n, L):
-    """Input and output arrays of :func:`_heev_lanes`: Hr, Hi (n, n, L), E (n, L), Ur, Ui (n, n, L)."""
-    return (np.empty((n, n, L)), np.empty((n, n, L)), np.empty((n, L)), np.empty((n, n, L)),
-            np.empty((n, n, L)))
+    """The flat lane array W of a block of L n x n matrices and its views: the input Hr, Hi
+    (n, n, L) and the outputs E (n, L), Ur, Ui (n, n, L) of :func:`_heev_block`.  The generated
+    kernels (:mod:`magcore._lane_codegen`) keep their work space in W after these; the layout
+    (row r of lane l at W[r * L + l]) is the one of ``magcore._lane_codegen._Layout``."""
+    W = np.empty((7 * n * n + 6 * n) * L)
+    nn = n * n * L
+    nl = n * L
+    return (W, W[0:nn].reshape((n, n, L)), W[nn:2 * nn].reshape((n, n, L)),
+            W[2 * nn:2 * nn + nl].reshape((n, L)), W[2 * nn + nl:3 * nn + nl].reshape((n, n, L)),
+            W[3 * nn + nl:4 * nn + nl].reshape((n, n, L)))
+
+
+@kernel
+def _heev_block(W, Hr, Hi, L, E, Ur, Ui, work):
+    """Eigensystems of the block of lane matrices in the buffers of :func:`_lane_buffers`: by
+    the generated fixed-size kernels where there is one for n (and L == LANES), else by
+    :func:`_heev_lanes`.  Both run the same algorithm and agree to round-off."""
+    if L != LANES or not heev_fixed(W, Hr.shape[0]):
+        _heev_lanes(Hr, Hi, L, E, Ur, Ui, work)
 
 
 @kernel
@@ -320,7 +341,7 @@ def _eigh_lanes_batch(H, E, U):
     N, n = H.shape[0], H.shape[1]
     L = LANES
     work = _lane_work(n, L)
-    Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
+    W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     for s0 in range(0, N, L):
         for l in range(L):
             if s0 + l < N:
@@ -333,7 +354,7 @@ def _eigh_lanes_batch(H, E, U):
                     for j in range(i + 1):
                         Hr[i, j, l] = 1.0 if i == j else 0.0
                         Hi[i, j, l] = 0.0
-        _heev_lanes(Hr, Hi, L, El, Ur, Ui, work)
+        _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
         for l in range(min(L, N - s0)):
             for i in range(n):
                 E[s0 + l, i] = El[i, l]
