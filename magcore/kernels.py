@@ -1123,14 +1123,28 @@ def _fill_lanes(X, s0, L, Xr, Xi, pad):
 
 
 @_kernel
-def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
+def _lane_nonzeros(Xr, Xi, nz):
+    """nz[op, a, b] = whether element (a, b) of operator op is non-zero on any lane of the block
+    Xr + i Xi (p * n * n, L) (the sandwiches skip the others)."""
+    p, n = nz.shape[0], nz.shape[1]
+    L = Xr.shape[1]
+    for r in range(p * n * n):
+        cnt = 0
+        for l in range(L):
+            cnt += 1 if (Xr[r, l] != 0.0 or Xi[r, l] != 0.0) else 0
+        nz[r // (n * n), (r // n) % n, r % n] = cnt > 0
+
+
+@_kernel
+def _occupied_lanes(H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
     """:func:`_occupied_generic` in SIMD lanes of LANES points: H (N, n * n), dA (N, pa * n * n),
-    dB (N, pb * n * n) flattened, nzA, nzB the structural non-zeros of the operators, ``same``
-    when B is A; writes omega (N, pa, pb) and bad (N,)."""
+    dB (N, pb * n * n) flattened, ``same`` when B is A; writes omega (N, pa, pb) and bad (N,).
+    Elements of dA, dB that vanish on a whole block and band pairs with equal occupations on a
+    whole block are skipped."""
     N = H.shape[0]
-    n = nzA.shape[1]
-    pa, pb = nzA.shape[0], nzB.shape[0]
     L = LANES
+    nzA = np.empty((pa, n, n), np.bool_)
+    nzB = nzA if same else np.empty((pb, n, n), np.bool_)
     work = _lane_work(n, L)
     Ar = np.empty((pa * n * n, L))
     Ai = np.empty((pa * n * n, L))
@@ -1150,6 +1164,7 @@ def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
     for s0 in range(0, N, L):
         _fill_lanes(H, s0, L, Hr.reshape((n * n, L)), Hi.reshape((n * n, L)), True)
         _fill_lanes(dA, s0, L, Ar, Ai, False)
+        _lane_nonzeros(Ar, Ai, nzA)
         _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
         A3r = Ar.reshape((pa, n, n, L))
         A3i = Ai.reshape((pa, n, n, L))
@@ -1157,6 +1172,7 @@ def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
             _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, VAr[op], VAi[op])
         if not same:
             _fill_lanes(dB, s0, L, Br, Bi, False)
+            _lane_nonzeros(Br, Bi, nzB)
             B3r = Br.reshape((pb, n, n, L))
             B3i = Bi.reshape((pb, n, n, L))
             for op in range(pb):
@@ -1168,12 +1184,16 @@ def _occupied_lanes(H, dA, dB, nzA, nzB, same, mu, T, tol, omega, bad):
         flag[:] = False
         for a in range(n):
             for b in range(a + 1, n):
+                live = 0
                 for l in range(L):
                     df = f[a, l] - f[b, l]
                     dE = El[a, l] - El[b, l]
                     near = abs(dE) < tol and df != 0.0
                     flag[l] = flag[l] or near
                     c[l] = 0.0 if (df == 0.0 or near) else -2.0 * df / (dE * dE)
+                    live += 1 if df != 0.0 else 0
+                if live == 0:  # f_a = f_b on every lane: no contribution
+                    continue
                 for i in range(pa):
                     for j in range(pb):
                         for l in range(L):
@@ -1259,8 +1279,7 @@ def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu:
         if N < LANES:
             _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
         else:  # SIMD lanes
-            nzA = np.any(dA != 0, axis=0)
-            nzB = np.any(dB != 0, axis=0)
-            _occupied_lanes(H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1), nzA, nzB,
-                            same, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+            _occupied_lanes(H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1), n, dA.shape[1],
+                            dB.shape[1], same, float(mu), float(temperature), float(degeneracy_tol),
+                            omega, bad)
     return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)

@@ -235,6 +235,22 @@ def test_tmd_spectrum_at_k_and_k_prime(material):
         np.testing.assert_allclose(P, P_expected, atol=1e-12)
 
 
+def test_tmd_compiled_operators_match_the_three_band_formulas():
+    # hamiltonian/dh_dk run a compiled kernel; h_nn/dh_nn_dk are the numpy formulas of eq. 3.80
+    model = get_model("tmd", material="WS2", J=0.17)
+    rng = np.random.default_rng(8)
+    k = rng.normal(size=(9, 4, 2))
+    m = rng.normal(size=(4, 3))
+    lam, J = model.params["lambda"], model.params["J"]
+    s = [np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])]
+    L_z = np.array([[0, 0, 0], [0, 0, 2j], [0, -2j, 0]])
+    H = (np.kron(np.eye(2), model.h_nn(k)) + 0.5 * lam * np.kron(s[2], L_z)
+         + J * sum(m[:, i, None, None] * np.kron(s[i], np.eye(3)) for i in range(3)))
+    np.testing.assert_allclose(model.hamiltonian(k, m), H, rtol=0, atol=1e-14)
+    dH = np.kron(np.eye(2), model.dh_nn_dk(k))
+    np.testing.assert_allclose(model.dh_dk(k, m), dH, rtol=0, atol=1e-14)
+
+
 def test_tmd_exchange_splits_the_conduction_pair_by_2J():
     J = 0.05
     model = get_model("tmd", material="MoS2", J=J)

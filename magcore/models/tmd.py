@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numba import kernel
 from . import register
 from .base import PAULI, Model, Parameter, broadcast_km
 
@@ -164,26 +165,26 @@ class TMD(Model):
         return np.stack([0.5 * a * da, 0.5 * SQRT3 * a * db], axis=-3)
 
     # -- six-band operators ----------------------------------------------------------------
-    def hamiltonian(self, k, m):
+    def _operators(self, k, m, which):
+        """H (which = 0) or dH/dk (which = 1) on the broadcast batch by the compiled kernel
+        :func:`_tmd_operators` (the formulas of :meth:`h_nn` and :meth:`dh_nn_dk`)."""
         k, m, batch = broadcast_km(k, m, self.dim)
-        J, lam = self.params["J"], self.params["lambda"]
-        hnn = np.broadcast_to(self.h_nn(k), batch + (3, 3))
-        eye = np.eye(3)
-        H = np.empty(batch + (6, 6), dtype=complex)
-        mz = m[..., 2, None, None]
-        H[..., :3, :3] = hnn + 0.5 * lam * L_Z + J * mz * eye
-        H[..., 3:, 3:] = hnn - 0.5 * lam * L_Z - J * mz * eye
-        H[..., :3, 3:] = J * (m[..., 0] - 1j * m[..., 1])[..., None, None] * eye
-        H[..., 3:, :3] = J * (m[..., 0] + 1j * m[..., 1])[..., None, None] * eye
-        return H
+        N = int(np.prod(batch))
+        kf = np.ascontiguousarray(np.broadcast_to(k, batch + (2,))).reshape(N, 2)
+        mf = np.ascontiguousarray(np.broadcast_to(m, batch + (3,))).reshape(N, 3)
+        p = self.params
+        par = np.array([p[x] for x in ("a", "e1", "e2", "t0", "t1", "t2", "t11", "t12", "t22", "lambda", "J")])
+        out = np.zeros((N, 2, 6, 6) if which else (N, 6, 6), dtype=complex)
+        _tmd_operators(kf, mf, par, which, out.reshape(N, -1, 6, 6))
+        return out.reshape(batch + out.shape[1:])
+
+    def hamiltonian(self, k, m):
+        """H(k; m), eqs. (3.78)-(3.80), shape ``batch + (6, 6)`` (eV)."""
+        return self._operators(k, m, 0)
 
     def dh_dk(self, k, m):
-        k, m, batch = broadcast_km(k, m, self.dim)
-        d = np.broadcast_to(self.dh_nn_dk(k), batch + (2, 3, 3))
-        out = np.zeros(batch + (2, 6, 6), dtype=complex)
-        out[..., :3, :3] = d
-        out[..., 3:, 3:] = d
-        return out
+        """dH/dk_i (eV Angstrom), shape ``batch + (2, 6, 6)``: I2 (x) dH_NN/dk_i."""
+        return self._operators(k, m, 1)
 
     def dh_dm(self, k, m):
         k, m, batch = broadcast_km(k, m, self.dim)
@@ -212,6 +213,73 @@ class TMD(Model):
             ("K", np.array([2.0 / 3.0, 1.0 / 3.0])),
             ("Gamma", np.array([0.0, 0.0])),
         ]
+
+
+@kernel
+def _tmd_operators(k, m, par, which, out):
+    """H(k; m) (which = 0, out (N, 1, 6, 6)) or dH/dk (which = 1, out (N, 2, 6, 6), zeroed on
+    entry) of :class:`TMD` per point; par = (a, e1, e2, t0, t1, t2, t11, t12, t22, lambda, J).
+    The same formulas as :meth:`TMD.h_nn` and :meth:`TMD.dh_nn_dk` (tests compare them)."""
+    a, e1, e2, t0, t1, t2, t11, t12, t22, lam, J = par
+    s3 = np.sqrt(3.0)
+    for s in range(k.shape[0]):
+        al = 0.5 * a * k[s, 0]
+        be = 0.5 * s3 * a * k[s, 1]
+        ca, sa, cb, sb = np.cos(al), np.sin(al), np.cos(be), np.sin(be)
+        c2a, s2a = np.cos(2 * al), np.sin(2 * al)
+        if which == 0:
+            h = out[s, 0]
+            _fill3(h,
+                   2 * t0 * (c2a + 2 * ca * cb) + e1,
+                   complex(-2 * s3 * t2 * sa * sb, 2 * t1 * (s2a + sa * cb)),
+                   complex(2 * t2 * (c2a - ca * cb), 2 * s3 * t1 * ca * sb),
+                   2 * t11 * c2a + (t11 + 3 * t22) * ca * cb + e2,
+                   complex(s3 * (t22 - t11) * sa * sb, 4 * t12 * sa * (ca - cb)),
+                   2 * t22 * c2a + (3 * t11 + t22) * ca * cb + e2)
+            mz = J * m[s, 2]
+            mp = complex(J * m[s, 0], -J * m[s, 1])  # J (m_x - i m_y)
+            for i in range(3):
+                h[i, i] += mz
+                h[3 + i, 3 + i] -= mz
+                h[i, 3 + i] = mp
+                h[3 + i, i] = np.conj(mp)
+            # (lambda / 2) s_z (x) L_z with L_z[1, 2] = 2i
+            h[1, 2] += 1j * lam
+            h[2, 1] -= 1j * lam
+            h[4, 5] -= 1j * lam
+            h[5, 4] += 1j * lam
+        else:
+            ha = 0.5 * a
+            hb = 0.5 * s3 * a
+            _fill3(out[s, 0],
+                   ha * 2 * t0 * (-2 * s2a - 2 * sa * cb),
+                   ha * complex(-2 * s3 * t2 * ca * sb, 2 * t1 * (2 * c2a + ca * cb)),
+                   ha * complex(2 * t2 * (-2 * s2a + sa * cb), -2 * s3 * t1 * sa * sb),
+                   ha * (-4 * t11 * s2a - (t11 + 3 * t22) * sa * cb),
+                   ha * complex(s3 * (t22 - t11) * ca * sb, 4 * t12 * (c2a - ca * cb)),
+                   ha * (-4 * t22 * s2a - (3 * t11 + t22) * sa * cb))
+            _fill3(out[s, 1],
+                   hb * (-4 * t0 * ca * sb),
+                   hb * complex(-2 * s3 * t2 * sa * cb, -2 * t1 * sa * sb),
+                   hb * complex(2 * t2 * ca * sb, 2 * s3 * t1 * ca * cb),
+                   hb * (-(t11 + 3 * t22) * ca * sb),
+                   hb * complex(s3 * (t22 - t11) * sa * cb, 4 * t12 * sa * sb),
+                   hb * (-(3 * t11 + t22) * ca * sb))
+
+
+@kernel
+def _fill3(h, h0, h1, h2, h11, h12, h22):
+    """I2 (x) [[h0, h1, h2], [h1*, h11, h12], [h2*, h12*, h22]] into the 6 x 6 matrix h."""
+    for o in (0, 3):
+        h[o, o] = h0
+        h[o + 1, o + 1] = h11
+        h[o + 2, o + 2] = h22
+        h[o, o + 1] = h1
+        h[o + 1, o] = np.conj(h1)
+        h[o, o + 2] = h2
+        h[o + 2, o] = np.conj(h2)
+        h[o + 1, o + 2] = h12
+        h[o + 2, o + 1] = np.conj(h12)
 
 
 def _hermitian3(h0, h1, h2, h11, h12, h22) -> np.ndarray:
