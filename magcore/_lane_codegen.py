@@ -24,7 +24,12 @@ floating-point operations as the generic solver, so the results agree to round-o
 ``_ql_step_<n>_<lev>(W)``
     One lock-step iteration of implicit QL (2 x 2 Jacobi split) at level ``lev`` for every lane;
     returns the number of lanes not converged at that level after it.  JAM lane groups are
-    interleaved in the loop body (see :data:`JAM`).
+    interleaved in the loop body (see :data:`JAM`).  The Givens rotations are recorded in W
+    (rows rs, rc), not applied to the eigenvectors: that keeps the loop body small enough for
+    the interleaved copies to stay in registers.
+``_ql_rotate_<n>_<lev>(W)``
+    Applies the recorded rotations to the eigenvector matrix Z (a streaming pass, no
+    dependency chains).
 ``_ql_<n>(W)``
     The levels in turn, each iterated until all lanes have converged.
 ``_back_<n>(W)``
@@ -62,7 +67,7 @@ class _Layout:
 
     REGIONS = (("Hr", "nn"), ("Hi", "nn"), ("E", "n"), ("Ur", "nn"), ("Ui", "nn"), ("d", "n"),
                ("e", "n"), ("Z", "nn"), ("Vr", "nn"), ("Vi", "nn"), ("beta", "n"), ("phr", "n"),
-               ("phi", "n"))
+               ("phi", "n"), ("rs", "n"), ("rc", "n"))
 
     def __init__(self, n: int, lanes: int):
         self.n, self.L = n, lanes
@@ -276,9 +281,6 @@ def _ql_step(w: _Layout, lev: int, c: _Code) -> None:
     for q in range(lev, n):
         c(f"d{q} = {w.d(q)}", 2)
         c(f"e{q} = {w.e(q)}", 2)
-    for r in range(n):
-        for q in range(lev, n):
-            c(f"z{r}_{q} = {w.z(r, q)}", 2)
     c("# m = first index >= lev with a negligible e[m] (e[n-1] = 0)", 2)
     c(f"m = {n - 1}", 2)
     for q in range(n - 2, lev - 1, -1):
@@ -296,7 +298,8 @@ def _ql_step(w: _Layout, lev: int, c: _Code) -> None:
     c(f"d{lev} -= tt * el", 2)
     c(f"d{lev + 1} += tt * el", 2)
     c(f"e{lev} = 0.0 if on else el", 2)
-    _rotate_z(n, lev, lev + 1, "js", "jc", c, 2)
+    c(f"{w.vec('rs', n - 1)} = js", 2)
+    c(f"{w.vec('rc', n - 1)} = jc", 2)
     if lev + 2 < n:
         c("# QL sweep from m - 1 down to lev for the lanes with m >= lev + 2", 2)
         c(f"run = 1.0 if m >= {lev + 2} else 0.0", 2)
@@ -331,7 +334,8 @@ def _ql_step(w: _Layout, lev: int, c: _Code) -> None:
             c("zs = sn if on else 0.0", 2)
             c("zc = cn if on else 1.0", 2)
             c("run = -1.0 if stop else run", 2)
-            _rotate_z(n, i, i + 1, "zs", "zc", c, 2)
+            c(f"{w.vec('rs', i)} = zs", 2)
+            c(f"{w.vec('rc', i)} = zc", 2)
         c("done = run > 0.0", 2)
         c(f"d{lev} -= p if done else 0.0", 2)
         c(f"e{lev} = g if done else e{lev}", 2)
@@ -340,12 +344,34 @@ def _ql_step(w: _Layout, lev: int, c: _Code) -> None:
     for q in range(lev, n):
         c(f"{w.d(q)} = d{q}", 2)
         c(f"{w.e(q)} = e{q}", 2)
-    for r in range(n):
-        for q in range(lev, n):
-            c(f"{w.z(r, q)} = z{r}_{q}", 2)
     c(f"active += 0 if abs(e{lev}) <= EPS * (abs(d{lev}) + abs(d{lev + 1})) else 1", 2)
     c = c.flush(w.L // JAM)
     c("return active", 1)
+    c("", 0)
+    c("", 0)
+
+
+def _ql_rotate(w: _Layout, lev: int, c: _Code) -> None:
+    n = w.n
+    c("@kernel", 0)
+    c(f"def _ql_rotate_{n}_{lev}(W):", 0)
+    c(f'"""Apply the rotations recorded by _ql_step_{n}_{lev} (the 2 x 2 Jacobi rotation, then the'
+      ' sweep from the bottom up) to the eigenvector matrix Z (generated)."""', 1)
+    c(f"for l in range({w.L}):", 1)
+    for r in range(n):
+        for q in range(lev, n):
+            c(f"z{r}_{q} = {w.z(r, q)}", 2)
+    c(f"js = {w.vec('rs', n - 1)}", 2)
+    c(f"jc = {w.vec('rc', n - 1)}", 2)
+    _rotate_z(n, lev, lev + 1, "js", "jc", c, 2)
+    if lev + 2 < n:
+        for i in range(n - 2, lev - 1, -1):
+            c(f"zs = {w.vec('rs', i)}", 2)
+            c(f"zc = {w.vec('rc', i)}", 2)
+            _rotate_z(n, i, i + 1, "zs", "zc", c, 2)
+    for r in range(n):
+        for q in range(lev, n):
+            c(f"{w.z(r, q)} = z{r}_{q}", 2)
     c("", 0)
     c("", 0)
 
@@ -358,7 +384,9 @@ def _ql(w: _Layout, c: _Code) -> None:
       ' has converged (generated); Z (identity on entry) gets the eigenvectors."""', 1)
     for lev in range(n - 1):
         c("for it in range(64):", 1)
-        c(f"if _ql_step_{n}_{lev}(W) == 0:", 2)
+        c(f"active = _ql_step_{n}_{lev}(W)", 2)
+        c(f"_ql_rotate_{n}_{lev}(W)", 2)
+        c("if active == 0:", 2)
         c("break", 3)
     c("", 0)
     c("", 0)
@@ -449,10 +477,11 @@ def generate(sizes=SIZES, lanes: int = 64) -> str:
         if n < 3:
             raise ValueError(f"generated lane kernels need n >= 3, got {n}")
         w = _Layout(n, lanes)
-        assert w.nrows == 7 * n * n + 6 * n and w.start["Ui"] == 3 * n * n + n  # _lane_buffers
+        assert w.nrows == 7 * n * n + 8 * n and w.start["Ui"] == 3 * n * n + n  # _lane_buffers
         _tridiagonal(w, c)
         for lev in range(n - 1):
             _ql_step(w, lev, c)
+            _ql_rotate(w, lev, c)
         _ql(w, c)
         _back(w, c)
     _dispatch(sizes, lanes, c)

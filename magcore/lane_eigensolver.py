@@ -54,7 +54,7 @@ def _lane_buffers(n, L):
     (n, n, L) and the outputs E (n, L), Ur, Ui (n, n, L) of :func:`_heev_block`.  The generated
     kernels (:mod:`magcore._lane_codegen`) keep their work space in W after these; the layout
     (row r of lane l at W[r * L + l]) is the one of ``magcore._lane_codegen._Layout``."""
-    W = np.empty((7 * n * n + 6 * n) * L)
+    W = np.empty((7 * n * n + 8 * n) * L)
     nn = n * n * L
     nl = n * L
     return (W, W[0:nn].reshape((n, n, L)), W[nn:2 * nn].reshape((n, n, L)),
