@@ -608,9 +608,10 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
 
 
 @_kernel
-def _lane_sandwich(Or, Oi, nz, Ur, Ui, L, Wr, Wi, Vr, Vi):
+def _lane_sandwich(Or, Oi, nz, Ur, Ui, L, Wr, Wi, Vr, Vi, want):
     """Matrix elements V[a, c] = (U^H O U)[a, c], a <= c, of one operator on a block of L lanes
-    (all arrays lane-last; ``nz[a, b]`` False where O[a, b] vanishes on every lane)."""
+    (all arrays lane-last; ``nz[a, b]`` False where O[a, b] vanishes on every lane), for the
+    pairs with ``want[a, c]`` (the others are left as they are)."""
     n = Ur.shape[0]
     for a in range(n):
         for c in range(n):
@@ -621,11 +622,15 @@ def _lane_sandwich(Or, Oi, nz, Ur, Ui, L, Wr, Wi, Vr, Vi):
             if not nz[a, b]:
                 continue
             for c in range(n):
+                if not want[:c + 1, c].any():  # column c of W = O U is not needed
+                    continue
                 for l in range(L):
                     Wr[a, c, l] += Or[a, b, l] * Ur[b, c, l] - Oi[a, b, l] * Ui[b, c, l]
                     Wi[a, c, l] += Or[a, b, l] * Ui[b, c, l] + Oi[a, b, l] * Ur[b, c, l]
     for a in range(n):
         for c in range(a, n):
+            if not want[a, c]:
+                continue
             for l in range(L):
                 Vr[a, c, l] = 0.0
                 Vi[a, c, l] = 0.0
@@ -708,6 +713,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
     acc_mm = np.empty((3, 3, L))
     acc_km = np.empty((dim, 3, L))
     W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
+    every = np.ones((n, n), np.bool_)  # all matrix elements a <= c
     Wr = np.empty((n, n, L))
     Wi = np.empty((n, n, L))
     Vr = np.empty((nop, n, n, L))
@@ -739,7 +745,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
             dK3r = dKr.reshape((dim, n, n, L))
             dK3i = dKi.reshape((dim, n, n, L))
             for op in range(dim):
-                _lane_sandwich(dK3r[op], dK3i[op], nzk[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op])
+                _lane_sandwich(dK3r[op], dK3i[op], nzk[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op], every)
             if spin_J != 0.0:
                 _lane_spin_sandwich(spin_J, up, dn, Ur, Ui, L, Pr, Pi, Vr[dim:], Vi[dim:])
             else:
@@ -749,7 +755,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
                             for l in range(L):
                                 Or[a, b, l] = Mr[i, a, b]
                                 Oi[a, b, l] = Mi[i, a, b]
-                    _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i])
+                    _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i], every)
             nl = min(L, K - k0)
             for l in range(L):
                 wl[l] = w[k0 + l] if l < nl else 0.0
@@ -1158,7 +1164,8 @@ def _occupied_lanes(H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
     VBr = VAr if same else np.empty((pb, n, n, L))  # B is A: its matrix elements are A's
     VBi = VAi if same else np.empty((pb, n, n, L))
     f = np.empty((n, L))
-    c = np.empty(L)
+    cab = np.empty((n, n, L))
+    live = np.zeros((n, n), np.bool_)
     flag = np.empty(L, np.bool_)
     om = np.empty((pa, pb, L))
     for s0 in range(0, N, L):
@@ -1166,40 +1173,45 @@ def _occupied_lanes(H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
         _fill_lanes(dA, s0, L, Ar, Ai, False)
         _lane_nonzeros(Ar, Ai, nzA)
         _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
+        for a in range(n):
+            for l in range(L):
+                f[a, l] = _fermi(El[a, l], mu, T)
+        # weights of the band pairs a < b; "live" pairs have f_a != f_b on some lane of the block
+        flag[:] = False
+        for a in range(n):
+            for b in range(a + 1, n):
+                cnt = 0
+                for l in range(L):
+                    df = f[a, l] - f[b, l]
+                    dE = El[a, l] - El[b, l]
+                    near = abs(dE) < tol and df != 0.0
+                    flag[l] = flag[l] or near
+                    cab[a, b, l] = 0.0 if (df == 0.0 or near) else -2.0 * df / (dE * dE)
+                    cnt += 1 if df != 0.0 else 0
+                live[a, b] = cnt > 0
+        # matrix elements of the live pairs only
         A3r = Ar.reshape((pa, n, n, L))
         A3i = Ai.reshape((pa, n, n, L))
         for op in range(pa):
-            _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, VAr[op], VAi[op])
+            _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, VAr[op], VAi[op], live)
         if not same:
             _fill_lanes(dB, s0, L, Br, Bi, False)
             _lane_nonzeros(Br, Bi, nzB)
             B3r = Br.reshape((pb, n, n, L))
             B3i = Bi.reshape((pb, n, n, L))
             for op in range(pb):
-                _lane_sandwich(B3r[op], B3i[op], nzB[op], Ur, Ui, L, Wr, Wi, VBr[op], VBi[op])
-        for a in range(n):
-            for l in range(L):
-                f[a, l] = _fermi(El[a, l], mu, T)
+                _lane_sandwich(B3r[op], B3i[op], nzB[op], Ur, Ui, L, Wr, Wi, VBr[op], VBi[op], live)
         om[:] = 0.0
-        flag[:] = False
         for a in range(n):
             for b in range(a + 1, n):
-                live = 0
-                for l in range(L):
-                    df = f[a, l] - f[b, l]
-                    dE = El[a, l] - El[b, l]
-                    near = abs(dE) < tol and df != 0.0
-                    flag[l] = flag[l] or near
-                    c[l] = 0.0 if (df == 0.0 or near) else -2.0 * df / (dE * dE)
-                    live += 1 if df != 0.0 else 0
-                if live == 0:  # f_a = f_b on every lane: no contribution
+                if not live[a, b]:
                     continue
                 for i in range(pa):
                     for j in range(pb):
                         for l in range(L):
                             xr = VAr[i, a, b, l]
                             xi = VAi[i, a, b, l]
-                            om[i, j, l] += c[l] * (xi * VBr[j, a, b, l] - xr * VBi[j, a, b, l])
+                            om[i, j, l] += cab[a, b, l] * (xi * VBr[j, a, b, l] - xr * VBi[j, a, b, l])
         for l in range(min(L, N - s0)):
             bad[s0 + l] = flag[l]
             for i in range(pa):
