@@ -169,7 +169,8 @@ def _tridiagonal(w: _Layout, c: _Code) -> None:
     c(f"def _tridiagonal_{n}(W):", 0)
     c(f'"""Householder reduction of the {n} x {n} lane matrices Hr + i Hi in W (lower triangle'
       ' used) (generated)."""', 1)
-    c(f"for l in range({w.L}):", 1)
+    c(f"for l in range({w.L // JAM}):", 1)
+    c = _Jammed(c)
     for i in range(n):
         for j in range(i + 1):
             c(f"a{i}_{j}r = {w.mat('Hr', i, j)}", 2)
@@ -257,6 +258,7 @@ def _tridiagonal(w: _Layout, c: _Code) -> None:
     for r in range(n):
         for q in range(n):
             c(f"{w.z(r, q)} = {1.0 if r == q else 0.0}", 2)
+    c = c.flush(w.L // JAM)
     c("", 0)
     c("", 0)
 

@@ -226,7 +226,7 @@ def _tmd_operators(k, m, par, which, out):
         al = 0.5 * a * k[s, 0]
         be = 0.5 * s3 * a * k[s, 1]
         ca, sa, cb, sb = np.cos(al), np.sin(al), np.cos(be), np.sin(be)
-        c2a, s2a = np.cos(2 * al), np.sin(2 * al)
+        c2a, s2a = ca * ca - sa * sa, 2.0 * sa * ca  # cos 2 alpha, sin 2 alpha
         if which == 0:
             h = out[s, 0]
             _fill3(h,
