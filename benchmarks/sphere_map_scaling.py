@@ -41,7 +41,7 @@ def run(n_workers, model, theta, phi, mesh, electrons, points_per_chunk, k_block
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-k", type=int, default=240, help="BZ mesh n x n")
+    parser.add_argument("--n-k", type=int, default=280, help="BZ mesh n x n")
     parser.add_argument("--n-theta", type=int, default=16)
     parser.add_argument("--n-phi", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
