@@ -613,6 +613,10 @@ def _lane_sandwich(Or, Oi, nz, Ur, Ui, L, Wr, Wi, Vr, Vi, want):
     (all arrays lane-last; ``nz[a, b]`` False where O[a, b] vanishes on every lane), for the
     pairs with ``want[a, c]`` (the others are left as they are)."""
     n = Ur.shape[0]
+    cols = np.zeros(n, np.bool_)  # columns of W = O U that are needed
+    for c in range(n):
+        for a in range(c + 1):
+            cols[c] = cols[c] or want[a, c]
     for a in range(n):
         for c in range(n):
             for l in range(L):
@@ -622,7 +626,7 @@ def _lane_sandwich(Or, Oi, nz, Ur, Ui, L, Wr, Wi, Vr, Vi, want):
             if not nz[a, b]:
                 continue
             for c in range(n):
-                if not want[:c + 1, c].any():  # column c of W = O U is not needed
+                if not cols[c]:
                     continue
                 for l in range(L):
                     Wr[a, c, l] += Or[a, b, l] * Ur[b, c, l] - Oi[a, b, l] * Ui[b, c, l]
