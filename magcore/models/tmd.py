@@ -174,7 +174,7 @@ class TMD(Model):
         mf = np.ascontiguousarray(np.broadcast_to(m, batch + (3,))).reshape(N, 3)
         p = self.params
         par = np.array([p[x] for x in ("a", "e1", "e2", "t0", "t1", "t2", "t11", "t12", "t22", "lambda", "J")])
-        out = np.zeros((N, 2, 6, 6) if which else (N, 6, 6), dtype=complex)
+        out = np.empty((N, 2, 6, 6) if which else (N, 6, 6), dtype=complex)
         _tmd_operators(kf, mf, par, which, out.reshape(N, -1, 6, 6))
         return out.reshape(batch + out.shape[1:])
 
@@ -217,8 +217,8 @@ class TMD(Model):
 
 @kernel
 def _tmd_operators(k, m, par, which, out):
-    """H(k; m) (which = 0, out (N, 1, 6, 6)) or dH/dk (which = 1, out (N, 2, 6, 6), zeroed on
-    entry) of :class:`TMD` per point; par = (a, e1, e2, t0, t1, t2, t11, t12, t22, lambda, J).
+    """H(k; m) (which = 0, out (N, 1, 6, 6)) or dH/dk (which = 1, out (N, 2, 6, 6)) of
+    :class:`TMD` per point; par = (a, e1, e2, t0, t1, t2, t11, t12, t22, lambda, J).
     The same formulas as :meth:`TMD.h_nn` and :meth:`TMD.dh_nn_dk` (tests compare them)."""
     a, e1, e2, t0, t1, t2, t11, t12, t22, lam, J = par
     s3 = np.sqrt(3.0)
@@ -269,7 +269,11 @@ def _tmd_operators(k, m, par, which, out):
 
 @kernel
 def _fill3(h, h0, h1, h2, h11, h12, h22):
-    """I2 (x) [[h0, h1, h2], [h1*, h11, h12], [h2*, h12*, h22]] into the 6 x 6 matrix h."""
+    """h <- I2 (x) [[h0, h1, h2], [h1*, h11, h12], [h2*, h12*, h22]] (all 36 elements)."""
+    for i in range(3):  # spin-off-diagonal blocks (the exchange adds to them)
+        for j in range(3):
+            h[i, 3 + j] = 0.0
+            h[3 + i, j] = 0.0
     for o in (0, 3):
         h[o, o] = h0
         h[o + 1, o + 1] = h11
