@@ -31,7 +31,7 @@ import numpy as np
 
 from ._numba import EPS
 from ._numba import kernel as _kernel
-from .lane_eigensolver import LANES, _heev_block, _lane_buffers, _lane_work, eigh_lanes
+from .lane_eigensolver import LANES, _heev_block, _lane_buffers, _lane_work, block_solver, eigh_lanes
 from .models.base import Model, TwoBandModel
 from .occupation import FERMI_WINDOW
 
@@ -683,8 +683,8 @@ def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Pr, Pi, Vr, Vi):
 
 
 @_kernel
-def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
-                    o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
+def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T, T_fs, tau,
+                    tol, o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
     """:func:`_chapter2_generic` for models with an exchange coupling, vectorised over k-points:
     the eigensystems (:func:`magcore.lane_eigensolver._heev_block`) and the matrix elements of
     dH/dk and M, the occupations and the Fermi-sea sums are computed for blocks of LANES
@@ -745,7 +745,7 @@ def _chapter2_lanes(H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, m
                     for l in range(L):
                         Hr[a, b, l] = H0r[a * n + b, l] + hr
                         Hi[a, b, l] = H0i[a * n + b, l] + hi
-            _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
+            _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
             dK3r = dKr.reshape((dim, n, n, L))
             dK3i = dKi.reshape((dim, n, n, L))
             for op in range(dim):
@@ -1020,7 +1020,7 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
             return out
         # k-points in SIMD lanes
         M = dHm[0, 0]
-        _chapter2_lanes(H0.reshape(K, -1), dHk.reshape(K, -1), np.any(dHk[0] != 0, axis=0),
+        _chapter2_lanes(block_solver(n), H0.reshape(K, -1), dHk.reshape(K, -1), np.any(dHk[0] != 0, axis=0),
                         np.ascontiguousarray(M.real), np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0),
                         np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, w, Jc,
                         *args, *(out[key] for key in keys))
@@ -1146,7 +1146,7 @@ def _lane_nonzeros(Xr, Xi, nz):
 
 
 @_kernel
-def _occupied_lanes(H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
+def _occupied_lanes(solver, H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
     """:func:`_occupied_generic` in SIMD lanes of LANES points: H (N, n * n), dA (N, pa * n * n),
     dB (N, pb * n * n) flattened, ``same`` when B is A; writes omega (N, pa, pb) and bad (N,).
     Elements of dA, dB that vanish on a whole block and band pairs with equal occupations on a
@@ -1176,7 +1176,7 @@ def _occupied_lanes(H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
         _fill_lanes(H, s0, L, Hr.reshape((n * n, L)), Hi.reshape((n * n, L)), True)
         _fill_lanes(dA, s0, L, Ar, Ai, False)
         _lane_nonzeros(Ar, Ai, nzA)
-        _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
+        _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
         for a in range(n):
             for l in range(L):
                 f[a, l] = _fermi(El[a, l], mu, T)
@@ -1295,7 +1295,7 @@ def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu:
         if N < LANES:
             _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
         else:  # SIMD lanes
-            _occupied_lanes(H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1), n, dA.shape[1],
+            _occupied_lanes(block_solver(n), H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1), n, dA.shape[1],
                             dB.shape[1], same, float(mu), float(temperature), float(degeneracy_tol),
                             omega, bad)
     return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)

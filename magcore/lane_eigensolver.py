@@ -21,6 +21,8 @@ column j.  Private: used by the kernels in :mod:`magcore.kernels`.
 from __future__ import annotations
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from . import _lane_kernels
 from ._lane_kernels import heev_fixed
@@ -62,13 +64,37 @@ def _lane_buffers(n, L):
             W[3 * nn + nl:4 * nn + nl].reshape((n, n, L)))
 
 
-@kernel
-def _heev_block(W, Hr, Hi, L, E, Ur, Ui, work):
+_GENERATED = np.empty(0, np.int8)
+_GENERIC = np.empty(0, np.int16)
+
+
+def block_solver(n: int) -> np.ndarray:
+    """Token argument of the lane kernels that picks their block eigensolver at compile time:
+    numba specialises a kernel on the token's type, so the generated fixed-size kernels (~40 s
+    of cold compilation each) are compiled only into the specialisation used for a matrix size
+    that has them (``magcore._lane_kernels.SIZES``)."""
+    return _GENERATED if n in _lane_kernels.SIZES else _GENERIC
+
+
+def _heev_block(W, Hr, Hi, L, E, Ur, Ui, work, solver):
     """Eigensystems of the block of lane matrices in the buffers of :func:`_lane_buffers`: by
-    the generated fixed-size kernels where there is one for n (and L == LANES), else by
-    :func:`_heev_lanes`.  Both run the same algorithm and agree to round-off."""
-    if L != LANES or not heev_fixed(W, Hr.shape[0]):
+    the generated fixed-size kernels if ``solver`` is ``block_solver(n)`` of a size that has them
+    (and L == LANES), else by :func:`_heev_lanes`.  Both run the same algorithm and agree to
+    round-off.  Compiled code only (the implementations are chosen in :func:`_heev_block_impl`)."""
+    raise NotImplementedError("_heev_block is called from compiled kernels only")
+
+
+@overload(_heev_block, jit_options=dict(cache=True, error_model="numpy"))
+def _heev_block_impl(W, Hr, Hi, L, E, Ur, Ui, work, solver):
+    if solver.dtype == types.int8:
+        def generated(W, Hr, Hi, L, E, Ur, Ui, work, solver):
+            if L != LANES or not heev_fixed(W, Hr.shape[0]):
+                _heev_lanes(Hr, Hi, L, E, Ur, Ui, work)
+        return generated
+
+    def generic(W, Hr, Hi, L, E, Ur, Ui, work, solver):
         _heev_lanes(Hr, Hi, L, E, Ur, Ui, work)
+    return generic
 
 
 @kernel
@@ -335,9 +361,9 @@ def _tql_lanes(d, e, Z, L, t, mm):
 
 
 @kernel
-def _eigh_lanes_batch(H, E, U):
+def _eigh_lanes_batch(H, E, U, solver):
     """H (N, n, n) complex -> E (N, n), U (N, n, n), in blocks of LANES lanes (the last block
-    padded with identity matrices)."""
+    padded with identity matrices); ``solver`` = :func:`block_solver` (n)."""
     N, n = H.shape[0], H.shape[1]
     L = LANES
     work = _lane_work(n, L)
@@ -354,7 +380,7 @@ def _eigh_lanes_batch(H, E, U):
                     for j in range(i + 1):
                         Hr[i, j, l] = 1.0 if i == j else 0.0
                         Hi[i, j, l] = 0.0
-        _heev_block(W, Hr, Hi, L, El, Ur, Ui, work)
+        _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
         for l in range(min(L, N - s0)):
             for i in range(n):
                 E[s0 + l, i] = El[i, l]
@@ -373,5 +399,5 @@ def eigh_lanes(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Hf = Hf.copy()
     E = np.empty((Hf.shape[0], n))
     U = np.empty((Hf.shape[0], n, n), np.complex128)
-    _eigh_lanes_batch(Hf, E, U)
+    _eigh_lanes_batch(Hf, E, U, block_solver(n))
     return E.reshape(shape + (n,)), U.reshape(shape + (n, n))

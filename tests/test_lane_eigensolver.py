@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from magcore import _lane_codegen, _lane_kernels, kernels
-from magcore.lane_eigensolver import LANES, _heev_lanes, _lane_buffers, _lane_work, eigh_lanes
+from magcore.lane_eigensolver import LANES, _heev_lanes, _lane_buffers, _lane_work, block_solver, eigh_lanes
 
 
 def random_hermitian(rng, shape, n):
@@ -114,5 +114,8 @@ def test_generated_kernels_only_for_their_sizes():
     n = max(_lane_codegen.SIZES) + 1
     W = _lane_buffers(n, LANES)[0]
     assert not _lane_kernels.heev_fixed(W, n)
+    # the compile-time token selects the generated kernels exactly for their sizes
+    for size in range(2, 10):
+        assert (block_solver(size).dtype == np.int8) == (size in _lane_codegen.SIZES)
     with pytest.raises(ValueError, match="n >= 3"):
         _lane_codegen.generate((2,))
