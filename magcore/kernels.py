@@ -1133,6 +1133,27 @@ def _fill_lanes(X, s0, L, Xr, Xi, pad):
 
 
 @_kernel
+def _fill_hamiltonian_lanes(H, s0, L, Hr, Hi):
+    """Lower triangles of the lane matrices Hr + i Hi (n, n, L) <- H[s0 + l] (flattened n * n),
+    the identity past the end of H (what the lane eigensolvers read)."""
+    N = H.shape[0]
+    n = Hr.shape[0]
+    for l in range(L):
+        if s0 + l < N:
+            h = H[s0 + l]
+            for i in range(n):
+                for j in range(i + 1):
+                    x = h[i * n + j]
+                    Hr[i, j, l] = x.real
+                    Hi[i, j, l] = x.imag
+        else:
+            for i in range(n):
+                for j in range(i + 1):
+                    Hr[i, j, l] = 1.0 if i == j else 0.0
+                    Hi[i, j, l] = 0.0
+
+
+@_kernel
 def _lane_nonzeros(Xr, Xi, nz):
     """nz[op, a, b] = whether element (a, b) of operator op is non-zero on any lane of the block
     Xr + i Xi (p * n * n, L) (the sandwiches skip the others)."""
@@ -1173,13 +1194,18 @@ def _occupied_lanes(solver, H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
     flag = np.empty(L, np.bool_)
     om = np.empty((pa, pb, L))
     for s0 in range(0, N, L):
-        _fill_lanes(H, s0, L, Hr.reshape((n * n, L)), Hi.reshape((n * n, L)), True)
+        _fill_hamiltonian_lanes(H, s0, L, Hr, Hi)
         _fill_lanes(dA, s0, L, Ar, Ai, False)
         _lane_nonzeros(Ar, Ai, nzA)
         _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
         for a in range(n):
-            for l in range(L):
-                f[a, l] = _fermi(El[a, l], mu, T)
+            if T == 0.0:  # step function as selects (vectorised)
+                for l in range(L):
+                    x = El[a, l]
+                    f[a, l] = 1.0 if x < mu else (0.5 if x == mu else 0.0)
+            else:
+                for l in range(L):
+                    f[a, l] = _fermi(El[a, l], mu, T)
         # weights of the band pairs a < b; "live" pairs have f_a != f_b on some lane of the block
         flag[:] = False
         for a in range(n):
