@@ -9,7 +9,8 @@ machine code from ``magcore/__pycache__``):
   transformation, per matrix (:func:`_heev`) or, for batches of at least LANES = 64 matrices,
   in SIMD lanes (:mod:`magcore.lane_eigensolver`; 6 x 6 matrices through the generated
   fixed-size kernels of :mod:`magcore._lane_codegen`, ~7.7x :func:`numpy.linalg.eigh`, whose
-  per-matrix LAPACK call overhead dominates at these sizes; 4x for other n = 3..8);
+  per-matrix LAPACK call overhead dominates at these sizes; the generic lane loops used for
+  other n run ~4x numpy at n = 6);
 * a closed-form two-band path: from the d-vector of H = d_0 + d . s and its Jacobians, the
   band energies, dE/dl = d_0' -/+ d_hat . d', and the pair Berry curvature
   Omega^-_{ab} = -(1/2) d . (d_a x d_b) / |d|^3 of the lower band (the sum-over-states result of
