@@ -11,6 +11,25 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_six_band_kernels():
+    """Compile (or load) the six-band lane kernels once in the test process, before any test
+    starts Dask workers or Snakemake jobs: on a cold numba cache (a fresh clone) those
+    processes would otherwise each compile the same kernels at the same time (~70 s each)."""
+    import numpy as np
+
+    from magcore.kernels import eigh, occupied_berry_curvature_map
+    from magcore.models import get_model
+    from magcore.sphere import Electrons, sphere_partial_sums
+
+    model = get_model("tmd")
+    k = np.random.default_rng(0).normal(size=(64, 2))
+    m = np.array([0.0, 0.0, 1.0])
+    eigh(model.hamiltonian(k, m))
+    occupied_berry_curvature_map(model, k, m, 1.0, params="kk")
+    sphere_partial_sums(model, m[None], k, np.full(64, 1 / 64), Electrons(chemical_potential=1.0, temperature=0.02))
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
