@@ -40,6 +40,8 @@ floating-point operations as the generic solver, so the results agree to round-o
 
 from __future__ import annotations
 
+import re
+
 SIZES = (6,)
 """Matrix sizes with generated kernels.  Each size costs ~40 s of compilation on a cold numba cache
 (the generic lane solver compiles in ~5 s), so only the six-band models (``tmd``) get one."""
@@ -132,8 +134,6 @@ class _Jammed:
         self.body.append((line, depth))
 
     def flush(self, stride: int) -> "_Code":
-        import re
-
         ident = re.compile(r"(?<![\w.])([A-Za-z_]\w*)")
 
         def copy(line: str, j: int) -> str:
