@@ -1169,20 +1169,32 @@ def _lane_nonzeros(Xr, Xi, nz):
 
 
 @_kernel
-def _occupied_lanes(solver, H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
-    """:func:`_occupied_generic` in SIMD lanes of LANES points: H (N, n * n), dA (N, pa * n * n),
-    dB (N, pb * n * n) flattened, ``same`` when B is A; writes omega (N, pa, pb) and bad (N,).
-    Elements of dA, dB that vanish on a whole block and band pairs with equal occupations on a
-    whole block are skipped."""
-    N = H.shape[0]
+def _array_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, scratch):
+    """Lane source (see :meth:`magcore.models.base.Model.lane_source`) from evaluated arrays
+    data = (H (N, n * n), dA (N, pa * n * n), dB (N, pb * n * n)), flattened."""
+    H, dA, dB = data
+    _fill_hamiltonian_lanes(H, s0, L, Hr, Hi)
+    _fill_lanes(dA, s0, L, Ar, Ai, False)
+    if fill_b:
+        _fill_lanes(dB, s0, L, Br, Bi, False)
+
+
+@_kernel
+def _occupied_lanes(solver, fill, data, N, n, pa, pb, same, mu, T, tol, omega, bad):
+    """:func:`_occupied_generic` in SIMD lanes of LANES points.  ``fill(data, ...)`` writes the
+    lanes of H and of the operators A (pa of them) and B (pb; not written when ``same``: B is A)
+    of a block (:meth:`magcore.models.base.Model.lane_source`, or :func:`_array_lanes`); N
+    points; writes omega (N, pa, pb) and bad (N,).  Elements of A, B that vanish on a whole
+    block and band pairs with equal occupations on a whole block are skipped."""
     L = LANES
     nzA = np.empty((pa, n, n), np.bool_)
     nzB = nzA if same else np.empty((pb, n, n), np.bool_)
     work = _lane_work(n, L)
-    Ar = np.empty((pa * n * n, L))
-    Ai = np.empty((pa * n * n, L))
-    Br = np.empty((pb * n * n, L))
-    Bi = np.empty((pb * n * n, L))
+    Ar = np.zeros((pa * n * n, L))  # zeros: a source writes only the elements that can be non-zero
+    Ai = np.zeros((pa * n * n, L))
+    Br = np.zeros((pb * n * n, L))
+    Bi = np.zeros((pb * n * n, L))
+    scratch = np.empty((8, L))
     W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     Wr = np.empty((n, n, L))
     Wi = np.empty((n, n, L))
@@ -1196,8 +1208,7 @@ def _occupied_lanes(solver, H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
     flag = np.empty(L, np.bool_)
     om = np.empty((pa, pb, L))
     for s0 in range(0, N, L):
-        _fill_hamiltonian_lanes(H, s0, L, Hr, Hi)
-        _fill_lanes(dA, s0, L, Ar, Ai, False)
+        fill(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, not same, scratch)
         _lane_nonzeros(Ar, Ai, nzA)
         _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
         for a in range(n):
@@ -1227,7 +1238,6 @@ def _occupied_lanes(solver, H, dA, dB, n, pa, pb, same, mu, T, tol, omega, bad):
         for op in range(pa):
             _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, VAr[op], VAi[op], live)
         if not same:
-            _fill_lanes(dB, s0, L, Br, Bi, False)
             _lane_nonzeros(Br, Bi, nzB)
             B3r = Br.reshape((pb, n, n, L))
             B3i = Bi.reshape((pb, n, n, L))
@@ -1309,21 +1319,23 @@ def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu:
         bad = np.empty(N, dtype=bool)
         _occupied_two_band(dvec, ja, jb, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
     else:
-        H = model.hamiltonian(k, m)
-        n = H.shape[-1]
-        H = _c128(H, batch + (n, n)).reshape(N, n, n)
-        ops = {"k": lambda: model.dh_dk(k, m), "m": lambda: model.dh_dm(k, m)}
-        dA = ops[params[0]]()
-        dB = dA if params[1] == params[0] else ops[params[1]]()
         same = params[1] == params[0]
-        dA = _c128(dA, batch + dA.shape[-3:]).reshape(N, -1, n, n)
-        dB = dA if same else _c128(dB, batch + dB.shape[-3:]).reshape(N, -1, n, n)
-        omega = np.empty((N, dA.shape[1], dB.shape[1]))
+        n = model.n_bands
+        size = {"k": model.dim, "m": 3}
+        pa, pb = size[params[0]], size[params[1]]
+        omega = np.empty((N, pa, pb))
         bad = np.empty(N, dtype=bool)
-        if N < LANES:
-            _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
-        else:  # SIMD lanes
-            _occupied_lanes(block_solver(n), H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1), n, dA.shape[1],
-                            dB.shape[1], same, float(mu), float(temperature), float(degeneracy_tol),
-                            omega, bad)
+        source = model.lane_source(k, m, params) if N >= LANES else None
+        if source is None:  # evaluate the operators as arrays first
+            H = _c128(model.hamiltonian(k, m), batch + (n, n)).reshape(N, n, n)
+            ops = {"k": lambda: model.dh_dk(k, m), "m": lambda: model.dh_dm(k, m)}
+            dA = _c128(ops[params[0]](), batch + (pa, n, n)).reshape(N, pa, n, n)
+            dB = dA if same else _c128(ops[params[1]](), batch + (pb, n, n)).reshape(N, pb, n, n)
+            if N < LANES:
+                _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+                return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)
+            source = (_array_lanes, (H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1)))
+        fill, data = source  # SIMD lanes
+        _occupied_lanes(block_solver(n), fill, data, N, n, pa, pb, same, float(mu), float(temperature),
+                        float(degeneracy_tol), omega, bad)
     return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)
