@@ -692,7 +692,9 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     dH/dk and M, the occupations and the Fermi-sea sums are computed for blocks of LANES
     k-points at once in SIMD lanes (per-lane partial sums, reduced per magnetization); the
     Fermi-surface terms (:func:`_accumulate_surface`) per point, for the points that have a band
-    with df0/de != 0.  H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened),
+    with df0/de != 0.  k-blocks are the outer loop: a block's H(k; 0) and dH/dk are copied into
+    the lanes once and serve every magnetization (each magnetization's sums run over the k-points
+    in the same order as a loop over magnetizations outside would).  H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened),
     nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi (3, n, n) with nzm, and
     m_s . M as Hmr, Hmi (B, n, n)."""
     B = Hmr.shape[0]
@@ -714,10 +716,14 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     anyfs = np.empty(L, np.bool_)
     fl = np.empty((n, L))
     fpl = np.empty((n, L))
-    acc_g = np.empty(L)           # per-lane partial sums, reduced over the lanes per magnetization
-    acc_dG = np.empty((3, L))
-    acc_mm = np.empty((3, 3, L))
-    acc_km = np.empty((dim, 3, L))
+    acc_g = np.zeros((B, L))           # per-lane partial sums, reduced over the lanes per magnetization
+    acc_dG = np.zeros((B, 3, L))
+    acc_mm = np.zeros((B, 3, 3, L))
+    acc_km = np.zeros((B, dim, 3, L))
+    X = np.zeros((B, dim, 3, 3))  # Fermi-surface sums per magnetization (see _finish)
+    Y = np.zeros((B, dim, 3, 3))
+    dos = np.zeros(B)
+    nbad = np.zeros(B, np.int64)
     W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     every = np.ones((n, n), np.bool_)  # all matrix elements a <= c
     Wr = np.empty((n, n, L))
@@ -726,20 +732,11 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     Vi = np.empty((nop, n, n, L))
     Or = np.empty((n, n, L))
     Oi = np.empty((n, n, L))
-    E, D, Pim, _, fp, bo, X, Y, g, dos = _point_work(n, dim)
-    for s in range(B):
-        X[:] = 0.0
-        Y[:] = 0.0
-        g[0] = 0.0
-        dos[0] = 0.0
-        nbad = 0
-        acc_g[:] = 0.0
-        acc_dG[:] = 0.0
-        acc_mm[:] = 0.0
-        acc_km[:] = 0.0
-        for k0 in range(0, K, L):
-            _fill_lanes(H0, k0, L, H0r, H0i, True)
-            _fill_lanes(dK, k0, L, dKr, dKi, False)
+    E, D, Pim, _, fp, bo, _, _, _, _ = _point_work(n, dim)
+    for k0 in range(0, K, L):
+        _fill_lanes(H0, k0, L, H0r, H0i, True)
+        _fill_lanes(dK, k0, L, dKr, dKi, False)
+        for s in range(B):
             for a in range(n):
                 for b in range(n):
                     hr = Hmr[s, a, b]
@@ -779,7 +776,7 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                     gs[l] += _grand_potential(e_, mu, T)
                     anyfs[l] = anyfs[l] or fpa != 0.0
             for l in range(L):
-                acc_g[l] += wl[l] * gs[l]
+                acc_g[s, l] += wl[l] * gs[l]
             # Fermi sea (as in _accumulate): pair form, in lanes
             for a in range(n):
                 for b in range(a + 1, n):
@@ -792,11 +789,11 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                     for i in range(3):
                         for q in range(i + 1, 3):
                             for l in range(L):
-                                acc_mm[i, q, l] += cl[l] * (Vi[dim + i, a, b, l] * Vr[dim + q, a, b, l]
+                                acc_mm[s, i, q, l] += cl[l] * (Vi[dim + i, a, b, l] * Vr[dim + q, a, b, l]
                                                            - Vr[dim + i, a, b, l] * Vi[dim + q, a, b, l])
                         for j in range(dim):
                             for l in range(L):
-                                acc_km[j, i, l] += cl[l] * (Vi[j, a, b, l] * Vr[dim + i, a, b, l]
+                                acc_km[s, j, i, l] += cl[l] * (Vi[j, a, b, l] * Vr[dim + i, a, b, l]
                                                            - Vr[j, a, b, l] * Vi[dim + i, a, b, l])
             # Hellmann-Feynman field with the cutoff-centre shift
             for a in range(n):
@@ -805,7 +802,7 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                         x = Vr[dim + i, a, a, l]
                         for j in range(dim):
                             x += Jc[s, i, j] * Vr[j, a, a, l]
-                        acc_dG[i, l] += wl[l] * fl[a, l] * x
+                        acc_dG[s, i, l] += wl[l] * fl[a, l] * x
             # Fermi surface, per point
             for l in range(nl):
                 fs_bad = False
@@ -828,22 +825,24 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                                 for j in range(dim):
                                     Pim[a, b, j, dim + i] = Vi[j, a, b, l] * ir - Vr[j, a, b, l] * ii
                     fs_bad = _accumulate_surface(E, D, Pim, dim, wl[l], tau, tol, fp, bo, o_eta[s], o_hE[s],
-                                                 dos, X, Y)
+                                                 dos[s:s + 1], X[s], Y[s])
                 if flag[l] or fs_bad:
-                    nbad += 1
+                    nbad[s] += 1
+    for s in range(B):
+        g = 0.0
         for l in range(L):
-            g[0] += acc_g[l]
+            g += acc_g[s, l]
             for i in range(3):
-                o_dG[s, i] += acc_dG[i, l]
+                o_dG[s, i] += acc_dG[s, i, l]
                 for q in range(i + 1, 3):
-                    o_mm[s, i, q] += acc_mm[i, q, l]
-                    o_mm[s, q, i] -= acc_mm[i, q, l]
+                    o_mm[s, i, q] += acc_mm[s, i, q, l]
+                    o_mm[s, q, i] -= acc_mm[s, i, q, l]
                 for j in range(dim):
-                    o_km[s, j, i] += acc_km[j, i, l]
-        o_g[s] += g[0]
-        o_dos[s] += dos[0]
-        o_ndeg[s] += nbad
-        _finish(X, Y, o_omegaE[s], o_etaE[s])
+                    o_km[s, j, i] += acc_km[s, j, i, l]
+        o_g[s] += g
+        o_dos[s] += dos[s]
+        o_ndeg[s] += nbad[s]
+        _finish(X[s], Y[s], o_omegaE[s], o_etaE[s])
 
 
 @_kernel
