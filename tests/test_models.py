@@ -236,11 +236,13 @@ def test_tmd_spectrum_at_k_and_k_prime(material):
 
 
 def test_tmd_compiled_operators_match_the_three_band_formulas():
-    # hamiltonian/dh_dk run a compiled kernel; h_nn/dh_nn_dk are the numpy formulas of eq. 3.80
+    # hamiltonian/dh_dk run the compiled lane functions of the lane source (blocks of 64 points:
+    # 135 points are two full blocks and a partial one); h_nn/dh_nn_dk are the numpy formulas
+    # of eq. 3.80
     model = get_model("tmd", material="WS2", J=0.17)
     rng = np.random.default_rng(8)
-    k = rng.normal(size=(9, 4, 2))
-    m = rng.normal(size=(4, 3))
+    k = rng.normal(size=(9, 15, 2))
+    m = rng.normal(size=(15, 3))
     lam, J = model.params["lambda"], model.params["J"]
     s = [np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])]
     L_z = np.array([[0, 0, 0], [0, 0, 2j], [0, -2j, 0]])

@@ -232,68 +232,64 @@ class TMD(Model):
 @kernel
 def _tmd_operators(k, m, par, which, out):
     """H(k; m) (which = 0, out (N, 1, 6, 6)) or dH/dk (which = 1, out (N, 2, 6, 6)) of
-    :class:`TMD` per point; par = (a, e1, e2, t0, t1, t2, t11, t12, t22, lambda, J).
-    The same formulas as :meth:`TMD.h_nn` and :meth:`TMD.dh_nn_dk` (tests compare them)."""
-    a, e1, e2, t0, t1, t2, t11, t12, t22, lam, J = par
-    s3 = np.sqrt(3.0)
-    for s in range(k.shape[0]):
-        al = 0.5 * a * k[s, 0]
-        be = 0.5 * s3 * a * k[s, 1]
-        ca, sa, cb, sb = np.cos(al), np.sin(al), np.cos(be), np.sin(be)
-        c2a, s2a = ca * ca - sa * sa, 2.0 * sa * ca  # cos 2 alpha, sin 2 alpha
+    :class:`TMD` per point; par = (a, e1, e2, t0, t1, t2, t11, t12, t22, lambda, J).  Evaluated
+    by the lane functions of the lane source (:func:`_tmd_lanes`) in blocks of points, so the
+    compiled formulas exist once; tests compare them with the numpy :meth:`TMD.h_nn` and
+    :meth:`TMD.dh_nn_dk`.  Blocks of 16 points keep the lanes in L1 while they are copied out."""
+    N = k.shape[0]
+    L = 16
+    T = np.empty((8, L))
+    Hr = np.empty((6, 6, L))
+    Hi = np.empty((6, 6, L))
+    Xr = np.zeros((72, L))
+    Xi = np.zeros((72, L))
+    for s0 in range(0, N, L):
+        _tmd_trig_lanes(k, m, par, s0, L, T)
         if which == 0:
-            h = out[s, 0]
-            _fill3(h,
-                   2 * t0 * (c2a + 2 * ca * cb) + e1,
-                   complex(-2 * s3 * t2 * sa * sb, 2 * t1 * (s2a + sa * cb)),
-                   complex(2 * t2 * (c2a - ca * cb), 2 * s3 * t1 * ca * sb),
-                   2 * t11 * c2a + (t11 + 3 * t22) * ca * cb + e2,
-                   complex(s3 * (t22 - t11) * sa * sb, 4 * t12 * sa * (ca - cb)),
-                   2 * t22 * c2a + (3 * t11 + t22) * ca * cb + e2)
-            mz = J * m[s, 2]
-            mp = complex(J * m[s, 0], -J * m[s, 1])  # J (m_x - i m_y)
-            for i in range(3):
-                h[i, i] += mz
-                h[3 + i, 3 + i] -= mz
-                h[i, 3 + i] = mp
-                h[3 + i, i] = np.conj(mp)
-            # (lambda / 2) s_z (x) L_z with L_z[1, 2] = 2i
-            h[1, 2] += 1j * lam
-            h[2, 1] -= 1j * lam
-            h[4, 5] -= 1j * lam
-            h[5, 4] += 1j * lam
+            _tmd_hamiltonian_lanes(T, L, par, Hr, Hi)
         else:
-            ha = 0.5 * a
-            hb = 0.5 * s3 * a
-            _fill3(out[s, 0],
-                   ha * 2 * t0 * (-2 * s2a - 2 * sa * cb),
-                   ha * complex(-2 * s3 * t2 * ca * sb, 2 * t1 * (2 * c2a + ca * cb)),
-                   ha * complex(2 * t2 * (-2 * s2a + sa * cb), -2 * s3 * t1 * sa * sb),
-                   ha * (-4 * t11 * s2a - (t11 + 3 * t22) * sa * cb),
-                   ha * complex(s3 * (t22 - t11) * ca * sb, 4 * t12 * (c2a - ca * cb)),
-                   ha * (-4 * t22 * s2a - (3 * t11 + t22) * sa * cb))
-            _fill3(out[s, 1],
-                   hb * (-4 * t0 * ca * sb),
-                   hb * complex(-2 * s3 * t2 * sa * cb, -2 * t1 * sa * sb),
-                   hb * complex(2 * t2 * ca * sb, 2 * s3 * t1 * ca * cb),
-                   hb * (-(t11 + 3 * t22) * ca * sb),
-                   hb * complex(s3 * (t22 - t11) * sa * cb, 4 * t12 * sa * sb),
-                   hb * (-(3 * t11 + t22) * ca * sb))
+            _tmd_dk_lanes(T, L, par, Xr, Xi)
+        for l in range(min(L, N - s0)):
+            o = out[s0 + l]
+            if which == 0:
+                for i in range(6):
+                    for j in range(i + 1):
+                        o[0, i, j] = complex(Hr[i, j, l], Hi[i, j, l])
+                        o[0, j, i] = complex(Hr[i, j, l], -Hi[i, j, l])
+            else:
+                for op in range(2):
+                    for i in range(6):
+                        for j in range(6):
+                            o[op, i, j] = complex(Xr[36 * op + 6 * i + j, l], Xi[36 * op + 6 * i + j, l])
 
 
 @kernel
 def _tmd_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, T):
     """Lane source of :class:`TMD` (:meth:`Model.lane_source`): data = (k (N, 2), m (N, 3),
     parameters as in :func:`_tmd_operators`, codes of the two operator sets: 0 = dH/dk,
-    1 = dH/dm).  The same formulas as :func:`_tmd_operators`; the trigonometric functions of a
-    block are evaluated once (scalar calls) into T, the matrix elements in loops over the
-    lanes that compile to packed SIMD code."""
+    1 = dH/dm).  The trigonometric functions of a block are evaluated once (scalar calls) into
+    T, the matrix elements in loops over the lanes that compile to packed SIMD code."""
     k, m, par, codes = data
+    _tmd_trig_lanes(k, m, par, s0, L, T)
+    _tmd_hamiltonian_lanes(T, L, par, Hr, Hi)
+    for which in range(2 if fill_b else 1):
+        Xr, Xi = (Ar, Ai) if which == 0 else (Br, Bi)
+        if codes[which] == 0:
+            _tmd_dk_lanes(T, L, par, Xr, Xi)
+        else:
+            _tmd_dm_lanes(L, par[10], Xr, Xi)
+
+
+@kernel
+def _tmd_trig_lanes(k, m, par, s0, L, T):
+    """T[0:4, l] = cos alpha, sin alpha, cos beta, sin beta (alpha = k_x a / 2,
+    beta = sqrt3 k_y a / 2) and T[4:7, l] = J m of point s0 + l (lanes past the end of k repeat
+    its last point)."""
     N = k.shape[0]
     a, J = par[0], par[10]
     s3 = np.sqrt(3.0)
     for l in range(L):
-        s = min(s0 + l, N - 1)  # lanes past the end repeat the last point
+        s = min(s0 + l, N - 1)
         al = 0.5 * a * k[s, 0]
         be = 0.5 * s3 * a * k[s, 1]
         T[0, l] = np.cos(al)
@@ -303,13 +299,6 @@ def _tmd_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, T):
         T[4, l] = J * m[s, 0]
         T[5, l] = J * m[s, 1]
         T[6, l] = J * m[s, 2]
-    _tmd_hamiltonian_lanes(T, L, par, Hr, Hi)
-    for which in range(2 if fill_b else 1):
-        Xr, Xi = (Ar, Ai) if which == 0 else (Br, Bi)
-        if codes[which] == 0:
-            _tmd_dk_lanes(T, L, par, Xr, Xi)
-        else:
-            _tmd_dm_lanes(L, J, Xr, Xi)
 
 
 @kernel
@@ -415,25 +404,6 @@ def _tmd_dm_lanes(L, J, Xr, Xi):
             Xi[36 + 18 + 7 * j, l] = J
             Xr[72 + 7 * j, l] = J  # s_z: +1 on spin up, -1 on spin down
             Xr[72 + 21 + 7 * j, l] = -J
-
-
-@kernel
-def _fill3(h, h0, h1, h2, h11, h12, h22):
-    """h <- I2 (x) [[h0, h1, h2], [h1*, h11, h12], [h2*, h12*, h22]] (all 36 elements)."""
-    for i in range(3):  # spin-off-diagonal blocks (the exchange adds to them)
-        for j in range(3):
-            h[i, 3 + j] = 0.0
-            h[3 + i, j] = 0.0
-    for o in (0, 3):
-        h[o, o] = h0
-        h[o + 1, o + 1] = h11
-        h[o + 2, o + 2] = h22
-        h[o, o + 1] = h1
-        h[o + 1, o] = np.conj(h1)
-        h[o, o + 2] = h2
-        h[o + 2, o] = np.conj(h2)
-        h[o + 1, o + 2] = h12
-        h[o + 2, o + 1] = np.conj(h12)
 
 
 def _hermitian3(h0, h1, h2, h11, h12, h22) -> np.ndarray:
