@@ -24,7 +24,9 @@ machine code from ``magcore/__pycache__``):
   :func:`magcore.sphere._sphere_partial_sums_numpy` (same keys, shapes, degeneracy counting,
   T = 0 and T > 0, smearing, the cutoff-centre Jacobian term of dG/dm).
 
-Only the model evaluation (H, dH/dk, dH/dm or the d-vector and its Jacobians) stays in numpy.
+The model evaluation (H, dH/dk, dH/dm or the d-vector and its Jacobians) is the model's: numpy
+or its own compiled code, and for the occupied-curvature maps optionally straight into the SIMD
+lanes (:meth:`magcore.models.base.Model.lane_source`; ``tmd`` has one).
 """
 
 from __future__ import annotations
