@@ -695,9 +695,9 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     k-points at once in SIMD lanes (per-lane partial sums, reduced per magnetization); the
     Fermi-surface terms (:func:`_accumulate_surface`) per point, for the points that have a band
     with df0/de != 0.  k-blocks are the outer loop: a block's H(k; 0) and dH/dk are copied into
-    the lanes once and serve every magnetization (each magnetization's sums run over the k-points
-    in the same order as a loop over magnetizations outside would).  H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened),
-    nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi (3, n, n) with nzm, and
+    the lanes once and serve every magnetization (each magnetization's sums run over the
+    k-points in the same order as a loop over magnetizations outside would).  H(k; 0) as H0
+    (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened), nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi (3, n, n) with nzm, and
     m_s . M as Hmr, Hmi (B, n, n)."""
     B = Hmr.shape[0]
     K = H0.shape[0]

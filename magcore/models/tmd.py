@@ -168,10 +168,8 @@ class TMD(Model):
     def _operators(self, k, m, which):
         """H (which = 0) or dH/dk (which = 1) on the broadcast batch by the compiled kernel
         :func:`_tmd_operators` (the formulas of :meth:`h_nn` and :meth:`dh_nn_dk`)."""
-        k, m, batch = broadcast_km(k, m, self.dim)
-        N = int(np.prod(batch))
-        kf = np.ascontiguousarray(np.broadcast_to(k, batch + (2,))).reshape(N, 2)
-        mf = np.ascontiguousarray(np.broadcast_to(m, batch + (3,))).reshape(N, 3)
+        kf, mf, batch = self._flat_km(k, m)
+        N = kf.shape[0]
         par = self._parameter_vector()
         out = np.empty((N, 2, 6, 6) if which else (N, 6, 6), dtype=complex)
         _tmd_operators(kf, mf, par, which, out.reshape(N, -1, 6, 6))
@@ -181,12 +179,19 @@ class TMD(Model):
         """H, dH/dk and dH/dm written straight into the SIMD lanes of the kernels by
         :func:`_tmd_lanes` (the formulas of :meth:`h_nn`, :meth:`dh_nn_dk`, eqs. 3.78-3.80);
         see :meth:`Model.lane_source`."""
+        kf, mf, _ = self._flat_km(k, m)
+        codes = np.array(["km".index(x) for x in params], dtype=np.int64)
+        M = self.exchange_coupling().reshape(-1)  # dH/dm_i = J s_i (x) I3, flattened
+        return _tmd_lanes, (kf, mf, self._parameter_vector(), codes, np.ascontiguousarray(M.real),
+                            np.ascontiguousarray(M.imag))
+
+    def _flat_km(self, k, m):
+        """k (N, 2) and m (N, 3) of the flattened broadcast batch, and the batch shape."""
         k, m, batch = broadcast_km(k, m, self.dim)
         N = int(np.prod(batch))
         kf = np.ascontiguousarray(np.broadcast_to(k, batch + (2,))).reshape(N, 2)
         mf = np.ascontiguousarray(np.broadcast_to(m, batch + (3,))).reshape(N, 3)
-        codes = np.array(["km".index(x) for x in params], dtype=np.int64)
-        return _tmd_lanes, (kf, mf, self._parameter_vector(), codes)
+        return kf, mf, batch
 
     def _parameter_vector(self):
         p = self.params
@@ -267,9 +272,10 @@ def _tmd_operators(k, m, par, which, out):
 def _tmd_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, T):
     """Lane source of :class:`TMD` (:meth:`Model.lane_source`): data = (k (N, 2), m (N, 3),
     parameters as in :func:`_tmd_operators`, codes of the two operator sets: 0 = dH/dk,
-    1 = dH/dm).  The trigonometric functions of a block are evaluated once (scalar calls) into
+    1 = dH/dm, and the real and imaginary parts of dH/dm = :meth:`TMD.exchange_coupling`,
+    flattened).  The trigonometric functions of a block are evaluated once (scalar calls) into
     T, the matrix elements in loops over the lanes that compile to packed SIMD code."""
-    k, m, par, codes = data
+    k, m, par, codes, Mr, Mi = data
     _tmd_trig_lanes(k, m, par, s0, L, T)
     _tmd_hamiltonian_lanes(T, L, par, Hr, Hi)
     for which in range(2 if fill_b else 1):
@@ -277,7 +283,7 @@ def _tmd_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, T):
         if codes[which] == 0:
             _tmd_dk_lanes(T, L, par, Xr, Xi)
         else:
-            _tmd_dm_lanes(L, par[10], Xr, Xi)
+            _constant_lanes(Mr, Mi, L, Xr, Xi)
 
 
 @kernel
@@ -394,16 +400,14 @@ def _tmd_dk_lanes(T, L, par, Xr, Xi):
 
 
 @kernel
-def _tmd_dm_lanes(L, J, Xr, Xi):
-    """dH/dm_i = J s_i (x) I3 into Xr + i Xi (3 * 36, L), rows i * 36 + 6 a + b."""
-    for l in range(L):
-        for j in range(3):
-            Xr[3 + 7 * j, l] = J  # s_x: (j, 3 + j) and (3 + j, j)
-            Xr[18 + 7 * j, l] = J
-            Xi[36 + 3 + 7 * j, l] = -J  # s_y: -i at (j, 3 + j), +i at (3 + j, j)
-            Xi[36 + 18 + 7 * j, l] = J
-            Xr[72 + 7 * j, l] = J  # s_z: +1 on spin up, -1 on spin down
-            Xr[72 + 21 + 7 * j, l] = -J
+def _constant_lanes(Mr, Mi, L, Xr, Xi):
+    """Rows r of Xr + i Xi (R, L) <- Mr[r] + i Mi[r] on every lane, for the non-zero rows (the
+    zero rows are left as they are: zero)."""
+    for r in range(Mr.shape[0]):
+        if Mr[r] != 0.0 or Mi[r] != 0.0:
+            for l in range(L):
+                Xr[r, l] = Mr[r]
+                Xi[r, l] = Mi[r]
 
 
 def _hermitian3(h0, h1, h2, h11, h12, h22) -> np.ndarray:
