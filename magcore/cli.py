@@ -8,6 +8,30 @@ import sys
 from .store import study_status
 
 
+def _status(study_dir: str) -> int:
+    """Print one line per stage; exit 0 if every store present is complete and nothing is
+    interrupted, 1 otherwise, 2 if the folder does not exist."""
+    try:
+        entries = study_status(study_dir)
+    except FileNotFoundError as exc:
+        print(f"magcore status: {exc}", file=sys.stderr)
+        return 2
+    hashes = {e.get("config_hash") for e in entries.values() if e.get("config_hash")}
+    for stage, e in entries.items():
+        extra = ""
+        if e["state"] == "complete":
+            extra = f"finished {e['finished']}, config {e['config_hash'][:12]}, {e['variables']} variables"
+        elif e["state"] == "interrupted":
+            total = "?" if e["checkpoint_total"] is None else e["checkpoint_total"]
+            extra = f"{e['checkpoint_chunks']}/{total} chunks done; rerun snakemake to resume"
+        elif e["state"] == "unreadable":
+            extra = e["error"]
+        print(f"{stage:<8} {e['state']:<11} {extra}")
+    if len(hashes) > 1:
+        print("warning: the stores were made from different configs", file=sys.stderr)
+    return 0 if all(e["state"] in ("complete", "missing") for e in entries.values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="magcore", description="magcore study helper")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -15,20 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("study_dir", help="results/<study>")
     args = parser.parse_args(argv)
     if args.command == "status":
-        entries = study_status(args.study_dir)
-        hashes = {e.get("config_hash") for e in entries.values() if e.get("config_hash")}
-        for stage, e in entries.items():
-            extra = ""
-            if e["state"] == "complete":
-                extra = f"finished {e['finished']}, config {e['config_hash'][:12]}, {e['variables']} variables"
-            elif e["state"] == "interrupted":
-                extra = f"{e['checkpoint_chunks']} chunk(s) done; rerun snakemake to resume"
-            elif e["state"] == "unreadable":
-                extra = e["error"]
-            print(f"{stage:<8} {e['state']:<11} {extra}")
-        if len(hashes) > 1:
-            print("warning: the stores were made from different configs", file=sys.stderr)
-        return 0 if all(e["state"] in ("complete", "missing") for e in entries.values()) else 1
+        return _status(args.study_dir)
     return 2
 
 

@@ -16,17 +16,15 @@ number of workers and depends on the chunking only through round-off.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import time
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from .bands import eigensystem
+from .bands import FERMI_WINDOW_HALF_WIDTH, FERMI_WINDOW_MAX_SPACING, eigensystem, fermi_level_map
+from .checkpoints import ChunkCheckpoints
 from .geometry import berry_curvature, matrix_elements, occupied_berry_curvature, vector_form
 from .kmesh import KMesh
 from .models.base import Model
@@ -36,11 +34,46 @@ log = logging.getLogger(__name__)
 
 FLAG_GAP_CLOSED = 1
 FLAG_NEAR_DEGENERATE = 2
-FLAG_MEANINGS = "gap_closed near_degenerate_k_points"
+FLAG_NON_FINITE = 4
+FLAG_FERMI_SURFACE_UNRESOLVED = 8
+FLAG_MU_OUTSIDE_BANDS = 16
+FLAG_STENCIL_TOUCHES_FLAGGED = 32
+FLAG_UNDEFINED_ON_GRID = 64
+FLAG_MASKS = (FLAG_GAP_CLOSED, FLAG_NEAR_DEGENERATE, FLAG_NON_FINITE, FLAG_FERMI_SURFACE_UNRESOLVED,
+              FLAG_MU_OUTSIDE_BANDS, FLAG_STENCIL_TOUCHES_FLAGGED, FLAG_UNDEFINED_ON_GRID)
+FLAG_MEANINGS = ("gap_closed near_degenerate_k_points non_finite_k_sums fermi_surface_unresolved "
+                 "mu_outside_bands stencil_touches_flagged undefined_on_grid")
+"""Bits of the ``flag`` variable of :func:`sphere_map` (CF ``flag_masks`` / ``flag_meanings``):
+
+1  gap_closed: the gap at mu closes at (or next to) this direction; quantities with energy
+   denominators (Berry curvatures, gamma, intrinsic H^E and pumping, Omega^E, eta^E, torques) NaN;
+2  near_degenerate_k_points: k-points with an occupied/empty pair closer than degeneracy_tol
+   (never divided by); the same quantities NaN;
+4  non_finite_k_sums: a k-sum or a band energy on the mesh is not finite (overflow): every
+   electronic quantity of the point NaN;
+8  fermi_surface_unresolved: mu is inside a band but the Fermi-surface temperature
+   max(T, smearing) is 0 or not resolved by the mesh: every Fermi-surface (-df0/de) quantity NaN
+   (density of states, damping, extrinsic H^E and pumping, Omega^E, eta^E, torques);
+16 mu_outside_bands: every state is filled or empty (results trivial, not NaN);
+32 stencil_touches_flagged: the point's own values are fine, but a derived quantity whose
+   stencil reaches a NaN point (finite differences in theta, the spectral phi derivative along
+   the whole row, the antipode -m of a parity split) is NaN;
+64 undefined_on_grid: a derived quantity is not defined here on this grid (the curl at the
+   poles, parity parts without the antipode on the grid, theta derivatives with n_theta < 3).
+"""
 
 
 class GapClosingWarning(RuntimeWarning):
     """Emitted when sphere points are set to NaN because the gap closes or nearly closes."""
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """Emitted when k-sums or band energies are not finite (overflow): those points are NaN."""
+
+
+class FermiSurfaceWarning(RuntimeWarning):
+    """Emitted when a Fermi surface is not resolved (its quantities are NaN), or when mu lies
+    outside all bands."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +211,9 @@ def _sphere_partial_sums_numpy(
     if on_fs.any():
         band_omega, degenerate = berry_curvature(E, V, degeneracy_tol=electrons.degeneracy_tol)
         bad = bad | (degenerate & on_fs).any(axis=-1)
-        band_omega = np.where(on_fs[..., None, None, :], np.nan_to_num(band_omega), 0.0)
+        # degenerate bands (NaN, counted in ``bad``) are left out; any other non-finite value
+        # (overflow) is kept, so that the caller sees it
+        band_omega = np.where((on_fs & ~degenerate)[..., None, None, :], band_omega, 0.0)
         wfp = wb[..., None] * fp * tau  # (P, K, n)
         X = np.einsum("pkn,pkjin,pkln->pjil", wfp, band_omega[..., :dim, dim:, :], dEm)  # Omega_{k_j m_i} dE/dm_l
         omegaE = np.einsum("pkn,pkjn,pkiln->pjil", wfp, vk, band_omega[..., dim:, dim:, :]) \
@@ -196,66 +231,6 @@ def _sum_blocks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         for key in out:
             out[key] = out[key] + part[key]
     return out
-
-
-class ChunkCheckpoints:
-    """Per-chunk results of a long integral kept on disk, so an interrupted run resumes.
-
-    Each finished chunk (all k-blocks of ``points_per_chunk`` sphere points, reduced in a
-    fixed order) is written to ``<directory>/chunk_<c>.npz`` by write-then-rename, so a killed
-    process leaves either a whole chunk file or none.  A rerun with the same ``directory`` loads
-    the finished chunks and computes only the missing ones; the reduction order is the same, so
-    the result is bit-for-bit that of an uninterrupted run.  Choose a directory whose name
-    identifies the inputs (e.g. contains the config hash).
-    """
-
-    def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    def path(self, chunk: int) -> Path:
-        return self.directory / f"chunk_{chunk:06d}.npz"
-
-    def load(self, chunk: int) -> dict[str, np.ndarray] | None:
-        path = self.path(chunk)
-        if not path.exists():
-            return None
-        with np.load(path) as data:
-            return {key: data[key] for key in data.files if not key.startswith("_")}
-
-    def save(self, chunk: int, result: dict[str, np.ndarray], points: slice | None = None) -> None:
-        """Write one finished chunk; ``points`` (the sphere-point range it covers) is stored with
-        it so that coverage and disjointness can be checked (:meth:`check_disjoint`)."""
-        tmp = self.path(chunk).with_suffix(f".tmp-{os.getpid()}.npz")
-        extra = {} if points is None else {"_points": np.array([points.start, points.stop])}
-        np.savez(tmp, **result, **extra)
-        os.replace(tmp, self.path(chunk))
-
-    def point_ranges(self) -> dict[int, tuple[int, int]]:
-        """Sphere-point range [start, stop) of every finished chunk."""
-        out = {}
-        for c in self.finished():
-            with np.load(self.path(c)) as data:
-                if "_points" in data.files:
-                    out[c] = tuple(int(x) for x in data["_points"])
-        return out
-
-    def check_disjoint(self, n_points: int | None = None) -> None:
-        """Raise if two finished chunks cover overlapping sphere points (or, given ``n_points``
-        and all chunks finished, if they do not cover every point exactly once)."""
-        ranges = sorted(self.point_ranges().values())
-        for (a0, a1), (b0, b1) in zip(ranges, ranges[1:]):
-            if b0 < a1:
-                raise RuntimeError(f"checkpoint chunks overlap: points [{a0}, {a1}) and [{b0}, {b1})")
-        if n_points is not None and ranges and sum(b - a for a, b in ranges) == n_points:
-            if ranges[0][0] != 0 or ranges[-1][1] != n_points:
-                raise RuntimeError("checkpoint chunks do not cover the sphere points")
-
-    def finished(self) -> list[int]:
-        return sorted(int(p.stem.split("_")[1]) for p in self.directory.glob("chunk_*.npz"))
-
-    def remove(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def integrate_over_mesh(
@@ -295,6 +270,7 @@ def integrate_over_mesh(
     blocks = list(mesh.blocks(k_block))
     results: list[dict | None] = [None] * len(chunks)
     if checkpoints is not None:
+        checkpoints.set_total(len(chunks))
         for c in range(len(chunks)):
             results[c] = checkpoints.load(c)
         done_before = sum(r is not None for r in results)
@@ -465,6 +441,8 @@ def sphere_map(
     gamma_f: float = 2.0,
     min_gap: np.ndarray | None = None,
     gap_tolerance: float = 1e-6,
+    gap_closed: np.ndarray | None = None,
+    fermi_level: dict[str, np.ndarray] | None = None,
     client=None,
     points_per_chunk: int = 64,
     k_block: int = 4096,
@@ -475,10 +453,24 @@ def sphere_map(
     Everything linear in the electric field is stored per unit field (dimension ``field``:
     the k directions), with e = 1, so any E can be applied later: X(E) = X . E.
 
+    Numerical trouble is reported, never hidden: the affected values are NaN, the ``flag``
+    variable says why (bits in :data:`FLAG_MEANINGS`, documented there) and a warning says how
+    many points were affected.
+
     ``min_gap`` (theta, phi), from the bands stage, marks gap closings: where it is below
-    ``gap_tolerance`` the quantities with energy denominators (Berry curvatures, gamma, H^E
+    ``gap_tolerance`` (or ``gap_closed``, the bands stage's map including closings between grid
+    points, is True) the quantities with energy denominators (Berry curvatures, gamma, H^E
     intrinsic, torques) are NaN and ``flag`` has bit 1 set; k-points with near-degenerate pairs
-    set bit 2.  A :class:`GapClosingWarning` says how many points were affected.
+    set bit 2 (:class:`GapClosingWarning`).  Non-finite k-sums or band energies set bit 4 and
+    make every electronic quantity of the point NaN (:class:`NonFiniteWarning`).
+
+    ``fermi_level`` (arrays over (theta, phi), :func:`magcore.bands.fermi_level_summary`: keys
+    ``fermi_surface``, ``fermi_surface_resolved``, ``mu_outside_bands`` and optionally
+    ``mesh_energies_finite``) says where mu is inside a band and whether the mesh resolves the
+    Fermi window at max(T, smearing); computed here from the mesh when not given.  An
+    unresolved Fermi surface sets bit 8 and makes the Fermi-surface quantities NaN; mu outside
+    all bands sets bit 16 (:class:`FermiSurfaceWarning`).  Derived quantities whose stencil
+    reaches a NaN point set bit 32, those not defined on the grid (the curl at the poles) bit 64.
     """
     if magnitude <= 0:
         raise ValueError(f"magnetization magnitude must be > 0, got {magnitude}")
@@ -489,13 +481,36 @@ def sphere_map(
                                points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
     S = {key: val.reshape(shape + val.shape[1:]) for key, val in sums.items()}
     dim = model.dim
+    mu, t_fs = electrons.chemical_potential, electrons.fermi_surface_temperature
+    if fermi_level is None:
+        fermi_level = fermi_level_map(model, m, mesh.points, mu, t_fs)
+    level = {key: np.asarray(val).reshape(shape) for key, val in fermi_level.items()}
+
+    def per_point(mask):
+        return np.asarray(mask, dtype=bool).reshape(shape)
 
     flag = np.zeros(shape, dtype=np.uint8)
     n_deg = S["n_degenerate"]
-    flag[n_deg > 0] |= FLAG_NEAR_DEGENERATE
+    near_degenerate = n_deg > 0
+    closed = np.zeros(shape, bool)
     if min_gap is not None:
-        flag[np.asarray(min_gap) < gap_tolerance] |= FLAG_GAP_CLOSED
-    unreliable = flag != 0
+        closed |= per_point(np.asarray(min_gap) < gap_tolerance)
+    if gap_closed is not None:
+        closed |= per_point(gap_closed)
+    with np.errstate(invalid="ignore"):
+        finite = np.all([np.isfinite(v).reshape(shape + (-1,)).all(-1) for key, v in S.items()
+                         if key != "n_degenerate"], axis=0)
+    if "mesh_energies_finite" in level:
+        finite &= per_point(level["mesh_energies_finite"])
+    non_finite = ~finite
+    fs_unresolved = per_point(level["fermi_surface"]) & ~per_point(level["fermi_surface_resolved"]) & finite
+    mu_outside = per_point(level["mu_outside_bands"]) & finite
+    flag[closed] |= FLAG_GAP_CLOSED
+    flag[near_degenerate] |= FLAG_NEAR_DEGENERATE
+    flag[non_finite] |= FLAG_NON_FINITE
+    flag[fs_unresolved] |= FLAG_FERMI_SURFACE_UNRESOLVED
+    flag[mu_outside] |= FLAG_MU_OUTSIDE_BANDS
+    unreliable = closed | near_degenerate  # energy denominators
     if unreliable.any():
         warnings.warn(
             f"{int(unreliable.sum())} of {unreliable.size} sphere points have a closed or nearly "
@@ -505,26 +520,83 @@ def sphere_map(
             GapClosingWarning,
             stacklevel=2,
         )
+    if non_finite.any():
+        warnings.warn(
+            f"{int(non_finite.sum())} of {non_finite.size} sphere points have non-finite k-sums or band "
+            "energies (overflow: check the model parameters and the mesh); every electronic quantity "
+            "there is NaN (flag bit 4, non_finite_k_sums)",
+            NonFiniteWarning,
+            stacklevel=2,
+        )
+    if fs_unresolved.any():
+        if t_fs == 0:
+            why = "the Fermi-surface temperature max(temperature, smearing) is 0, so -df0/de vanishes on the mesh"
+        else:
+            worst = ""
+            if "fermi_window_spacing" in level:
+                spacing = np.asarray(level["fermi_window_spacing"]).reshape(shape)[fs_unresolved]
+                empty = int((spacing >= 2 * FERMI_WINDOW_HALF_WIDTH * t_fs * (1 - 1e-9)).sum())
+                worst = f" (largest spacing {spacing.max() / t_fs:.3g} T_fs; no mesh energy in the window at {empty})"
+            why = (f"the k mesh does not resolve the Fermi window at max(temperature, smearing) = {t_fs:g}: "
+                   f"mesh energies within mu +/- {FERMI_WINDOW_HALF_WIDTH:g} T_fs are more than "
+                   f"{FERMI_WINDOW_MAX_SPACING:g} T_fs apart{worst}")
+        warnings.warn(
+            f"{int(fs_unresolved.sum())} of {fs_unresolved.size} sphere points have a Fermi surface (mu inside "
+            f"a band) but {why}; their Fermi-surface quantities (density of states, damping, extrinsic "
+            "H^E and pumping, Omega^E, eta^E, torques) are NaN (flag bit 8, fermi_surface_unresolved). "
+            "Set electrons.smearing > 0 (Electrons(smearing=...)) and converge the results in it, or use "
+            "a finer k mesh",
+            FermiSurfaceWarning,
+            stacklevel=2,
+        )
+    if mu_outside.any():
+        warnings.warn(
+            f"mu = {mu:g} lies outside all bands on the mesh at {int(mu_outside.sum())} of {mu_outside.size} "
+            "sphere points: every state there is filled or empty, so Berry curvatures, Fermi-surface "
+            "terms and H^E vanish (flag bit 16, mu_outside_bands); check electrons.chemical_potential",
+            FermiSurfaceWarning,
+            stacklevel=2,
+        )
 
-    def masked(x):
-        return np.where(unreliable.reshape(shape + (1,) * (x.ndim - 2)), np.nan, x)
+    def masked(x, where):
+        return np.where(where.reshape(shape + (1,) * (x.ndim - 2)), np.nan, x)
 
-    omega_mm = masked(S["omega_mm"])
+    denominators = unreliable | non_finite
+    fermi_surface_bad = fs_unresolved | non_finite
+    omega_mm = masked(S["omega_mm"], denominators)
     omega_vec = vector_form(omega_mm)
     t, _ = np.meshgrid(theta, phi, indexing="ij")
     # Omega_{theta phi} = Omega . (d_theta m x d_phi m) = |m|^2 sin(theta) Omega . m_hat
     omega_tp = magnitude**2 * np.sin(t) * np.einsum("...i,...i->...", omega_vec, mhat)
     gamma_s = gyromagnetic_ratio(omega_vec, magnitude * mhat)
     gamma = total_gyromagnetic_ratio(gamma_s, gamma_f)
-    G = S["grand_potential"]
-    H = -S["dG_dm"]  # Hellmann-Feynman
-    H_from_G = field_from_free_energy(G, theta, phi, magnitude)
-    eta = S["eta_mm"]
-    hE_int = masked(S["omega_km"]).swapaxes(-1, -2)  # (.., component i, field j) = Omega_{k_j m_i}
-    hE_ext = S["hE_extrinsic"].swapaxes(-1, -2)
+    G = masked(S["grand_potential"], non_finite)
+    H = -masked(S["dG_dm"], non_finite)  # Hellmann-Feynman
+
+    # Derived quantities with a stencil over other grid points: NaN where the stencil reaches a
+    # NaN point (bit 32) or where the operation is not defined on this grid (bit 64).  Both are
+    # found by applying the same operation to a probe that is NaN exactly where the input is.
+    touched = np.zeros(shape, bool)
+    undefined = np.zeros(shape, bool)
+
+    def with_stencil(op, x):
+        nonlocal touched, undefined
+        own = np.isnan(x).reshape(shape + (-1,)).any(-1)
+        probe = np.broadcast_to(np.where(own.reshape(shape + (1,) * (x.ndim - 2)), np.nan, 0.0), x.shape)
+        with np.errstate(invalid="ignore"):
+            grid_nan = np.isnan(op(np.zeros(x.shape))).reshape(shape + (-1,)).any(-1)
+            reach = np.isnan(op(probe)).reshape(shape + (-1,)).any(-1)
+        undefined |= grid_nan
+        touched |= reach & ~grid_nan & ~own
+        return op(x)
+
+    H_from_G = with_stencil(lambda g: field_from_free_energy(g, theta, phi, magnitude), G)
+    eta = masked(S["eta_mm"], fermi_surface_bad)
+    hE_int = masked(S["omega_km"], denominators).swapaxes(-1, -2)  # (.., component i, field j) = Omega_{k_j m_i}
+    hE_ext = masked(S["hE_extrinsic"], fermi_surface_bad).swapaxes(-1, -2)
     hE = hE_int + hE_ext
-    omegaE = masked(S["omegaE"])  # (.., field j, i, l)
-    etaE = masked(S["etaE"])
+    omegaE = masked(S["omegaE"], denominators | fermi_surface_bad)  # (.., field j, i, l)
+    etaE = masked(S["etaE"], denominators | fermi_surface_bad)
     omegaE_vec = vector_form(omegaE)  # (.., field, 3)
     # torques per unit field (eqs. 2.27-2.29), with the electronic H and the tensors above
     M = (magnitude * mhat)[..., :, None]  # (.., 3, 1) broadcast over field
@@ -537,8 +609,15 @@ def sphere_map(
     tau_gamma = -(gamma[..., None, None] * inv_gamma_E[..., None, :]) * np.cross(magnitude * mhat, inner)[..., :, None]
     etaE_mdot0 = np.einsum("...jil,...l->...ij", etaE, mdot0)  # (.., i, field j)
     tau_eta = -np.cross(M, etaE_mdot0, axis=-2)
-    pump_int = masked(S["omega_km"])  # (.., k_i, m_l)
-    pump_ext = -S["hE_extrinsic"]  # +tau f' v_i dE/dm_l
+    pump_int = masked(S["omega_km"], denominators)  # (.., k_i, m_l)
+    pump_ext = -masked(S["hE_extrinsic"], fermi_surface_bad)  # +tau f' v_i dE/dm_l
+    dos = masked(S["dos"], fermi_surface_bad)
+
+    def parity(x):
+        even = with_stencil(lambda y: parity_parts(y, theta, phi)[0], x)
+        return even, parity_parts(x, theta, phi)[1]
+
+    curl = with_stencil(lambda h: radial_curl(h, theta, phi, magnitude), hE_int)
 
     L, Eu, d = model.length_unit, model.energy_unit, model.dim
     density = f"{L}^-{d}"
@@ -554,14 +633,16 @@ def sphere_map(
     for name, value, eq, long in (("torque_H", tau_H, "2.27", "tau^H = m x H^E"),
                                   ("torque_gamma", tau_gamma, "2.28", "tau^gamma = -(gamma/gamma_E) m x (H - eta.m_dot_0)"),
                                   ("torque_eta", tau_eta, "2.29", "tau^eta = -m x (eta^E.m_dot_0)")):
-        even, odd = parity_parts(value, theta, phi)
+        even, odd = parity(value)
         torque_vars[name] = var(TP + C + F, value, f"spin-orbit torque {long}, per unit eE", f"{per_field}", eq)
         torque_vars[name + "_damping_like"] = var(TP + C + F, even, f"part of {name} even under m -> -m (damping-like)",
                                                   per_field, eq + ", 2.23-2.24")
         torque_vars[name + "_field_like"] = var(TP + C + F, odd, f"part of {name} odd under m -> -m (field-like)",
                                                 per_field, eq + ", 2.23-2.24")
-    hE_int_even, hE_int_odd = parity_parts(hE_int, theta, phi)
-    hE_ext_even, hE_ext_odd = parity_parts(hE_ext, theta, phi)
+    hE_int_even, hE_int_odd = parity(hE_int)
+    hE_ext_even, hE_ext_odd = parity(hE_ext)
+    flag[touched] |= FLAG_STENCIL_TOUCHES_FLAGGED
+    flag[undefined] |= FLAG_UNDEFINED_ON_GRID
 
     ds = xr.Dataset(
         data_vars={
@@ -594,7 +675,7 @@ def sphere_map(
                                                      per_field, "2.24"),
             "field_induced_field_extrinsic_even": var(TP + C + F, hE_ext_even, "part of extrinsic H^E even under m -> -m",
                                                       per_field, "2.24"),
-            "curl_field_induced_field": var(TP + F, radial_curl(hE_int, theta, phi, magnitude),
+            "curl_field_induced_field": var(TP + F, curl,
                                             "radial curl of the intrinsic H^E on the sphere, per unit eE",
                                             f"{per_field}", "2.20, 2.25"),
             "berry_curvature_mm_E": var(TP + F + C + C2, omegaE, "field-induced Berry curvature Omega^E_{m_i m_l} per unit eE",
@@ -607,11 +688,11 @@ def sphere_map(
                                             f"e {density}", "2.21"),
             "charge_pumping_extrinsic": var(TP + F + C, pump_ext, "extrinsic (tau) pumped current j_i per unit m_dot_l",
                                             f"e {density}", "2.21"),
-            "density_of_states": var(TP, S["dos"], "density of states at mu (Fermi-surface weight -df0/de)",
+            "density_of_states": var(TP, dos, "density of states at mu (Fermi-surface weight -df0/de)",
                                      f"{Eu}^-1 {density}", "-"),
             "n_degenerate_k": var(TP, n_deg.astype(np.int64), "k-points with pairs closer than degeneracy_tol", "1", "-"),
-            "flag": var(TP, flag, "reliability flags", "1", "-", flag_masks=[FLAG_GAP_CLOSED, FLAG_NEAR_DEGENERATE],
-                        flag_meanings=FLAG_MEANINGS),
+            "flag": var(TP, flag, "reliability flags (a NaN anywhere sits at a point with a non-zero flag)", "1", "-",
+                        flag_masks=list(FLAG_MASKS), flag_meanings=FLAG_MEANINGS),
         },
         coords={
             "theta": ("theta", theta, {"long_name": "polar angle of m", "units": "rad"}),

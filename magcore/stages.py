@@ -6,6 +6,7 @@ output; none of them depends on Snakemake, so they can be run and tested on thei
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -14,22 +15,35 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .bands import band_edges, energies, minimum_direct_gap
+from .bands import (FERMI_WINDOW_HALF_WIDTH, FERMI_WINDOW_MAX_SPACING, band_edges, energies,
+                    fermi_level_summary, gap_closings_between_grid_points, mesh_energies, minimum_direct_gap)
 from .cluster import dask_client_from_config
-from .config import config_hash
-from .sphere import ChunkCheckpoints, sphere_map, unit_vectors
+from .checkpoints import stage_checkpoints
+from .fingerprint import fingerprint, input_file_hashes
+from .sphere import sphere_map, unit_vectors
 from .store import now, open_store, study_config, write_store
 from .study import electrons_from_config, grid_from_config, mesh_from_config, model_from_config
 
 log = logging.getLogger(__name__)
 
+FERMI_LEVEL_KEYS = ("mesh_energies_finite", "fermi_surface", "mu_outside_bands", "fermi_window_spacing",
+                    "fermi_surface_resolved")
+"""Variables of bands.zarr that the sphere stage passes on (:func:`magcore.sphere.sphere_map`)."""
+
 
 def _check_same_study(store: xr.Dataset, cfg: dict[str, Any], path: Path, sections: tuple[str, ...]) -> None:
+    """An upstream store must come from the same config ``sections`` and the same input files
+    (by content: a model file edited after the store was written is caught)."""
     stored = study_config(store)
     for key in sections:
         if stored.get(key) != cfg.get(key):
             raise ValueError(f"{path} was made with a different '{key}' section "
                              f"({stored.get(key)!r}) than this config ({cfg.get(key)!r}); rerun its stage")
+    theirs = json.loads(store.attrs.get("input_files", "{}"))
+    mine = input_file_hashes(cfg)
+    changed = sorted(p for p in set(theirs) | set(mine) if theirs.get(p) != mine.get(p))
+    if changed:
+        raise ValueError(f"{path} was made from other contents of {', '.join(changed)}; rerun its stage")
 
 
 def band_path(model, m_ref: np.ndarray, n_points: int, extent: float) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
@@ -86,20 +100,45 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
         mu = 0.0 if el["chemical_potential"] is None else el["chemical_potential"]
 
     log.info("bands: gap map over %d x %d directions, %d k-points", len(theta), len(phi), mesh.size)
-    gaps, kmins = [], []
+    t_fs = max(el["temperature"], el["smearing"])
+    gaps, kmins, levels = [], [], []
     for s in range(0, len(m), gap_chunk):
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            e_chunk = mesh_energies(model, m[s:s + gap_chunk], mesh.points)
         g, kmin = minimum_direct_gap(model, m[s:s + gap_chunk], mesh.points, mu if filling is None else None,
-                                     filling=filling)
+                                     filling=filling, energies_on_mesh=e_chunk)
         gaps.append(g)
         kmins.append(kmin)
+        levels.append(fermi_level_summary(e_chunk, mu, t_fs))
         log.info("bands: gap map %d/%d directions", min(s + gap_chunk, len(m)), len(m))
-    gap = np.concatenate(gaps).reshape(len(theta), len(phi))
+    shape = (len(theta), len(phi))
+    gap = np.concatenate(gaps).reshape(shape)
     kmin = np.concatenate(kmins).reshape(len(theta), len(phi), model.dim)
-    closed = gap < el["gap_tolerance"]
+    level = {key: np.concatenate([p[key] for p in levels]).reshape(shape) for key in levels[0]}
+    # gap closings between grid rows/columns, found by minimising the gap between the grid points
+    between, nearby = gap_closings_between_grid_points(model, theta, phi, gap, mesh.points,
+                                                       mu if filling is None else None, filling=filling,
+                                                       tolerance=el["gap_tolerance"], magnitude=magnitude)
+    closed = (gap < el["gap_tolerance"]) | between
     if closed.any():
-        warnings.warn(f"the gap at mu closes (< {el['gap_tolerance']:g}) at "
-                      f"{int(closed.sum())} of {closed.size} magnetization directions", RuntimeWarning, stacklevel=2)
-        log.warning("bands: gap closes at %d of %d directions", int(closed.sum()), closed.size)
+        warnings.warn(f"the gap at mu closes (< {el['gap_tolerance']:g}) at or next to "
+                      f"{int(closed.sum())} of {closed.size} magnetization directions "
+                      f"({int((between & ~(gap < el['gap_tolerance'])).sum())} of them next to a closing "
+                      "between grid points)", RuntimeWarning, stacklevel=2)
+        log.warning("bands: gap closes at or next to %d of %d directions", int(closed.sum()), closed.size)
+    bad = ~level["mesh_energies_finite"]
+    if bad.any():
+        warnings.warn(f"band energies on the mesh are not finite (overflow) at {int(bad.sum())} of {bad.size} "
+                      "magnetization directions: check the model parameters; their gap is NaN",
+                      RuntimeWarning, stacklevel=2)
+    outside = level["mu_outside_bands"]
+    if outside.any():
+        warnings.warn(f"mu = {mu:.6g} lies outside all bands on the mesh at {int(outside.sum())} of "
+                      f"{outside.size} magnetization directions: every state there is filled or empty",
+                      RuntimeWarning, stacklevel=2)
+    unresolved = level["fermi_surface"] & ~level["fermi_surface_resolved"]
+    log.info("bands: Fermi surface at %d of %d directions (unresolved at T_fs = %g: %d)",
+             int(level["fermi_surface"].sum()), level["fermi_surface"].size, t_fs, int(unresolved.sum()))
 
     ref = np.deg2rad(np.asarray(cfg["bands"]["reference_directions_deg"], dtype=float))
     m_ref = magnitude * np.stack([np.sin(ref[:, 0]) * np.cos(ref[:, 1]),
@@ -134,8 +173,32 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
                          "units": E, "equation": "-"}),
             "k_min_gap": (("theta", "phi", "k_dim"), kmin,
                           {"long_name": "k where the direct gap is smallest", "units": inv_L, "equation": "-"}),
+            "min_gap_nearby": (("theta", "phi"), nearby,
+                               {"long_name": "smallest direct gap at mu found at this direction or between it and "
+                                             "its grid neighbours (bounded minimisation between grid rows/columns)",
+                                "units": E, "equation": "-"}),
             "gap_closed": (("theta", "phi"), closed,
-                           {"long_name": "min_gap below electrons.gap_tolerance", "units": "1", "equation": "-"}),
+                           {"long_name": "min_gap below electrons.gap_tolerance, or a gap closing between this "
+                                         "direction and a grid neighbour", "units": "1", "equation": "-"}),
+            "mesh_energies_finite": (("theta", "phi"), level["mesh_energies_finite"],
+                                     {"long_name": "every band energy on the mesh is finite (no overflow)",
+                                      "units": "1", "equation": "-"}),
+            "fermi_surface": (("theta", "phi"), level["fermi_surface"],
+                              {"long_name": "mu inside a band: some band has mesh energies on both sides of mu",
+                               "units": "1", "equation": "-"}),
+            "mu_outside_bands": (("theta", "phi"), level["mu_outside_bands"],
+                                 {"long_name": "every state on the mesh is on the same side of mu (all filled or "
+                                               "all empty)", "units": "1", "equation": "-"}),
+            "fermi_window_spacing": (("theta", "phi"), level["fermi_window_spacing"],
+                                     {"long_name": f"largest spacing of the mesh energies within mu +/- "
+                                                   f"{FERMI_WINDOW_HALF_WIDTH:g} T_fs (window ends included), "
+                                                   "T_fs = max(temperature, smearing)",
+                                      "units": E, "equation": "-", "fermi_surface_temperature": t_fs}),
+            "fermi_surface_resolved": (("theta", "phi"), level["fermi_surface_resolved"],
+                                       {"long_name": f"T_fs > 0 and fermi_window_spacing <= "
+                                                     f"{FERMI_WINDOW_MAX_SPACING:g} T_fs: the mesh resolves the "
+                                                     "Fermi window", "units": "1", "equation": "-",
+                                        "fermi_surface_temperature": t_fs}),
             "chemical_potential": ((), mu, {"long_name": "chemical potential mu", "units": E, "equation": "-",
                                             "source": "filling" if filling is not None else "config"}),
         },
@@ -155,7 +218,7 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
                "energy_unit": E, "length_unit": model.length_unit,
                "filling": -1 if filling is None else filling},
     )
-    write_store(ds, out, cfg, started)
+    write_store(ds, out, cfg, started, model=model)
     log.info("bands: wrote %s", out)
     return ds
 
@@ -171,15 +234,18 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
     theta, phi = grid_from_config(cfg)
     comp = cfg["compute"]
     # finished chunks survive an interruption here (not a Snakemake output, so not deleted)
-    checkpoints = ChunkCheckpoints(Path(out).parent / ".checkpoints" / f"sphere-{config_hash(cfg)[:16]}")
+    checkpoints = stage_checkpoints(Path(out).parent / ".checkpoints", "sphere", fingerprint(cfg, model))
     with dask_client_from_config(comp, threads, mem_mb) as client:
         ds = sphere_map(model, theta, phi, mesh,
                         electrons_from_config(cfg, chemical_potential=float(bands["chemical_potential"])),
                         magnitude=cfg["magnetization"]["magnitude"], gamma_f=cfg["ferromagnet"]["gamma_f"],
                         min_gap=bands["min_gap"].values, gap_tolerance=cfg["electrons"]["gap_tolerance"],
+                        gap_closed=bands["gap_closed"].values,
+                        fermi_level={key: bands[key].values for key in FERMI_LEVEL_KEYS} if all(
+                            key in bands for key in FERMI_LEVEL_KEYS) else None,
                         client=client, points_per_chunk=comp["points_per_chunk"], k_block=comp["k_block"],
                         checkpoints=checkpoints)
-    write_store(ds, out, cfg, started)
+    write_store(ds, out, cfg, started, model=model)
     checkpoints.remove()
     log.info("sphere: wrote %s", out)
     return ds
@@ -206,7 +272,7 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
             wall = (DomainWall.bloch if kind == "bloch" else DomainWall.neel)(
                 tc["width"], profile=tc["profile"], magnitude=cfg["magnetization"]["magnitude"])
             log.info("texture: %s wall, %d positions, %d k-points", kind, len(y), mesh.size)
-            ck = ChunkCheckpoints(Path(out).parent / ".checkpoints" / f"texture-{config_hash(cfg)[:16]}-{kind}")
+            ck = stage_checkpoints(Path(out).parent / ".checkpoints", "texture", fingerprint(cfg, model), f"-{kind}")
             parts.append(wall_response(model, wall, y, mesh, chemical_potential=mu, filling=el["filling"],
                                        temperature=el["temperature"], degeneracy_tol=el["degeneracy_tol"],
                                        fd_step=tc["fd_step"], client=client, points_per_chunk=1,
@@ -226,7 +292,7 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
             "long_name": "the same with the per-band (Abelian) second Chern form summed over filled bands",
             "units": "1", "equation": "3.84-3.85"})
         log.info("texture: wall-rotation C2 = %.3g (per-band form %.3g)", c2["C2_nonabelian"], c2["C2_abelian"])
-    write_store(ds, out, cfg, started)
+    write_store(ds, out, cfg, started, model=model)
     for ck in checkpoints:
         ck.remove()
     log.info("texture: wrote %s", out)
@@ -241,7 +307,7 @@ def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path
 
     started = now()
     llg = cfg["llg"]
-    sphere = None
+    sphere, model = None, None
     if llg["use_sphere"]:
         path = Path(llg["sphere_store"] or sphere_path)
         if not (path / "zarr.json").exists():
@@ -251,10 +317,10 @@ def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path
         if sphere.attrs.get("model") != model.name or sphere.attrs.get("model_parameters") != dict(model.params):
             raise ValueError(f"llg: {path} is from model {sphere.attrs.get('model')} "
                              f"{sphere.attrs.get('model_parameters')}, not {model.name} {dict(model.params)}")
-    checkpoints = ChunkCheckpoints(Path(out).parent / ".checkpoints" / f"llg-{config_hash(cfg)[:16]}")
+    checkpoints = stage_checkpoints(Path(out).parent / ".checkpoints", "llg", fingerprint(cfg, model))
     with dask_client_from_config(cfg["compute"], threads, mem_mb) as client:
         ds = sweep_from_config(llg, sphere=sphere, client=client, checkpoints=checkpoints)
-    write_store(ds, out, cfg, started)
+    write_store(ds, out, cfg, started, model=model)
     checkpoints.remove()
     counts = {name: int((ds.final_class.values == value).sum())
               for value, name in zip(ds.final_class.attrs["flag_values"], ds.final_class.attrs["flag_meanings"].split())}

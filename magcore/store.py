@@ -21,6 +21,7 @@ from typing import Any
 import xarray as xr
 
 from . import __version__
+from ._faults import hold_for_test
 from .config import config_hash
 
 
@@ -44,17 +45,25 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def provenance(config: dict[str, Any], started: str) -> dict[str, Any]:
-    """Provenance attributes for a store produced from ``config``."""
+def provenance(config: dict[str, Any], started: str, *, model=None) -> dict[str, Any]:
+    """Provenance attributes for a store produced from ``config`` (and ``model``, whose identity
+    enters the fingerprint): the fingerprint of everything that determines the result
+    (:mod:`magcore.fingerprint`) with the hash of every input file and of the code."""
     import dask
     import numpy
     import zarr
 
+    from .fingerprint import code_fingerprint, fingerprint, input_file_hashes
+
+    files = input_file_hashes(config)
     return {
         "magcore_version": __version__,
         "magcore_git_revision": _git_revision(),
         "config": json.dumps(config, sort_keys=True),
         "config_hash": config_hash(config),
+        "fingerprint": fingerprint(config, model, files),
+        "input_files": json.dumps(files, sort_keys=True),
+        "code_fingerprint": code_fingerprint(),
         "versions": json.dumps({"numpy": numpy.__version__, "xarray": xr.__version__,
                                 "zarr": zarr.__version__, "dask": dask.__version__}),
         "host": socket.gethostname(),
@@ -64,23 +73,31 @@ def provenance(config: dict[str, Any], started: str) -> dict[str, Any]:
     }
 
 
-def write_store(ds: xr.Dataset, path: str | Path, config: dict[str, Any], started: str) -> Path:
-    """Write ``ds`` with provenance to the zarr store ``path`` (atomically, by rename)."""
+def write_store(ds: xr.Dataset, path: str | Path, config: dict[str, Any], started: str, *, model=None) -> Path:
+    """Write ``ds`` with provenance to the zarr store ``path`` (atomically, by rename).
+
+    The store is written to ``.<name>.tmp-<pid>`` beside ``path`` and renamed into place;
+    temporaries of earlier, killed writers of the same store are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds = ds.copy()
-    ds.attrs.update(provenance(config, started))
+    ds.attrs.update(provenance(config, started, model=model))
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
     with warnings.catch_warnings():
         # zarr-python stores consolidated metadata inside zarr.json (not yet in the v3 spec);
         # xarray.open_zarr reads it, and without it warns on every open.
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True)
-    if path.exists():
-        shutil.rmtree(path)
+    old = None
+    if path.exists():  # moved aside whole, so the final name never holds a half-deleted store
+        old = path.with_name(f".{path.name}.tmp-old-{os.getpid()}")
+        os.replace(path, old)
     os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    hold_for_test(f"store-rename:{path.name}", path)
     return path
 
 
@@ -101,10 +118,17 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
     """What of a study exists and whether it is complete, store by store.
 
     For each stage store ``<study_dir>/<stage>.zarr``: ``state`` is "complete" (its provenance
-    says so), "incomplete" (a store without the completion flag) or "missing", with its config
-    hash, finish time and, for interrupted stages, the number of finished checkpoint chunks.
+    says so), "incomplete" (a store without the completion flag), "unreadable", "interrupted"
+    (no complete store, but finished checkpoint chunks: a rerun resumes from them; with
+    ``checkpoint_chunks`` done of ``checkpoint_total``) or "missing"; with the store's config
+    hash, fingerprint and finish time.  Raises ``FileNotFoundError`` if ``study_dir`` is not a
+    directory.
     """
+    from .checkpoints import checkpoint_progress
+
     study_dir = Path(study_dir)
+    if not study_dir.is_dir():
+        raise FileNotFoundError(f"no study folder {study_dir}")
     out: dict[str, dict[str, Any]] = {}
     for stage in STAGES:
         path = study_dir / f"{stage}.zarr"
@@ -113,13 +137,17 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
             try:
                 ds = open_store(path)
                 entry.update(state="complete" if ds.attrs.get("complete") is True else "incomplete",
-                             config_hash=ds.attrs.get("config_hash"), finished=ds.attrs.get("finished"),
-                             variables=len(ds.data_vars))
+                             config_hash=ds.attrs.get("config_hash"), fingerprint=ds.attrs.get("fingerprint"),
+                             finished=ds.attrs.get("finished"), variables=len(ds.data_vars))
             except Exception as exc:  # a damaged store is reported, not raised
                 entry.update(state="unreadable", error=str(exc).splitlines()[0])
-        chunks = sorted((study_dir / ".checkpoints").glob(f"{stage}-*/chunk_*.npz"))
-        if chunks and entry["state"] != "complete":
-            entry.update(state="interrupted", checkpoint_chunks=len(chunks))
+        done, total = 0, 0
+        for directory in sorted((study_dir / ".checkpoints").glob(f"{stage}-*")):
+            d, t = checkpoint_progress(directory)
+            done += d
+            total = None if (t is None or total is None) else total + t
+        if done and entry["state"] != "complete":
+            entry.update(state="interrupted", checkpoint_chunks=done, checkpoint_total=total)
         out[stage] = entry
     return out
 

@@ -11,7 +11,8 @@ from conftest import run_snakemake
 from magcore.cluster import dask_client
 from magcore.kmesh import bz_mesh
 from magcore.models import get_model
-from magcore.sphere import ChunkCheckpoints, Electrons, GapClosingWarning, sphere_grid, sphere_map
+from magcore.checkpoints import ChunkCheckpoints
+from magcore.sphere import Electrons, GapClosingWarning, sphere_grid, sphere_map
 
 MODEL = get_model("tmd", material="WTe2", J=0.2)
 MESH = bz_mesh(MODEL.reciprocal_vectors(), 10)

@@ -40,11 +40,11 @@ def initial_vectors(initial, names: Mapping[str, Any], n: int) -> np.ndarray:
     sec. 2.4), ``{m: [mx, my, mz]}``, or a callable names -> (n, 3)."""
     if callable(initial):
         m = np.asarray(initial(names), float)
-    elif "m" in initial:
+    elif initial.get("m") is not None:  # the config fills absent keys with null
         m = numeric(initial["m"], names)
     else:
         m = from_angles(numeric(initial["theta"], names), numeric(initial["phi"], names),
-                        str(initial.get("polar_axis", "z")))
+                        str(initial.get("polar_axis") or "z"))
     m = np.broadcast_to(m, (n, 3)).copy()
     return m / np.linalg.norm(m, axis=1, keepdims=True)
 
@@ -155,7 +155,8 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
         args.append((params, rows))
     started = time.monotonic()
     results: list[dict | None] = [None] * len(args)
-    if checkpoints is not None:  # finished chunks of an interrupted run (magcore.sphere.ChunkCheckpoints)
+    if checkpoints is not None:  # finished chunks of an interrupted run (magcore.checkpoints.ChunkCheckpoints)
+        checkpoints.set_total(len(args))
         results = [checkpoints.load(i) for i in range(len(args))]
         if any(r is not None for r in results):
             log.info("llg sweep: resuming, %d/%d chunks already done", sum(r is not None for r in results), len(args))
@@ -294,7 +295,8 @@ def sweep_from_config(cfg: Mapping[str, Any], sphere=None, client=None, checkpoi
                  minima=cfg.get("minima"), record=cfg.get("record"), n_record=int(cfg.get("n_record", 1001)),
                  tail_fraction=float(tail.get("fraction", 0.25)), n_tail=int(tail.get("samples", 1024)),
                  chunk_size=int(integ.get("chunk_size", 2048)), rtol=float(integ.get("rtol", 1e-8)),
-                 atol=float(integ.get("atol", 1e-10)), max_step=float(integ.get("max_step", np.inf)),
+                 atol=float(integ.get("atol", 1e-10)),
+                 max_step=np.inf if integ.get("max_step") is None else float(integ["max_step"]),
                  max_steps=int(integ.get("max_steps", 1_000_000)),
                  singular_radius=float(integ.get("singular_radius", 1e-3)),
                  options=ClassifyOptions(**(cfg.get("classify") or {})), client=client,

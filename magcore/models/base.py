@@ -14,6 +14,7 @@ its energy and length units.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -81,11 +82,18 @@ class Model:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
+    def identity(self) -> str:
+        """SHA-256 of what defines this model's Hamiltonian: its class, parameters and (where it
+        has one) material.  Models built from data (tight binding) hash the data.  Two models
+        with the same identity give the same H(k; m); equality and hashing use it."""
+        text = repr((type(self).__name__, sorted(self.params.items()), str(getattr(self, "material", ""))))
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params == other.params  # type: ignore[attr-defined]
+        return type(self) is type(other) and self.identity() == other.identity()  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.params.items()))))
+        return hash(self.identity())
 
     # -- operators ---------------------------------------------------------------------------
     def hamiltonian(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:

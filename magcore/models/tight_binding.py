@@ -708,7 +708,8 @@ class TightBindingModel(Model):
                    spin=spin, spinful=spinful, J=J, **kwargs)
 
     # -- identity ---------------------------------------------------------------------------------
-    def _fingerprint(self) -> str:
+    def identity(self) -> str:
+        """SHA-256 of the lattice, hoppings, positions, spin operators, J and units."""
         h = hashlib.sha256()
         for arr in (self._lat, self._R, self._H, self._pos, self._S):
             h.update(np.ascontiguousarray(arr).tobytes())
@@ -719,11 +720,6 @@ class TightBindingModel(Model):
         return (f"TightBindingModel(n_bands={self.n_bands}, dim={self.dim}, n_R={len(self._R)}, "
                 f"spin={self.spin!r}, J={self.J!r})")
 
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._fingerprint() == other._fingerprint()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self._fingerprint())
 
     # -- data accessors ---------------------------------------------------------------------------
     def hoppings(self) -> WannierHR:

@@ -108,12 +108,6 @@ class TMD(Model):
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}(material={self.material!r}, {args})"
 
-    def __eq__(self, other: object) -> bool:
-        return super().__eq__(other) and self.material == other.material  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.material, tuple(sorted(self.params.items()))))
-
     # -- three-band block ------------------------------------------------------------------
     def _angles(self, k):
         a = self.params["a"]
