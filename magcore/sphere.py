@@ -8,9 +8,9 @@ grid, k-integrals over the occupied states:
 * the total gyromagnetic ratio  1/gamma = 1/gamma_f + 1/gamma_s               (eq. 2.33)
 * the electron free energy (grand potential)  G = int [dk] sum_n g(E_n)       (eq. 2.12)
 
-The work is split into (sphere-point chunks) x (k-mesh blocks); each task returns partial
-sums, which are reduced over k-blocks in a fixed order, so the result does not depend on the
-number of workers and depends on the chunking only through round-off.
+The work is split into (sphere-point chunks) x (k-mesh blocks); each task returns the partial
+sums of fixed tiles of the mesh, which are reduced in mesh order, so the result is bitwise
+independent of the number of workers and of the chunking (points_per_chunk, k_block).
 """
 
 from __future__ import annotations
@@ -225,6 +225,15 @@ def _sphere_partial_sums_numpy(
     return out
 
 
+K_TILE = 1024
+"""Mesh points per tile: the unit of the k-sums' association order (see integrate_over_mesh)."""
+
+
+def _tile_sums(func, model, point_args, q, w, electrons) -> list[dict[str, np.ndarray]]:
+    """``func`` over each tile of K_TILE points of the block ``q``, ``w`` (one Dask task)."""
+    return [func(model, *point_args, q[s:s + K_TILE], w[s:s + K_TILE], electrons) for s in range(0, len(q), K_TILE)]
+
+
 def _sum_blocks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     out = {key: np.array(parts[0][key], copy=True) for key in parts[0]}
     for part in parts[1:]:
@@ -254,10 +263,14 @@ def integrate_over_mesh(
     arrays with one row per magnetization (e.g. texture gradients), chunked alongside ``m``.
 
     The work is (chunks of ``points_per_chunk`` points) x (blocks of ``k_block`` k-points).
-    With a ``distributed.Client`` the tasks run on its workers, otherwise here.  Block sums are
-    reduced per chunk in block order, so results do not depend on the worker count.  Progress
+    With a ``distributed.Client`` the tasks run on its workers, otherwise here.  Progress
     (tasks done / total, rate, time left) is logged; with ``checkpoints`` finished chunks are
     kept on disk and skipped on a rerun.
+
+    Results are bitwise independent of the worker count, of ``points_per_chunk`` and of
+    ``k_block``: every task returns the sums of fixed tiles of :data:`K_TILE` consecutive mesh
+    points (``k_block`` is rounded up to a multiple of it), and the tile sums of a chunk are
+    added one after the other in mesh order, however they were grouped into tasks.
     """
     if points_per_chunk <= 0 or k_block <= 0:
         raise ValueError("points_per_chunk and k_block must be positive")
@@ -267,7 +280,7 @@ def integrate_over_mesh(
 
     def args(c):
         return (m[chunks[c]], *(x[chunks[c]] for x in per_point))
-    blocks = list(mesh.blocks(k_block))
+    blocks = list(mesh.blocks(-(-k_block // K_TILE) * K_TILE))
     results: list[dict | None] = [None] * len(chunks)
     if checkpoints is not None:
         checkpoints.set_total(len(chunks))
@@ -290,8 +303,8 @@ def integrate_over_mesh(
             log.info("k-integrals: %d/%d tasks (%.0f%%), %.2f tasks/s, ~%.0f s left",
                      done, total, 100 * done / max(total, 1), rate, left)
 
-    def finish(c: int, parts: list[dict]) -> None:
-        results[c] = _sum_blocks(parts)  # fixed block order: deterministic
+    def finish(c: int, parts: list[list[dict]]) -> None:
+        results[c] = _sum_blocks([tile for part in parts for tile in part])  # mesh order: deterministic
         if checkpoints is not None:
             checkpoints.save(c, results[c], points=slice(chunks[c].start, min(chunks[c].stop, len(m))))
 
@@ -300,7 +313,7 @@ def integrate_over_mesh(
         for c in todo:
             parts = []
             for q, w in blocks:
-                parts.append(func(model, *args(c), q, w, electrons))
+                parts.append(_tile_sums(func, model, args(c), q, w, electrons))
                 done += 1
                 report(done)
             finish(c, parts)
@@ -311,7 +324,7 @@ def integrate_over_mesh(
         futures = {}
         for c in todo:
             for b, (q, w) in enumerate(blocks):
-                fut = client.submit(func, model_f, *args(c), q, w, electrons, pure=False)
+                fut = client.submit(_tile_sums, func, model_f, args(c), q, w, electrons, pure=False)
                 futures[fut] = (c, b)
         pending: dict[int, dict[int, dict]] = {c: {} for c in todo}
         done = 0

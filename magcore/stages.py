@@ -276,6 +276,7 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
             parts.append(wall_response(model, wall, y, mesh, chemical_potential=mu, filling=el["filling"],
                                        temperature=el["temperature"], degeneracy_tol=el["degeneracy_tol"],
                                        fd_step=tc["fd_step"], client=client, points_per_chunk=1,
+                                       k_block=cfg["compute"]["k_block"],
                                        checkpoints=ck))
             checkpoints.append(ck)
     ds = xr.concat(parts, dim="wall", combine_attrs="drop_conflicts")

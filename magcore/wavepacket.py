@@ -568,8 +568,9 @@ def integrate_texture(
 ) -> dict[str, np.ndarray]:
     """k-integrals of :func:`texture_partial_sums` for texture points ``m`` (P, 3), ``grad``
     (P, d, 3); tasks are (chunks of ``points_per_chunk`` points) x (blocks of ``k_block``
-    k-points), run here or on a ``distributed.Client``; block sums are reduced in block order
-    (results independent of the number of workers) by :func:`magcore.sphere.integrate_over_mesh`,
+    k-points), run here or on a ``distributed.Client``; tile sums are reduced in mesh order
+    (results bitwise independent of the number of workers and the chunking) by
+    :func:`magcore.sphere.integrate_over_mesh`,
     which also logs progress and, with ``checkpoints``, resumes after an interruption."""
     from .sphere import integrate_over_mesh
 

@@ -1,4 +1,4 @@
-"""Results independent of the number of Dask workers and of the chunking, to round-off."""
+"""Results bitwise independent of the number of Dask workers and of the chunking."""
 
 import warnings
 
@@ -55,8 +55,26 @@ def test_worker_count_does_not_change_results(reference, workers):
 
 
 @pytest.mark.parametrize("points_per_chunk, k_block", [(1, 7), (3, 1000), (20, 33)])
-def test_chunking_changes_results_only_by_round_off(reference, points_per_chunk, k_block):
-    assert_same(reference, run(points_per_chunk=points_per_chunk, k_block=k_block))
+def test_chunking_does_not_change_results(reference, points_per_chunk, k_block):
+    assert_same(reference, run(points_per_chunk=points_per_chunk, k_block=k_block), rtol=0)
+
+
+def test_k_block_does_not_change_results_on_a_mesh_of_many_tiles():
+    """A 64 x 64 mesh is four tiles of K_TILE points: grouping them into tasks of 1, 3 or 5
+    tiles (k_block 1000, 3000, 5000, rounded up to tiles) gives the same bits."""
+    from magcore.sphere import K_TILE
+
+    mesh = bz_mesh(MODEL.reciprocal_vectors(), 64)
+    assert mesh.size == 4 * K_TILE
+    theta, phi = sphere_grid(3, 2)
+    runs = []
+    for k_block, points_per_chunk in ((1000, 6), (3000, 1), (5000, 4)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GapClosingWarning)
+            runs.append(sphere_map(MODEL, theta, phi, mesh, ELECTRONS, k_block=k_block,
+                                   points_per_chunk=points_per_chunk))
+    for other in runs[1:]:
+        assert_same(runs[0], other, rtol=0)
 
 
 def test_checkpoints_resume_bit_for_bit(reference, tmp_path):
