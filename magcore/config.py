@@ -142,15 +142,17 @@ def _uses_sphere(spec) -> bool:
 
 
 def _check_llg(cfg: dict[str, Any], model) -> None:
-    """Build the LLG model once from the config (without sphere maps) so that bad specs fail
-    before any job; check the sphere store it will read."""
+    """The llg section beyond the schema (magcore.llg.spec: expressions evaluated on the sweep
+    grid, vectors, initial, minima, record points), whether or not the stage is enabled; when
+    it is, the sphere store it will read and one build of the model (without sphere maps)."""
     llg = cfg["llg"]
-    if not llg["enabled"]:
-        return
-    needs = _uses_sphere(llg["model"]) or _uses_sphere(llg.get("torques"))
+    needs = _uses_sphere(llg["model"])
     if needs and not llg["use_sphere"]:
         raise ConfigError("config error: llg.model uses sphere maps ({sphere: ...} or sphere_* terms) but "
                           "llg.use_sphere is false")
+    _check_llg_spec(llg, model)
+    if not llg["enabled"]:
+        return
     if llg["sphere_store"] is not None:
         if not llg["use_sphere"]:
             raise ConfigError("config error: llg.sphere_store is given but llg.use_sphere is false")
@@ -174,8 +176,18 @@ def _check_llg(cfg: dict[str, Any], model) -> None:
         first = {name: axis_values(values)[:1] for name, values in llg["axes"].items()}
         try:
             build_llg(llg["model"], first)
-        except (ValueError, TypeError, KeyError, NameError, SyntaxError) as exc:
+        except (ValueError, TypeError, KeyError, NameError, SyntaxError, ArithmeticError) as exc:
             raise ConfigError(f"config error: llg.model: {exc}".splitlines()[0]) from None
+
+
+def _check_llg_spec(llg: dict[str, Any], model) -> None:
+    """magcore.llg.spec.check_llg on the resolved section, its errors as ConfigError."""
+    from .llg.spec import SpecError, check_llg
+
+    try:
+        check_llg(llg, n_field=getattr(model, "dim", None))
+    except SpecError as exc:
+        raise ConfigError(f"config error: {exc}".splitlines()[0]) from None
 
 
 def _check_writable(results_dir: str) -> None:

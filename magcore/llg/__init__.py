@@ -6,6 +6,7 @@
 ``classify``  fixed point / limit cycle / unresolved / singular point from tail samples
 ``sweep``     parameter grids -> classified xarray Dataset
 ``edge``      the 2D-TI edge model of section 2.4.1 (eqs. 2.43-2.45)
+``spec``      up-front checks of the ``llg`` config section (expressions on the sweep grid, ...)
 """
 
 from ._util import frame_vectors, from_angles, to_angles

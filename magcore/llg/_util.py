@@ -133,6 +133,82 @@ FUNCTIONS = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "sqrt": np.sqrt, "exp"
              "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan, "arctan2": np.arctan2,
              "abs": np.abs, "sign": np.sign, "minimum": np.minimum, "maximum": np.maximum}
 CONSTANTS = {"pi": np.pi}
+ARITY = {name: 2 if name in ("arctan2", "minimum", "maximum") else 1 for name in FUNCTIONS}
+
+# Limits checked before an expression is evaluated: they keep a parse and an evaluation short and
+# small (a config expression is a formula of a few terms).  Exponentiation cannot run away: every
+# constant is a float before any arithmetic, so "9**9**9**9" overflows at once instead of building
+# a huge integer.
+MAX_EXPRESSION_LENGTH = 1000
+MAX_EXPRESSION_NODES = 300
+MAX_EXPRESSION_DEPTH = 100
+_STRUCTURE = (ast.Expression, ast.Load, ast.operator, ast.unaryop)
+
+
+def short(expr, limit: int = 60) -> str:
+    """``repr`` of an expression, cut to ``limit`` characters for messages."""
+    text = str(expr)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def parse_expression(expr: str) -> ast.Expression:
+    """The syntax tree of an expression after the checks that need no values: length, syntax,
+    allowed constructs (numbers, names, + - * / ** %, unary +/-, calls of ``FUNCTIONS`` with
+    their number of arguments), size and depth.  Raises ValueError with a one-line message."""
+    text = str(expr)
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ValueError(f"expression {short(text)} has {len(text)} characters; at most "
+                         f"{MAX_EXPRESSION_LENGTH} are allowed")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        reason = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+        raise ValueError(f"cannot parse expression {short(text)}: {reason.splitlines()[0]}") from None
+    n_nodes = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        n_nodes += 1
+        if n_nodes > MAX_EXPRESSION_NODES:
+            raise ValueError(f"expression {short(text)} is too large (more than {MAX_EXPRESSION_NODES} "
+                             "syntax-tree nodes)")
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise ValueError(f"expression {short(text)} is nested too deeply (more than "
+                             f"{MAX_EXPRESSION_DEPTH} levels)")
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise ValueError(f"unsupported constant {node.value!r} in expression {short(text)}")
+            try:
+                float(node.value)
+            except OverflowError:
+                raise ValueError(f"number too large in expression {short(text)}") from None
+        elif isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINOPS:
+                raise ValueError(f"unsupported operator {type(node.op).__name__} in expression {short(text)}")
+        elif isinstance(node, ast.UnaryOp):
+            if type(node.op) not in _UNARY:
+                raise ValueError(f"unsupported operator {type(node.op).__name__} in expression {short(text)}")
+        elif isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords:
+                raise ValueError(f"unsupported call in expression {short(text)}; functions: "
+                                 f"{', '.join(FUNCTIONS)}")
+            if len(node.args) != ARITY[node.func.id] or any(isinstance(a, ast.Starred) for a in node.args):
+                raise ValueError(f"{node.func.id} takes {ARITY[node.func.id]} argument(s) in expression "
+                                 f"{short(text)}")
+            stack.extend((a, depth + 1) for a in node.args)
+            continue
+        elif not isinstance(node, (ast.Name,) + _STRUCTURE):
+            raise ValueError(f"unsupported syntax {type(node).__name__} in expression {short(text)}")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return tree
+
+
+def expression_names(expr: str) -> list[str]:
+    """Names an expression refers to (not the functions), in order of appearance."""
+    tree = parse_expression(expr)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    seen = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called]
+    return list(dict.fromkeys(seen))
 
 
 def evaluate(expr: str, names: Mapping[str, Any]) -> np.ndarray:
@@ -161,11 +237,7 @@ def evaluate(expr: str, names: Mapping[str, Any]) -> np.ndarray:
             return FUNCTIONS[node.func.id](*[ev(a) for a in node.args])
         raise ValueError(f"unsupported syntax in expression {expr!r}: {ast.dump(node)[:60]}")
 
-    try:
-        tree = ast.parse(str(expr), mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"cannot parse expression {expr!r}: {exc}") from None
-    return ev(tree)
+    return ev(parse_expression(expr))
 
 
 def numeric(value, names: Mapping[str, Any] | None = None) -> np.ndarray:

@@ -464,7 +464,10 @@ def build_llg(spec: Mapping[str, Any], params: Mapping[str, Any] | None = None, 
     maps = sphere
     if sphere is not None and not isinstance(sphere, SphereMaps):
         maps = SphereMaps(sphere, nan_policy=spec.get("nan_policy", "raise"))
-    M = float(numeric(spec.get("magnitude", maps.magnitude if maps is not None else 1.0), names))
+    magnitude = spec.get("magnitude")  # None (the config default): the maps' |m|, else 1
+    if magnitude is None:
+        magnitude = maps.magnitude if maps is not None else 1.0
+    M = float(numeric(magnitude, names))
 
     def need_maps(what):
         if maps is None:
@@ -503,12 +506,12 @@ def build_llg(spec: Mapping[str, Any], params: Mapping[str, Any] | None = None, 
             var = v["sphere"]
             if name == "gamma":
                 base = lambda m, _v=var: mp.interpolator(_v)(m)  # noqa: E731
-                if "electric_field" not in v:
+                if v.get("electric_field") is None:
                     return base
                 E = np.asarray(num(v["electric_field"]), float)
                 return lambda m: base(m) / (1.0 + base(m) * (mp.inverse_gamma_E(m)[:, :E.shape[-1]] @ E))
             base = lambda m, _v=var: mp.interpolator(_v, ("component", "component2"))(m)  # noqa: E731
-            if "electric_field" not in v:
+            if v.get("electric_field") is None:
                 return base
             E = np.asarray(num(v["electric_field"]), float)
             etaE = mp.interpolator("damping_E", ("component", "component2", "field"))
