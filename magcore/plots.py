@@ -29,6 +29,39 @@ def _label(da: xr.DataArray) -> str:
     return f"{da.attrs.get('long_name', da.name)} [{da.attrs.get('units', '')}]"
 
 
+def _finite_min(x: np.ndarray) -> float:
+    x = np.asarray(x, float)
+    return float(x[np.isfinite(x)].min()) if np.isfinite(x).any() else 0.0
+
+
+def _finite_mean(x: np.ndarray) -> float:
+    x = np.asarray(x, float)
+    return float(x[np.isfinite(x)].mean()) if np.isfinite(x).any() else 0.0
+
+
+def _nan_note(ds: xr.Dataset, *values) -> str:
+    """Title note on a (theta, phi) map: how many points of ``values`` are not finite and how
+    many points the ``flag`` variable marks (empty when there are none)."""
+    shape = (ds.sizes["theta"], ds.sizes["phi"])
+    bad = np.zeros(shape, bool)
+    for v in values:
+        bad |= ~np.isfinite(np.asarray(v, float)).reshape(shape + (-1,)).all(-1)
+    flagged = int((np.asarray(ds["flag"].values) != 0).sum()) if "flag" in ds else 0
+    if not bad.any() and not flagged:
+        return ""
+    return f" [{int(bad.sum())} of {bad.size} points NaN, {flagged} flagged]"
+
+
+def _contours(ax, x, y, z, levels, **kw):
+    """Filled contours of the finite part of z with black lines; a note if too little is finite."""
+    if np.isfinite(z).sum() < 4 or np.nanmax(z) == np.nanmin(z):
+        ax.text(0.5, 0.5, "no finite values to contour", ha="center", transform=ax.transAxes)
+        return None
+    cs = ax.contourf(x, y, np.ma.masked_invalid(z), levels=levels, **kw)
+    ax.contour(x, y, np.ma.masked_invalid(z), levels=levels, colors="k", linewidths=0.3)
+    return cs
+
+
 def precession_direction(G: np.ndarray, theta: np.ndarray, phi: np.ndarray, gamma: np.ndarray,
                          magnitude: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(sin theta dphi/dt, dtheta/dt) of m_dot = -gamma m x H, H = -dG/dm (eqs. 2.12, 2.15).
@@ -53,7 +86,7 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     phi = sphere.phi.values
     gamma = sphere.gyromagnetic_ratio.values
     G = sphere.free_energy.values
-    G = G - np.nanmin(G)
+    G = G - _finite_min(G)
     fig = plt.figure(figsize=(16, 4.8), layout="constrained")
 
     ax = fig.add_subplot(1, 3, 1, projection="3d")
@@ -61,7 +94,7 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     gamma_c = np.concatenate([gamma, gamma[:, :1]], axis=1)
     T, P = np.meshgrid(theta, phi_c, indexing="ij")
     finite = np.isfinite(gamma_c)
-    lo, hi = np.nanmin(gamma_c), np.nanmax(gamma_c)
+    lo, hi = (gamma_c[finite].min(), gamma_c[finite].max()) if finite.any() else (0.0, 1.0)
     norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
     colors = plt.cm.viridis(norm(np.where(finite, gamma_c, lo)))
     colors[~finite] = (0.85, 0.1, 0.1, 1.0)
@@ -74,15 +107,15 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     sm = plt.cm.ScalarMappable(norm=norm, cmap="viridis")
     units = sphere.gyromagnetic_ratio.attrs.get("units", "")
     fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.12, label=f"$\\gamma$ [{units}]")
-    ax.set_title("(a) gyromagnetic ratio $\\gamma$ (red: NaN, gap closed)")
+    ax.set_title("(a) gyromagnetic ratio $\\gamma$ (red: NaN, flagged)" + _nan_note(sphere, gamma))
 
     ax = fig.add_subplot(1, 3, 2)
     td, pd = np.rad2deg(theta), np.rad2deg(phi)
-    cs = ax.contourf(pd, td, G, levels=16, cmap="coolwarm")
-    ax.contour(pd, td, G, levels=16, colors="k", linewidths=0.3)
-    fig.colorbar(cs, ax=ax, label="$G - \\min G$ [" + sphere.free_energy.attrs.get("units", "") + "]")
+    cs = _contours(ax, pd, td, G, 16, cmap="coolwarm")
+    if cs is not None:
+        fig.colorbar(cs, ax=ax, label="$G - \\min G$ [" + sphere.free_energy.attrs.get("units", "") + "]")
     u, v = precession_direction(sphere.free_energy.values, theta, phi,
-                                np.where(np.isfinite(gamma), gamma, np.nanmean(gamma)),
+                                np.where(np.isfinite(gamma), gamma, _finite_mean(gamma)),
                                 float(sphere.attrs.get("magnetization_magnitude", 1.0)))
     step_t = max(1, len(theta) // 12)
     step_p = max(1, len(phi) // 16)
@@ -94,22 +127,22 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     ax.invert_yaxis()
     ax.set_xlabel("$\\phi$ (deg)")
     ax.set_ylabel("$\\theta$ (deg)")
-    ax.set_title("(b) free energy $G$ and precession $-\\gamma\\, m \\times H$")
+    ax.set_title("(b) free energy $G$ and precession $-\\gamma\\, m \\times H$" + _nan_note(sphere, G))
 
     ax = fig.add_subplot(1, 3, 3)
     ax.plot(td, gamma[:, 0], "o-", ms=3, label="numerical, $\\phi = 0$")
     if sphere.attrs.get("model") == "ti_surface":
         pars = sphere.attrs["model_parameters"]
         mag = float(sphere.attrs["magnetization_magnitude"])
-        alpha = pars["J"] * mag / pars["v"]
-        with np.errstate(divide="ignore"):
+        alpha = np.float64(pars["J"]) * mag / pars["v"]
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             gamma_s = 4 * np.pi * mag / (alpha**2 * np.abs(np.cos(theta))) * np.sign(alpha)
-        gf = float(sphere.attrs["gamma_f"])
-        ax.plot(td, gf / (1 + gf / gamma_s), "k--", label="eqs. 2.32, 2.34")
+            gf = float(sphere.attrs["gamma_f"])
+            ax.plot(td, gf / (1 + gf / gamma_s), "k--", label="eqs. 2.32, 2.34")
     ax.set_xlabel("$\\theta$ (deg)")
     ax.set_ylabel(f"$\\gamma$ [{units}]")
     ax.legend()
-    ax.set_title("(c) $\\gamma(\\theta)$")
+    ax.set_title("(c) $\\gamma(\\theta)$" + _nan_note(sphere, gamma))
     fig.suptitle(f"{sphere.attrs.get('model')}: Fig. 2.3 regenerated from sphere.zarr")
     return fig
 
@@ -142,10 +175,13 @@ def bands_along_path(bands: xr.Dataset) -> plt.Figure:
 def gap_map(bands: xr.Dataset) -> plt.Figure:
     """Minimum direct gap at mu over the magnetization sphere (log scale; gap closings marked)."""
     gap = bands.min_gap.values
-    floor = max(np.nanmax(gap) * 1e-6, 1e-12)
+    finite = np.isfinite(gap)
+    top = float(gap[finite].max()) if finite.any() else 1.0
+    floor = max(top * 1e-6, 1e-12)
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    pc = ax.pcolormesh(np.rad2deg(bands.phi.values), np.rad2deg(bands.theta.values), np.maximum(gap, floor),
-                       norm=LogNorm(vmin=floor, vmax=max(np.nanmax(gap), floor * 10)), shading="nearest")
+    pc = ax.pcolormesh(np.rad2deg(bands.phi.values), np.rad2deg(bands.theta.values),
+                       np.ma.masked_invalid(np.maximum(gap, floor)),
+                       norm=LogNorm(vmin=floor, vmax=max(top, floor * 10)), shading="nearest")
     fig.colorbar(pc, ax=ax, label=_label(bands.min_gap))
     closed = bands.gap_closed.values
     if closed.any():
@@ -156,7 +192,8 @@ def gap_map(bands: xr.Dataset) -> plt.Figure:
     ax.invert_yaxis()
     ax.set_xlabel("$\\phi$ (deg)")
     ax.set_ylabel("$\\theta$ (deg)")
-    ax.set_title(f"{bands.attrs.get('model')}: direct gap over the magnetization sphere")
+    note = f" [{int((~finite).sum())} of {gap.size} not finite]" if not finite.all() else ""
+    ax.set_title(f"{bands.attrs.get('model')}: direct gap over the magnetization sphere{note}")
     return fig
 
 
@@ -205,18 +242,18 @@ def field_driven_dynamics(sphere: xr.Dataset, electric_field) -> plt.Figure:
     H = sphere.effective_field.values
     GE = hemisphere_potential(hE, theta, phi, mag)
     G = sphere.free_energy.values
-    total = G - np.nanmin(G) + GE
+    total = G - _finite_min(G) + GE
     gamma = sphere.gyromagnetic_ratio.values
-    gamma = np.where(np.isfinite(gamma), gamma, np.nanmean(gamma))
+    gamma = np.where(np.isfinite(gamma), gamma, _finite_mean(gamma))
     mhat = sphere.magnetization.values / mag
     mdot = -gamma[..., None] * np.cross(mag * mhat, np.nan_to_num(H + hE))
     v, u = _tangent_components(mdot, theta, phi)  # (theta_dot |m|, sin(theta) phi_dot |m|)
     fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
     td, pd = np.rad2deg(theta), np.rad2deg(phi)
-    cs = ax.contourf(pd, td, total, levels=24, cmap="coolwarm")
-    ax.contour(pd, td, total, levels=24, colors="k", linewidths=0.3)
+    cs = _contours(ax, pd, td, total, 24, cmap="coolwarm")
     ax.axhline(90, color="k", lw=1.2)
-    fig.colorbar(cs, ax=ax, label="$G_{N/S}$ - const [" + sphere.free_energy.attrs.get("units", "") + "]")
+    if cs is not None:
+        fig.colorbar(cs, ax=ax, label="$G_{N/S}$ - const [" + sphere.free_energy.attrs.get("units", "") + "]")
     speed = np.hypot(u, v)
     with np.errstate(invalid="ignore", divide="ignore"):
         un, vn = np.where(speed > 0, u / speed, 0), np.where(speed > 0, v / speed, 0)
@@ -226,7 +263,8 @@ def field_driven_dynamics(sphere: xr.Dataset, electric_field) -> plt.Figure:
     ax.invert_yaxis()
     ax.set_xlabel("$\\phi$ (deg)")
     ax.set_ylabel("$\\theta$ (deg)")
-    ax.set_title(f"{sphere.attrs.get('model')}: Fig. 2.4, $G_N$ / $G_S$ and the motion under eE = {E.tolist()}")
+    ax.set_title(f"{sphere.attrs.get('model')}: Fig. 2.4, $G_N$ / $G_S$ and the motion under eE = {E.tolist()}"
+                 + _nan_note(sphere, total, hE))
     return fig
 
 
@@ -249,7 +287,7 @@ def field_and_torque_maps(sphere: xr.Dataset, electric_field) -> plt.Figure:
         vec = np.einsum("...ij,j->...i", sphere[name].values, E)
         v, u = _tangent_components(vec, theta, phi)
         mag = np.linalg.norm(vec, axis=-1)
-        pc = ax.pcolormesh(pd, td, mag, shading="nearest", cmap="magma")
+        pc = ax.pcolormesh(pd, td, np.ma.masked_invalid(mag), shading="nearest", cmap="magma")
         fig.colorbar(pc, ax=ax, label=f"|{name}| [{sphere[name].attrs.get('units', '')}]")
         with np.errstate(invalid="ignore", divide="ignore"):
             un, vn = np.where(mag > 0, u / mag, 0), np.where(mag > 0, v / mag, 0)
@@ -257,7 +295,7 @@ def field_and_torque_maps(sphere: xr.Dataset, electric_field) -> plt.Figure:
         ax.quiver(pd[sl[1]], td[sl[0]], np.nan_to_num(un[sl]), np.nan_to_num(vn[sl]), color="c",
                   angles="xy", scale=30, width=0.004)
         ax.invert_yaxis()
-        ax.set_title(title)
+        ax.set_title(title + _nan_note(sphere, mag))
         ax.set_xlabel("$\\phi$ (deg)")
         ax.set_ylabel("$\\theta$ (deg)")
     fig.suptitle(f"{sphere.attrs.get('model')}: field-induced field and torque, eE = {E.tolist()}")

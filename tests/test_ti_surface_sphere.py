@@ -116,7 +116,9 @@ def test_gap_closes_on_equator_nan_flag_and_warning():
         ds = sphere_map(model, THETA, PHI, mesh, Electrons(), min_gap=gap, gap_tolerance=1e-6)
     eq = np.isclose(THETA, np.pi / 2)
     flag = ds.flag.values
-    assert np.all(flag[eq] & FLAG_GAP_CLOSED) and not np.any(flag[~eq])
+    # off the equator only derived-quantity bits: stencils reaching the equator (rows next to it),
+    # parity parts undefined with an odd n_phi, the curl at the poles
+    assert np.all(flag[eq] & FLAG_GAP_CLOSED) and not np.any(flag[~eq] & ~np.uint8(32 | 64))
     for name in ("berry_curvature_theta_phi", "gyromagnetic_ratio_s", "gyromagnetic_ratio"):
         values = ds[name].values
         assert np.all(np.isnan(values[eq])), name
