@@ -66,7 +66,8 @@ BAD = [
     ("llg.model.terms: [{kind: hemisphere_field, strength: 0.5, widht: 0.02}]",
      _terms({"kind": "hemisphere_field", "strength": 0.5, "widht": 0.02}), ["llg.model.terms.0.widht", "width"]),
     ("llg.model.terms: [{kind: sphere_free_energy, sorce: free_energy}]",
-     _terms({"kind": "sphere_free_energy", "sorce": "free_energy"}, base=SPHERE), ["llg.model.terms.0.sorce", "source"]),
+     _terms({"kind": "sphere_free_energy", "sorce": "free_energy"}, base=SPHERE),
+     ["llg.model.terms.0.sorce", "source"]),
     ("llg.model.terms: [{kind: sphere_field_induced, electric_field: [1, 0], varible: field_induced_field}]",
      _terms({"kind": "sphere_field_induced", "electric_field": [1, 0], "varible": "field_induced_field"}, base=SPHERE),
      ["llg.model.terms.0.varible", "variable"]),
@@ -78,7 +79,8 @@ BAD = [
      ["llg.model.torques.0.scale", "electric_field"]),
     ("llg.axes: {theta0: {start: 0, stop: 1, nun: 3}}",
      {"llg": {**ON, "axes": {"theta0": {"start": 0, "stop": 1, "nun": 3}}}}, ["llg.axes.theta0.nun", "num"]),
-    ("llg.initial: {theta: 0.1, ph: 0}", {"llg": {**ON, "initial": {"theta": 0.1, "ph": 0}}}, ["llg.initial.ph", "phi"]),
+    ("llg.initial: {theta: 0.1, ph: 0}", {"llg": {**ON, "initial": {"theta": 0.1, "ph": 0}}},
+     ["llg.initial.ph", "phi"]),
     ("llg.tail: {fracton: 0.3}", {"llg": {**ON, "tail": {"fracton": 0.3}}}, ["llg.tail.fracton", "fraction"]),
     ("llg.integrator: {rtoll: 1e-6}", {"llg": {**ON, "integrator": {"rtoll": 1e-6}}}, ["llg.integrator.rtoll", "rtol"]),
     ("llg.classify: {fixed_toll: 1e-6}", {"llg": {**ON, "classify": {"fixed_toll": 1e-6}}},
@@ -100,7 +102,8 @@ BAD = [
     ("llg.model.nan_policy: ignore", {"llg": {**ON, "model": {"nan_policy": "ignore"}}},
      ["llg.model.nan_policy", "raise, fill"]),
     # expressions, evaluated on the sweep grid
-    ("llg.model.damping: '1/0'", {"llg": {**ON, "model": {"damping": "1/0"}}}, ["llg.model.damping", "divides by zero"]),
+    ("llg.model.damping: '1/0'", {"llg": {**ON, "model": {"damping": "1/0"}}},
+     ["llg.model.damping", "divides by zero"]),
     ("llg.model.damping: '9**9**9**9'", {"llg": {**ON, "model": {"damping": "9**9**9**9"}}},
      ["llg.model.damping", "overflows"]),
     ("llg.model.damping: 'theta0+theta0+...' (1e5 terms)", {"llg": {**ON, "model": {"damping": LONG}}},
@@ -137,8 +140,13 @@ BAD = [
      ["llg.model.terms.0.field", "must be a list"]),
     ("llg.model.magnitude: -1", {"llg": {**ON, "model": {"magnitude": -1}}}, ["llg.model.magnitude", "> 0"]),
     ("llg.t_end: .inf", {"llg": {**ON, "t_end": float("inf")}}, ["llg.t_end", "finite"]),
+    ("llg.units: {time: \"1/K\\n\"}", {"llg": {**ON, "units": {"time": "1/K\n"}}},
+     ["llg.units.time", "control character"]),
+    ("llg.record: {\"a\\tb\": {theta0: 0.1}}", {"llg": {**ON, "record": {"a\tb": {"theta0": 0.1}}}},
+     ["llg.record", "control character"]),
     ("llg.tail: {samples: 4}", {"llg": {**ON, "tail": {"samples": 4}}}, ["llg.tail.samples", ">= 8"]),
-    ("llg.integrator: {max_step: 0}", {"llg": {**ON, "integrator": {"max_step": 0}}}, ["llg.integrator.max_step", "> 0"]),
+    ("llg.integrator: {max_step: 0}", {"llg": {**ON, "integrator": {"max_step": 0}}},
+     ["llg.integrator.max_step", "> 0"]),
     ("llg.classify: {settle_fraction: 2}", {"llg": {**ON, "classify": {"settle_fraction": 2}}},
      ["llg.classify.settle_fraction", "<= 1"]),
     ("llg.axes: {sin: [1.0]}", {"llg": {**ON, "axes": {"sin": [1.0]}}}, ["llg.axes.sin", "rename"]),
@@ -148,7 +156,8 @@ BAD = [
     # vector lengths
     ("llg.model.terms: [{kind: uniaxial, K: 1, axis: [1, 0]}]", _terms({"kind": "uniaxial", "K": 1, "axis": [1, 0]}),
      ["llg.model.terms.0.axis", ("too short", "at least 3")]),
-    ("llg.model.terms: [{kind: faraday, B: 0.1, axis: [0, 0, 0]}]", _terms({"kind": "faraday", "B": 0.1, "axis": [0, 0, 0]}),
+    ("llg.model.terms: [{kind: faraday, B: 0.1, axis: [0, 0, 0]}]",
+     _terms({"kind": "faraday", "B": 0.1, "axis": [0, 0, 0]}),
      ["llg.model.terms.0.axis", "non-zero"]),
     ("llg.model.damping: [[1, 0, 0], [0, 1, 0]]", {"llg": {**ON, "model": {"damping": [[1, 0, 0], [0, 1, 0]]}}},
      ["llg.model.damping", ("too short", "at least 3")]),
@@ -162,7 +171,8 @@ BAD = [
     ("llg.initial: {m: [0, 0, 1], theta: 1}", {"llg": {**ON, "initial": {"m": [0, 0, 1], "theta": 1}}},
      ["llg.initial.theta", "not both"]),
     ("llg.initial: {m: [0, 0, 0]}", {"llg": {**ON, "initial": {"m": [0, 0, 0]}}}, ["llg.initial.m", "non-zero"]),
-    ("llg.initial: {m: [0, 0, 1, 0]}", {"llg": {**ON, "initial": {"m": [0, 0, 1, 0]}}}, ["llg.initial.m", ("too long", "at most 3")]),
+    ("llg.initial: {m: [0, 0, 1, 0]}", {"llg": {**ON, "initial": {"m": [0, 0, 1, 0]}}},
+     ["llg.initial.m", ("too long", "at most 3")]),
     # record
     ("llg.record: {a: {theta1: 0.1}}", {"llg": {**ON, "record": {"a": {"theta1": 0.1}}}},
      ["llg.record.a.theta1", "no such axis", "theta0"]),
@@ -300,7 +310,8 @@ def write_doc() -> None:
 def test_bad_input_doc_lists_the_current_messages():
     assert DOC.exists(), "run python tests/test_config_llg.py"
     _, section, _ = _split(DOC.read_text())
-    assert section.strip() == llg_section().strip(), "docs/bad_input.md is out of date: run python tests/test_config_llg.py"
+    assert section.strip() == llg_section().strip(), \
+        "docs/bad_input.md is out of date: run python tests/test_config_llg.py"
 
 
 

@@ -4,7 +4,8 @@ The schema (``workflow/schemas/config.schema.yaml``) has already checked the key
 sub-section (unknown keys are errors), the keys allowed for each term kind, types, vector
 lengths and ranges, and filled in the defaults.  :func:`check_llg` then checks what needs values:
 
-* every number under ``llg`` is finite (YAML's ``.inf`` and ``.nan`` are numbers);
+* every number under ``llg`` is finite (YAML's ``.inf`` and ``.nan`` are numbers); no key or
+  string holds a control character (``model.description`` may hold newlines and tabs);
 * ``model.parameters`` are constants (numbers or expressions of ``pi``);
   ``model.magnitude`` is a constant > 0;
 * axis and parameter names are not function names or ``pi``, and no axis is also a model
@@ -58,6 +59,24 @@ def check_finite_numbers(node, key: str = "llg") -> None:
             check_finite_numbers(sub, f"{key}.{i}")
     elif isinstance(node, float) and not np.isfinite(node):
         raise SpecError(f"{key} = {node!r}: must be a finite number")
+
+
+def check_strings(node, key: str = "llg") -> None:
+    """No control characters (newlines, NUL, escapes) in the keys and strings of the section:
+    they become paths, coordinate values, attributes and expressions.  Only the free text
+    ``llg.model.description`` may hold newlines and tabs."""
+    if isinstance(node, Mapping):
+        for name, sub in node.items():
+            if isinstance(name, str) and any(ord(c) < 32 or ord(c) == 127 for c in name):
+                raise SpecError(f"{key}: key {short(name)} contains a control character")
+            check_strings(sub, f"{key}.{name}")
+    elif isinstance(node, (list, tuple)):
+        for i, sub in enumerate(node):
+            check_strings(sub, f"{key}.{i}")
+    elif isinstance(node, str):
+        allowed = "\n\t" if key == "llg.model.description" else ""
+        if any((ord(c) < 32 or ord(c) == 127) and c not in allowed for c in node):
+            raise SpecError(f"{key} = {short(node)}: contains a control character")
 
 
 def check_expression(expr: str, key: str, names: Mapping[str, Any]) -> np.ndarray:
@@ -190,6 +209,7 @@ def check_llg(llg: Mapping[str, Any], *, n_field: int | None = None,
     ``n_field``: the number of electric-field components the sphere maps have (the model's k
     directions), to check the ``electric_field`` lists; None skips that check."""
     check_finite_numbers(dict(llg))
+    check_strings(dict(llg))
     model = llg.get("model") or {}
     parameters = {}
     for name, v in (model.get("parameters") or {}).items():
