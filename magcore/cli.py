@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .store import study_status
+from .store import snakemake_locked, study_status
 
 
 def _status(study_dir: str) -> int:
@@ -24,11 +24,18 @@ def _status(study_dir: str) -> int:
         elif e["state"] == "interrupted":
             total = "?" if e["checkpoint_total"] is None else e["checkpoint_total"]
             extra = f"{e['checkpoint_chunks']}/{total} chunks done; rerun snakemake to resume"
+        elif e["state"] == "unbooked":
+            extra = "written, but its job was killed before Snakemake recorded it; the next run redoes it"
+            if e.get("checkpoint_chunks"):
+                extra += f" (from its {e['checkpoint_chunks']} checkpoint chunks)"
         elif e["state"] == "unreadable":
             extra = e["error"]
         print(f"{stage:<8} {e['state']:<11} {extra}")
     if len(hashes) > 1:
         print("warning: the stores were made from different configs", file=sys.stderr)
+    if snakemake_locked(study_dir):
+        print("note: Snakemake's directory lock is set; if no snakemake is running here, "
+              "run `snakemake --unlock` before rerunning", file=sys.stderr)
     return 0 if all(e["state"] in ("complete", "missing") for e in entries.values()) else 1
 
 

@@ -118,7 +118,9 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
     """What of a study exists and whether it is complete, store by store.
 
     For each stage store ``<study_dir>/<stage>.zarr``: ``state`` is "complete" (its provenance
-    says so), "incomplete" (a store without the completion flag), "unreadable", "interrupted"
+    says so), "unbooked" (complete, but its Snakemake job was killed before it was recorded as
+    finished: the next run redoes it), "incomplete" (a store without the completion flag),
+    "unreadable", "interrupted"
     (no complete store, but finished checkpoint chunks: a rerun resumes from them; with
     ``checkpoint_chunks`` done of ``checkpoint_total``) or "missing"; with the store's config
     hash, fingerprint and finish time.  Raises ``FileNotFoundError`` if ``study_dir`` is not a
@@ -141,15 +143,55 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
                              finished=ds.attrs.get("finished"), variables=len(ds.data_vars))
             except Exception as exc:  # a damaged store is reported, not raised
                 entry.update(state="unreadable", error=str(exc).splitlines()[0])
+        if entry["state"] == "complete" and _snakemake_marks_incomplete(path / "zarr.json"):
+            entry["state"] = "unbooked"  # written, but its job never finished: Snakemake reruns it
         done, total = 0, 0
         for directory in sorted((study_dir / ".checkpoints").glob(f"{stage}-*")):
             d, t = checkpoint_progress(directory)
             done += d
             total = None if (t is None or total is None) else total + t
         if done and entry["state"] != "complete":
-            entry.update(state="interrupted", checkpoint_chunks=done, checkpoint_total=total)
+            entry.update(checkpoint_chunks=done, checkpoint_total=total)
+            if entry["state"] != "unbooked":
+                entry["state"] = "interrupted"
         out[stage] = entry
     return out
+
+
+def _snakemake_workdir(path: Path) -> Path | None:
+    for parent in path.absolute().parents:
+        if (parent / ".snakemake").is_dir():
+            return parent
+    return None
+
+
+def _snakemake_marks_incomplete(output: Path) -> bool:
+    """Whether Snakemake's file-based metadata (``.snakemake/incomplete/``, keyed by the
+    url-safe base64 of the output path relative to the working directory, split at the file
+    system's name length) marks ``output`` as the output of a job that started and never
+    finished."""
+    from base64 import urlsafe_b64encode
+
+    workdir = _snakemake_workdir(output)
+    if workdir is None:
+        return False
+    subject = workdir / ".snakemake" / "incomplete"
+    if not subject.is_dir():
+        return False
+    size = os.pathconf(subject, "PC_NAME_MAX") - 1
+    for name in (output.absolute().relative_to(workdir), output.absolute()):  # as the Snakefile names it
+        key = urlsafe_b64encode(str(name).encode()).decode()
+        parts = [key[i:i + size] for i in range(0, len(key), size)]
+        if subject.joinpath(*["@" + s for s in parts[:-1]], parts[-1]).exists():
+            return True
+    return False
+
+
+def snakemake_locked(study_dir: str | Path) -> bool:
+    """Whether Snakemake's directory lock is held (or was left by a killed run) in the
+    working directory above ``study_dir``."""
+    workdir = _snakemake_workdir(Path(study_dir))
+    return workdir is not None and any((workdir / ".snakemake" / "locks").glob("*"))
 
 
 def open_study(study_dir: str | Path) -> dict[str, xr.Dataset]:

@@ -180,7 +180,7 @@ def test_kill_inside_checkpoint_write_then_rerun_matches(tmp_path, clean_run):
 
 
 @pytest.mark.workflow
-def test_kill_right_after_store_rename_then_documented_recovery(tmp_path, clean_run):
+def test_kill_right_after_store_rename_then_documented_recovery(tmp_path, clean_run, capsys):
     clean, _ = clean_run
     args = _write(tmp_path, STUDY)
     proc = _start(tmp_path, args, MAGCORE_HOLD_AT="store-rename:sphere.zarr")
@@ -188,6 +188,8 @@ def test_kill_right_after_store_rename_then_documented_recovery(tmp_path, clean_
     _kill(proc)
     (_study(tmp_path) / "sphere.zarr.held").unlink()
     assert (_study(tmp_path) / "sphere.zarr" / "zarr.json").exists()  # renamed in, job not booked
+    assert cli_main(["status", str(_study(tmp_path))]) == 1  # status agrees: Snakemake will redo it
+    assert "sphere   unbooked" in capsys.readouterr().out
     _recover_and_finish(tmp_path, args)  # rerun-incomplete comes from profiles/default
     for store in STORES:
         _assert_same_store(_study(clean) / store, _study(tmp_path) / store)
