@@ -180,11 +180,12 @@ carries 1 - 2 / (1 + e^3) = 91% of its weight within mu +/- 3 T_fs."""
 FERMI_WINDOW_MAX_SPACING = 3.5
 """Largest spacing of the mesh energies inside the Fermi window, in units of T_fs, for which a
 Fermi-surface sum counts as resolved.  The mesh turns the density of states into a comb of
-delta functions at its energies; -df0/de (full width at half maximum 3.53 T_fs) smooths a comb of
-spacing s into a continuous function up to a ripple of relative size
-~ 2 (2 pi^2 T_fs / s) exp(-2 pi^2 T_fs / s) (the Fourier transform of -df0/de at 2 pi / s):
-4% at s = 3.5 T_fs, 1e-3 at s = 2 T_fs.  A larger spacing means the sum can miss the
-window (or land on a single state) and is not an integral any more."""
+delta functions at its energies; -df0/de (full width at half maximum 3.53 T_fs) smooths an even
+comb of spacing s into a continuous function up to a ripple of relative amplitude
+4 x exp(-x), x = 2 pi^2 T_fs / s (from the Fourier transform x / sinh x of -df0/de at the comb's
+first harmonic): 8% at s = 3.5 T_fs, 2e-3 at s = 2 T_fs.  A larger spacing means the sum can
+miss the window (or land on a single state) and is not an integral any more.  This is a
+criterion for gross failure, not for convergence."""
 
 
 def fermi_level_summary(E: np.ndarray, mu: float, fermi_temperature: float) -> dict[str, np.ndarray]:

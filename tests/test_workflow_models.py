@@ -15,7 +15,8 @@ STUDIES = {
                 "mesh": {"k_cutoff": 30.0, "radial_panels": 8, "radial_order": 4}},
     "tmd": {"model": {"name": "tmd", "material": "MoS2", "parameters": {"J": 0.2}},
             "electrons": {"filling": 2}, "mesh": {"n_k": 12}},
-    "rashba_fm": {"model": {"name": "rashba_fm", "parameters": {"J": 0.2}},
+    # a metal at mu = 0: without smearing its Fermi-surface quantities would be NaN (flag bit 8)
+    "rashba_fm": {"model": {"name": "rashba_fm", "parameters": {"J": 0.2}}, "electrons": {"smearing": 0.1},
                   "mesh": {"k_cutoff": 3.0, "radial_panels": 4, "radial_order": 4, "n_angle": 8}},
     "qwz": {"model": {"name": "qwz", "parameters": {"u": -1.0, "J": 0.3}}, "electrons": {"filling": 1},
             "mesh": {"n_k": 12}},
