@@ -8,7 +8,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from magcore.config import ConfigError, validate as validate_config
+from magcore.config import ConfigError, read_study_file, validate as validate_config
 
 # Without --configfile, run the embedded default study. A study file given with --configfile
 # is complete on its own: keys it omits take the schema defaults, never values of the default
@@ -18,7 +18,16 @@ if not workflow.overwrite_configfiles:
     configfile: Path(workflow.basedir) / "config" / "config.yaml"
 
 
+# Snakemake has parsed the study files already (through YTE, before this file runs). Read them
+# again with magcore's strict reader, which refuses what that parse lets through (duplicate
+# keys, anchors and aliases, __use_yte__ templates), then validate the merged config (with any
+# --config values) before any job: one line naming the key, nothing written. A file Snakemake
+# cannot parse at all stops Snakemake before this point, with its own message (no line).
 try:
+    for _study_file in workflow.overwrite_configfiles or [
+        Path(workflow.basedir) / "config" / "config.yaml"
+    ]:
+        read_study_file(_study_file)
     _resolved = validate_config(dict(config))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None

@@ -100,29 +100,42 @@ def read_wannier90_hr(path: str | Path) -> WannierHR:
 
     Raises ``FileNotFoundError`` naming the path if it does not exist, and ``ValueError`` naming
     the path and line for a truncated or garbled file (wrong counts, non-numbers, indices out of
-    range, a matrix element given twice or missing).
+    range, a matrix element given twice or missing) or one that is not text.  The messages
+    quote nothing of the file before its header (num_wann, nrpts, degeneracies) has been read
+    as a Wannier90 header, and afterwards at most a short excerpt of the offending line,
+    printable ASCII only: the path may name any file.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Wannier90 _hr.dat file not found: {path}")
     if not path.is_file():
         raise FileNotFoundError(f"Wannier90 _hr.dat path is not a file: {path}")
-    lines = path.read_text().splitlines()
 
     def fail(lineno: int | None, msg: str):
         where = f"{path}, line {lineno}" if lineno is not None else f"{path}"
         raise ValueError(f"garbled Wannier90 _hr.dat ({where}): {msg}")
+
+    raw = path.read_bytes()
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        fail(raw.count(b"\n", 0, nul) + 1, "a NUL byte: this is a binary file, not a Wannier90 _hr.dat text file")
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        fail(raw.count(b"\n", 0, exc.start) + 1, "bytes that are not text (UTF-8): not a Wannier90 _hr.dat file")
 
     def int_line(idx: int, what: str) -> int:
         if idx >= len(lines):
             fail(idx + 1, f"file ends before the {what} line (truncated)")
         tok = lines[idx].split()
         if len(tok) != 1:
-            fail(idx + 1, f"expected the {what} (one integer), got {lines[idx].strip()!r}")
+            fail(idx + 1, f"expected the {what} (one integer), found {len(tok)} fields: not a Wannier90 "
+                          "_hr.dat header")
         try:
             val = int(tok[0])
         except ValueError:
-            fail(idx + 1, f"expected the {what} (one integer), got {tok[0]!r}")
+            fail(idx + 1, f"expected the {what} (one integer), found something else: not a Wannier90 "
+                          "_hr.dat header")
         if val <= 0:
             fail(idx + 1, f"{what} must be positive, got {val}")
         return val
@@ -145,11 +158,11 @@ def read_wannier90_hr(path: str | Path) -> WannierHR:
         if len(ndegen) + len(tok) > nrpts:
             fail(idx + 1, f"too many entries: {nrpts} degeneracies expected, this line brings the "
                           f"count to {len(ndegen) + len(tok)} (is nrpts wrong?)")
-        for t in tok:
+        for i, t in enumerate(tok):
             try:
                 d = int(t)
             except ValueError:
-                fail(idx + 1, f"degeneracy {t!r} is not an integer")
+                fail(idx + 1, f"entry {i + 1} of this line of degeneracies is not an integer")
             if d <= 0:
                 fail(idx + 1, f"degeneracy {d} must be positive")
             ndegen.append(d)
@@ -171,7 +184,7 @@ def read_wannier90_hr(path: str | Path) -> WannierHR:
     for i, t in enumerate(tokens):
         if len(t) != 7:
             fail(body_start + i + 1, f"expected 7 columns 'R1 R2 R3 m n Re Im', got {len(t)}: "
-                                     f"{body[i].strip()!r}")
+                                     f"{_excerpt(body[i])}")
     try:
         data = np.array(tokens, dtype=float)
     except ValueError:
@@ -179,23 +192,23 @@ def read_wannier90_hr(path: str | Path) -> WannierHR:
             try:
                 [float(x) for x in t]
             except ValueError:
-                fail(body_start + i + 1, f"non-numeric entry in {body[i].strip()!r}")
+                fail(body_start + i + 1, f"non-numeric entry in {_excerpt(body[i])}")
         raise  # pragma: no cover
     bad = ~np.isfinite(data).all(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        fail(body_start + i + 1, f"non-finite number in {body[i].strip()!r}")
+        fail(body_start + i + 1, f"non-finite number in {_excerpt(body[i])}")
     ints = data[:, :5]
     frac = np.flatnonzero((ints != np.round(ints)).any(axis=1))
     if frac.size:
         i = int(frac[0])
-        fail(body_start + i + 1, f"R and orbital indices must be integers: {body[i].strip()!r}")
+        fail(body_start + i + 1, f"R and orbital indices must be integers: {_excerpt(body[i])}")
     ints = np.round(ints).astype(np.int64)
     mn = ints[:, 3:5]
     out = np.flatnonzero(((mn < 1) | (mn > num_wann)).any(axis=1))
     if out.size:
         i = int(out[0])
-        fail(body_start + i + 1, f"orbital index out of range 1..{num_wann}: {body[i].strip()!r}")
+        fail(body_start + i + 1, f"orbital index out of range 1..{num_wann}: {_excerpt(body[i])}")
 
     Rall = ints[:, :3]
     uniq, first, inverse = np.unique(Rall, axis=0, return_index=True, return_inverse=True)
@@ -210,13 +223,20 @@ def read_wannier90_hr(path: str | Path) -> WannierHR:
     counts = np.bincount(flat, minlength=expected)
     if (counts > 1).any():
         dup = int(np.flatnonzero(counts[flat] > 1)[1])  # the second occurrence
-        fail(body_start + dup + 1, f"matrix element given twice: {body[dup].strip()!r}")
+        fail(body_start + dup + 1, f"matrix element given twice: {_excerpt(body[dup])}")
     if (counts == 0).any():  # pragma: no cover - implied by the line count and no duplicates
         fail(None, "a matrix element is missing")
     H = np.zeros(expected, dtype=complex)
     H[flat] = data[:, 5] + 1j * data[:, 6]
     return WannierHR(R=uniq[order], H=H.reshape(nrpts, num_wann, num_wann),
                      ndegen=np.asarray(ndegen, dtype=np.int64), header=header)
+
+
+def _excerpt(line: str, limit: int = 48) -> str:
+    """A short excerpt of a line of a file already recognised as a Wannier90 _hr.dat, for an
+    error message: printable ASCII only (anything else shown as '?'), whitespace collapsed."""
+    text = " ".join("".join(c if c.isascii() and c.isprintable() else "?" for c in line).split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def write_wannier90_hr(path: str | Path, R, H=None, ndegen=None, *, header: str | None = None) -> Path:
@@ -901,16 +921,29 @@ def _spec_to_kwargs(spec) -> dict[str, Any]:
         path = Path(spec["hoppings_file"])
         if not path.is_file():
             raise FileNotFoundError(f"{tag}: hoppings file not found: {path}")
+        raw = path.read_bytes()
         try:
-            data = yaml.safe_load(path.read_text())
+            if b"\0" in raw:
+                raise UnicodeDecodeError("utf-8", raw, raw.index(b"\0"), raw.index(b"\0") + 1, "NUL byte")
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise ValueError(f"{tag}: {path}, line {line}: not a text file (a hoppings file is YAML)") from None
+        try:
+            data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ValueError(f"{tag}: {path} is not valid YAML: {exc}".splitlines()[0]) from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else f"{path}"
+            what = getattr(exc, "problem", None) or "syntax error"
+            raise ValueError(f"{tag}: {where}: not valid YAML: {what}".splitlines()[0]) from None
         if not isinstance(data, Mapping):
             raise ValueError(f"{tag}: {path} must hold a mapping with lattice_vectors, positions, "
                              f"onsite, hoppings")
-        bad = sorted(set(data) - set(TightBindingModel._KEYS) - {"hr_dat"})
-        if bad:
-            raise ValueError(f"{tag}: {path}: unknown key(s) {bad}; allowed: "
+        bad = sorted(str(k) for k in set(data) - set(TightBindingModel._KEYS) - {"hr_dat"})
+        if bad:  # key names are quoted only from a file that has hopping-file keys too
+            shown = ", ".join(_excerpt(k, 24) for k in bad[:3]) + (", ..." if len(bad) > 3 else "")
+            shown = f" ({shown})" if len(bad) < len(data) else ", and none of the allowed ones"
+            raise ValueError(f"{tag}: {path}: {len(bad)} unknown key(s){shown}; allowed: "
                              f"{', '.join(TightBindingModel._KEYS)}, hr_dat")
         data = dict(data)
         if "hr_dat" in data:  # a path inside the file is relative to the file
