@@ -195,7 +195,8 @@ def _message(cfg) -> str:
 def test_bad_llg_input_one_line_error_naming_the_key(label, bad, words):
     started = time.perf_counter()
     message = _message(bad)
-    assert time.perf_counter() - started < 1.0, message
+    # the whole validation (model build included) takes ~0.05 s; the bound leaves room for a busy machine
+    assert time.perf_counter() - started < 2.0, message
     assert "\n" not in message and message.startswith("config error: "), message
     assert len(message) < 400, message
     for word in words:  # a tuple: one of its words
