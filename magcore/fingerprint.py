@@ -6,7 +6,7 @@ A fingerprint combines
 * the content of every input file the study reads (a Wannier90 ``_hr.dat`` and the files of
   the same seed beside it, a hopping-list file and the ``_hr.dat`` it names, the sphere store
   an ``llg`` stage reads), by SHA-256 of the bytes, not by path or date;
-* the model's own identity (:meth:`magcore.models.Model.identity`: for a tight-binding model
+* the model's own fingerprint (:meth:`magcore.models.Model.fingerprint`: for a tight-binding model
   the hopping matrices it was built from);
 * the code that computes results: SHA-256 of the package's source files (all modules but those
   that only draw or print).
@@ -104,12 +104,12 @@ def input_file_hashes(cfg: dict[str, Any]) -> dict[str, str]:
 
 
 def fingerprint(cfg: dict[str, Any], model=None, files: dict[str, str] | None = None) -> str:
-    """SHA-256 of the resolved config, the input files' contents, the model's identity and the
+    """SHA-256 of the resolved config, the input files' contents, the model's fingerprint and the
     code (see the module docstring).  ``files`` defaults to :func:`input_file_hashes`."""
     files = input_file_hashes(cfg) if files is None else files
     h = hashlib.sha256()
     h.update(config_hash(cfg).encode())
     h.update(json.dumps(sorted(files.values())).encode())
-    h.update((model.identity() if model is not None else "").encode())
+    h.update((model.fingerprint() if model is not None else "").encode())
     h.update(code_fingerprint().encode())
     return h.hexdigest()

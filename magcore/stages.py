@@ -315,7 +315,8 @@ def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path
             raise FileNotFoundError(f"llg: sphere store {path} is missing; run the sphere stage or fix llg.sphere_store")
         sphere = open_store(path).load()
         model = model_from_config(cfg)
-        if sphere.attrs.get("model") != model.name or sphere.attrs.get("model_parameters") != dict(model.params):
+        if sphere.attrs.get("model_fingerprint", model.fingerprint()) != model.fingerprint() \
+                or sphere.attrs.get("model") != model.name or sphere.attrs.get("model_parameters") != dict(model.params):
             raise ValueError(f"llg: {path} is from model {sphere.attrs.get('model')} "
                              f"{sphere.attrs.get('model_parameters')}, not {model.name} {dict(model.params)}")
     checkpoints = stage_checkpoints(Path(out).parent / ".checkpoints", "llg", fingerprint(cfg, model))

@@ -494,3 +494,20 @@ def test_wannier_hr_as_dict():
                    ndegen=np.array([1, 2, 2]))
     d = hr.as_dict()
     assert np.allclose(d[(1, 0, 0)], 1.0) and np.allclose(d[(0, 0, 0)], 1.0)
+
+
+def test_fingerprint_tells_models_with_other_hoppings_and_the_same_J_apart():
+    """Two tight-binding models with the same J but other hoppings are different models (their
+    stores must never be taken for each other); the same data gives the same fingerprint."""
+    from magcore.models.tight_binding import TightBindingModel, hoppings_from_model
+
+    def tb(u):
+        return TightBindingModel(lattice_vectors=np.eye(2), hr=hoppings_from_model(get_model("qwz", u=u), np.zeros(3), 4),
+                                 spin="none")
+
+    a, a2, b = tb(-1.0), tb(-1.0), tb(-1.5)
+    assert a.params == b.params
+    assert a.fingerprint() == a2.fingerprint() and a == a2
+    assert a.fingerprint() != b.fingerprint() and a != b
+    assert get_model("tmd", material="MoS2").fingerprint() != get_model("tmd", material="WTe2").fingerprint()
+    assert get_model("qwz", u=-1.0).fingerprint() != get_model("qwz", u=-1.5).fingerprint()

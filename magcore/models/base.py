@@ -82,18 +82,18 @@ class Model:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
-    def identity(self) -> str:
+    def fingerprint(self) -> str:
         """SHA-256 of what defines this model's Hamiltonian: its class, parameters and (where it
         has one) material.  Models built from data (tight binding) hash the data.  Two models
-        with the same identity give the same H(k; m); equality and hashing use it."""
+        with the same fingerprint give the same H(k; m); equality and hashing use it."""
         text = repr((type(self).__name__, sorted(self.params.items()), str(getattr(self, "material", ""))))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.identity() == other.identity()  # type: ignore[attr-defined]
+        return type(self) is type(other) and self.fingerprint() == other.fingerprint()  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash(self.identity())
+        return hash(self.fingerprint())
 
     # -- operators ---------------------------------------------------------------------------
     def hamiltonian(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -727,8 +727,8 @@ class TightBindingModel(Model):
         return cls(lattice_vectors=lattice_vectors, hr=read_wannier90_hr(path), positions=positions,
                    spin=spin, spinful=spinful, J=J, **kwargs)
 
-    # -- identity ---------------------------------------------------------------------------------
-    def identity(self) -> str:
+    # -- fingerprint ------------------------------------------------------------------------------
+    def fingerprint(self) -> str:
         """SHA-256 of the lattice, hoppings, positions, spin operators, J and units."""
         h = hashlib.sha256()
         for arr in (self._lat, self._R, self._H, self._pos, self._S):
