@@ -1,4 +1,5 @@
-"""Command line: ``magcore status results/<study>`` tells which stores of a study are complete."""
+"""Command line: ``magcore status results/<study>`` tells which stores of a study are complete;
+``magcore compare A.zarr B.zarr`` tells whether two stores hold the same bits."""
 
 from __future__ import annotations
 
@@ -44,9 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     status = sub.add_parser("status", help="which stores of a study exist and are complete")
     status.add_argument("study_dir", help="results/<study>")
+    compare = sub.add_parser("compare", help="compare two stores variable by variable (exit 0 if bitwise equal)")
+    compare.add_argument("store_a")
+    compare.add_argument("store_b")
+    compare.add_argument("--all", action="store_true", help="list identical variables too")
     args = parser.parse_args(argv)
     if args.command == "status":
         return _status(args.study_dir)
+    if args.command == "compare":
+        from .compare import report
+
+        text, same = report(args.store_a, args.store_b, show_identical=args.all)
+        print(text)
+        return 0 if same else 1
     return 2
 
 
