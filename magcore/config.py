@@ -191,6 +191,11 @@ def _check_semantics(cfg: dict[str, Any], given: dict[str, Any] | None = None) -
         raise ConfigError("config error: model.source is required for model tight_binding "
                           "(e.g. {hr_dat: seed_hr.dat, lattice_vectors: ...})")
     where = "model.source" if model["source"] is not None else "model"
+    from .budget import check as check_budget
+
+    problem = check_budget(cfg)  # the model's files, before they are read
+    if problem:
+        raise ConfigError(problem)
     try:
         from .study import model_from_config
 
@@ -218,8 +223,6 @@ def _check_semantics(cfg: dict[str, Any], given: dict[str, Any] | None = None) -
     comp = cfg["compute"]
     if comp["dask_cluster"] == "scheduler" and not comp["dask_scheduler"]:
         raise ConfigError("config error: compute.dask_scheduler is required when compute.dask_cluster is 'scheduler'")
-    from .budget import check as check_budget
-
     problem = check_budget(cfg, built)  # before the llg checks, which evaluate on the sweep grid
     if problem:
         raise ConfigError(problem)
@@ -268,11 +271,15 @@ def _check_source(source: Any, built) -> None:
     from .models.tight_binding import _parse_hop, _spec_to_kwargs
 
     size = float(np.abs(built.hoppings().H).max(initial=0.0))
+    if not np.isfinite(size):
+        raise ConfigError("config error: model.source: a hopping or on-site amplitude is not finite (NaN or inf)")
     if not size <= ENERGY_LIMIT:
         raise ConfigError(f"config error: model.source: a hopping or on-site amplitude of size {size:.3g} "
                           f"exceeds {ENERGY_LIMIT:g} (model energy unit)")
     if not abs(built.J) <= ENERGY_LIMIT:
         raise ConfigError(f"config error: model.source.J = {built.J:g}: must be within +-{ENERGY_LIMIT:g}")
+    if not isinstance(source, dict) or "hr_dat" in source:  # matrix input: no on-site list
+        return
     try:
         spec = _spec_to_kwargs(source)
         onsite, hoppings = spec.get("onsite"), spec.get("hoppings")
