@@ -1,6 +1,6 @@
 """Peak memory of a 2000 x 2000 k-mesh integral at one magnetization (streamed k-blocks).
 
-Runs ``magcore.sphere.integrate_over_mesh`` for ``tmd`` (six bands, all chapter-2 sums, T > 0)
+Runs ``magcore.engine.integrate_over_mesh`` for ``tmd`` (six bands, all chapter-2 sums, T > 0)
 on a 2000 x 2000 Monkhorst-Pack mesh at one m in a fresh subprocess and reports its peak
 resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes the Python
 interpreter, numpy/numba/xarray and the mesh itself) and the tracemalloc peak of the
@@ -21,18 +21,19 @@ import json, resource, sys, time, tracemalloc
 import numpy as np
 from magcore.kmesh import bz_mesh
 from magcore.models import get_model
-from magcore.sphere import Electrons, integrate_over_mesh
+from magcore.engine import integrate_over_mesh
+from magcore.sphere import Electrons, sphere_partial_sums
 n_k, k_block = int(sys.argv[1]), int(sys.argv[2])
 model = get_model("tmd")
 el = Electrons(chemical_potential=1.0, temperature=0.02)
 m = np.array([[0.3, 0.2, 0.9]])
-integrate_over_mesh(model, m, bz_mesh(model.reciprocal_vectors(), 4), el, k_block=k_block)  # kernels loaded
+integrate_over_mesh(sphere_partial_sums, model, m, bz_mesh(model.reciprocal_vectors(), 4), el, k_block=k_block)  # kernels loaded
 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 mesh = bz_mesh(model.reciprocal_vectors(), n_k)
 rss_mesh = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
 t0 = time.perf_counter()
-out = integrate_over_mesh(model, m, mesh, el, k_block=k_block, progress_every=1e9)
+out = integrate_over_mesh(sphere_partial_sums, model, m, mesh, el, k_block=k_block, progress_every=1e9)
 dt = time.perf_counter() - t0
 _, peak = tracemalloc.get_traced_memory()
 tracemalloc.stop()

@@ -18,7 +18,7 @@ class VariableDifference:
     ``state``: "identical" (same shape, same bits, NaN in the same places), "only in A",
     "only in B", "shape" (different dims or sizes), "nan pattern" (NaN in different places) or
     "values"; for "values", the largest absolute difference and the largest difference relative
-    to the variable's largest magnitude in A.
+    to the variable's largest magnitude in A (0 and 0 when only the signs of zeros differ).
     """
 
     name: str
@@ -27,6 +27,8 @@ class VariableDifference:
     max_rel: float = 0.0
 
     def line(self) -> str:
+        if self.state == "values" and self.max_abs == 0:
+            return f"{self.name:<45} differs only in the sign of zeros (-0.0 vs 0.0)"
         if self.state == "values":
             return f"{self.name:<45} differs: max |A-B| = {self.max_abs:.3g}, relative to max |A| {self.max_rel:.3g}"
         return f"{self.name:<45} {self.state}"

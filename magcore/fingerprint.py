@@ -25,8 +25,8 @@ from typing import Any
 
 from .config import config_hash
 
-# modules that draw, print or parse the command line: they do not change stored numbers
-_PRESENTATION = {"plots.py", "cli.py"}
+# modules that draw, print, compare or parse the command line: they do not change stored numbers
+_PRESENTATION = {"plots.py", "cli.py", "compare.py"}
 # files Wannier90 writes beside seed_hr.dat that a reader of the seed may use
 _WANNIER_COMPANIONS = ("_wsvec.dat", "_tb.dat", "_centres.xyz", ".win")
 

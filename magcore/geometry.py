@@ -235,3 +235,11 @@ def second_chern_density(F: np.ndarray) -> np.ndarray:
     eps = _levi_civita(4)
     val = np.einsum("ijkl,...ijab,...klba->...", eps, F, F, optimize=True)
     return val.real / (32 * np.pi**2)
+
+
+def skew(m: np.ndarray) -> np.ndarray:
+    """[m]_x, the matrix with [m]_x v = m x v, shape (..., 3, 3)."""
+    z = np.zeros(m.shape[:-1])
+    return np.stack([np.stack([z, -m[..., 2], m[..., 1]], -1),
+                     np.stack([m[..., 2], z, -m[..., 0]], -1),
+                     np.stack([-m[..., 1], m[..., 0], z], -1)], axis=-2)

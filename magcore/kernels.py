@@ -978,7 +978,7 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
     are evaluated once per k-point (H(k; 0), dH/dk) and shared by every m; others are evaluated
     in numpy in sub-batches of magnetizations (bounded memory).
     """
-    from .sphere import k_center_jacobian
+    from .kmesh import k_center_jacobian
 
     m = np.asarray(m, dtype=float)
     q = np.asarray(q, dtype=float)

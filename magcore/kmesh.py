@@ -97,3 +97,10 @@ def bz_mesh(reciprocal_vectors: np.ndarray, n_k: int | tuple[int, ...], shift: f
     v_cell = (2 * np.pi) ** dim / abs(np.linalg.det(b))
     weights = np.full(len(frac), 1.0 / (len(frac) * v_cell))
     return KMesh(points=frac @ b, weights=weights)
+
+
+def k_center_jacobian(model, m: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """d k0_j / d m_i of the cutoff centre, shape (P, 3, dim), by central differences
+    (exact to round-off for the Dirac models, whose k0(m) is linear)."""
+    eye = np.eye(3) * h
+    return np.stack([(model.k_center(m + eye[i]) - model.k_center(m - eye[i])) / (2 * h) for i in range(3)], axis=1)

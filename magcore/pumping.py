@@ -12,14 +12,15 @@ import numpy as np
 
 from .kmesh import KMesh
 from .models.base import Model
-from .sphere import Electrons, integrate_over_mesh
+from .engine import integrate_over_mesh
+from .sphere import Electrons, sphere_partial_sums
 
 
 def intrinsic_field_induced_field(model: Model, m: np.ndarray, mesh: KMesh, electrons: Electrons,
                                   **integrate) -> np.ndarray:
     """Intrinsic H^E per unit eE at arbitrary magnetizations ``m`` (N, 3): (N, 3, dim),
     H^E_i = int [dk] f0 Omega_{k_j m_i} (eq. 2.17, first term)."""
-    sums = integrate_over_mesh(model, np.asarray(m, dtype=float), mesh, electrons, **integrate)
+    sums = integrate_over_mesh(sphere_partial_sums, model, np.asarray(m, dtype=float), mesh, electrons, **integrate)
     if np.any(sums["n_degenerate"]):
         raise ValueError("the path passes through a gap closing: the work integral is undefined there")
     return sums["omega_km"].swapaxes(-1, -2)

@@ -8,15 +8,14 @@ grid, k-integrals over the occupied states:
 * the total gyromagnetic ratio  1/gamma = 1/gamma_f + 1/gamma_s               (eq. 2.33)
 * the electron free energy (grand potential)  G = int [dk] sum_n g(E_n)       (eq. 2.12)
 
-The work is split into (sphere-point chunks) x (k-mesh blocks); each task returns the partial
-sums of fixed tiles of the mesh, which are reduced in mesh order, so the result is bitwise
-independent of the number of workers and of the chunking (points_per_chunk, k_block).
+The k-integrals run on :func:`magcore.engine.integrate_over_mesh`: (sphere-point chunks) x
+(k-mesh blocks) on Dask, tile sums reduced in mesh order, so the result is bitwise independent
+of the number of workers and of the chunking (points_per_chunk, k_block).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -24,9 +23,9 @@ import numpy as np
 import xarray as xr
 
 from .bands import FERMI_WINDOW_HALF_WIDTH, FERMI_WINDOW_MAX_SPACING, eigensystem, fermi_level_map
-from .checkpoints import ChunkCheckpoints
-from .geometry import berry_curvature, matrix_elements, occupied_berry_curvature, vector_form
-from .kmesh import KMesh
+from .engine import ChunkCheckpoints, integrate_over_mesh
+from .geometry import berry_curvature, matrix_elements, occupied_berry_curvature, skew, vector_form
+from .kmesh import KMesh, k_center_jacobian
 from .models.base import Model
 from .occupation import fermi_dirac, grand_potential_per_state
 
@@ -116,13 +115,6 @@ def unit_vectors(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """m_hat(theta, phi), shape ``theta.shape x phi.shape x (3,)`` on the outer grid."""
     t, p = np.meshgrid(theta, phi, indexing="ij")
     return np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], axis=-1)
-
-
-def k_center_jacobian(model: Model, m: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """d k0_j / d m_i of the cutoff centre, shape (P, 3, dim), by central differences
-    (exact to round-off for the Dirac models, whose k0(m) is linear)."""
-    eye = np.eye(3) * h
-    return np.stack([(model.k_center(m + eye[i]) - model.k_center(m - eye[i])) / (2 * h) for i in range(3)], axis=1)
 
 
 def fermi_derivative(E: np.ndarray, mu: float, T: float) -> np.ndarray:
@@ -225,123 +217,6 @@ def _sphere_partial_sums_numpy(
     return out
 
 
-K_TILE = 1024
-"""Mesh points per tile: the unit of the k-sums' association order (see integrate_over_mesh)."""
-
-
-def _tile_sums(func, model, point_args, q, w, electrons) -> list[dict[str, np.ndarray]]:
-    """``func`` over each tile of K_TILE points of the block ``q``, ``w`` (one Dask task)."""
-    return [func(model, *point_args, q[s:s + K_TILE], w[s:s + K_TILE], electrons) for s in range(0, len(q), K_TILE)]
-
-
-def _sum_blocks(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    out = {key: np.array(parts[0][key], copy=True) for key in parts[0]}
-    for part in parts[1:]:
-        for key in out:
-            out[key] = out[key] + part[key]
-    return out
-
-
-def integrate_over_mesh(
-    model: Model,
-    m: np.ndarray,
-    mesh: KMesh,
-    electrons: Electrons,
-    *,
-    client=None,
-    points_per_chunk: int = 64,
-    k_block: int = 4096,
-    progress_every: float = 5.0,
-    checkpoints: ChunkCheckpoints | None = None,
-    partial_sums=None,
-    per_point: tuple[np.ndarray, ...] = (),
-) -> dict[str, np.ndarray]:
-    """k-integrals of :func:`sphere_partial_sums` for all magnetizations ``m`` (P, 3).
-
-    ``partial_sums`` replaces it with another per-task function called as
-    ``partial_sums(model, m_chunk, *per_point_chunks, q, w, electrons)``, where ``per_point`` are
-    arrays with one row per magnetization (e.g. texture gradients), chunked alongside ``m``.
-
-    The work is (chunks of ``points_per_chunk`` points) x (blocks of ``k_block`` k-points).
-    With a ``distributed.Client`` the tasks run on its workers, otherwise here.  Progress
-    (tasks done / total, rate, time left) is logged; with ``checkpoints`` finished chunks are
-    kept on disk and skipped on a rerun.
-
-    Results are bitwise independent of the worker count, of ``points_per_chunk`` and of
-    ``k_block``: every task returns the sums of fixed tiles of :data:`K_TILE` consecutive mesh
-    points (``k_block`` is rounded up to a multiple of it), and the tile sums of a chunk are
-    added one after the other in mesh order, however they were grouped into tasks.
-    """
-    if points_per_chunk <= 0 or k_block <= 0:
-        raise ValueError("points_per_chunk and k_block must be positive")
-    func = sphere_partial_sums if partial_sums is None else partial_sums
-    m = np.asarray(m, dtype=float)
-    chunks = [slice(s, s + points_per_chunk) for s in range(0, len(m), points_per_chunk)]
-
-    def args(c):
-        return (m[chunks[c]], *(x[chunks[c]] for x in per_point))
-    blocks = list(mesh.blocks(-(-k_block // K_TILE) * K_TILE))
-    results: list[dict | None] = [None] * len(chunks)
-    if checkpoints is not None:
-        checkpoints.set_total(len(chunks))
-        for c in range(len(chunks)):
-            results[c] = checkpoints.load(c)
-        done_before = sum(r is not None for r in results)
-        if done_before:
-            log.info("k-integrals: resuming, %d/%d chunks already done", done_before, len(chunks))
-    todo = [c for c in range(len(chunks)) if results[c] is None]
-    total = len(todo) * len(blocks)
-    start = time.monotonic()
-    last = [start]
-
-    def report(done: int) -> None:
-        now = time.monotonic()
-        if done == total or now - last[0] >= progress_every:
-            last[0] = now
-            rate = done / max(now - start, 1e-9)
-            left = (total - done) / rate if rate > 0 else float("inf")
-            log.info("k-integrals: %d/%d tasks (%.0f%%), %.2f tasks/s, ~%.0f s left",
-                     done, total, 100 * done / max(total, 1), rate, left)
-
-    def finish(c: int, parts: list[list[dict]]) -> None:
-        results[c] = _sum_blocks([tile for part in parts for tile in part])  # mesh order: deterministic
-        if checkpoints is not None:
-            checkpoints.save(c, results[c], points=slice(chunks[c].start, min(chunks[c].stop, len(m))))
-
-    if client is None:
-        done = 0
-        for c in todo:
-            parts = []
-            for q, w in blocks:
-                parts.append(_tile_sums(func, model, args(c), q, w, electrons))
-                done += 1
-                report(done)
-            finish(c, parts)
-    elif todo:
-        from distributed import as_completed
-
-        model_f = client.scatter(model, broadcast=True, hash=False)  # unique key: safe across calls
-        futures = {}
-        for c in todo:
-            for b, (q, w) in enumerate(blocks):
-                fut = client.submit(_tile_sums, func, model_f, args(c), q, w, electrons, pure=False)
-                futures[fut] = (c, b)
-        pending: dict[int, dict[int, dict]] = {c: {} for c in todo}
-        done = 0
-        for fut in as_completed(futures):
-            c, b = futures[fut]
-            pending[c][b] = fut.result()
-            fut.release()
-            done += 1
-            report(done)
-            if len(pending[c]) == len(blocks):
-                parts = pending.pop(c)
-                finish(c, [parts[i] for i in range(len(blocks))])
-    if checkpoints is not None:
-        checkpoints.check_disjoint(len(m))
-    return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
-
-
 def gyromagnetic_ratio(omega_vec: np.ndarray, m: np.ndarray) -> np.ndarray:
     """gamma_s = 1 / (|m| Omega . m_hat), from Omega = m / (gamma_s m^2) (eq. 2.16)."""
     norm = np.linalg.norm(m, axis=-1)
@@ -365,8 +240,6 @@ def field_free_precession(m: np.ndarray, H: np.ndarray, gamma: np.ndarray, eta: 
     (the form in eq. 2.28); eq. 2.29 uses the zeroth order, -gamma m x H.  Points where any input
     is not finite give NaN.
     """
-    from .llg._util import skew
-
     m, H, eta = np.asarray(m, float), np.asarray(H, float), np.asarray(eta, float)
     gamma = np.broadcast_to(np.asarray(gamma, float), m.shape[:-1])
     ok = np.isfinite(gamma) & np.isfinite(m).all(-1) & np.isfinite(H).all(-1) & np.isfinite(eta).all((-1, -2))
@@ -490,7 +363,7 @@ def sphere_map(
     mhat = unit_vectors(theta, phi)
     shape = mhat.shape[:-1]
     m = magnitude * mhat.reshape(-1, 3)
-    sums = integrate_over_mesh(model, m, mesh, electrons, client=client,
+    sums = integrate_over_mesh(sphere_partial_sums, model, m, mesh, electrons, client=client,
                                points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
     S = {key: val.reshape(shape + val.shape[1:]) for key, val in sums.items()}
     dim = model.dim

@@ -18,7 +18,7 @@ import xarray as xr
 from .bands import (FERMI_WINDOW_HALF_WIDTH, FERMI_WINDOW_MAX_SPACING, band_edges, energies,
                     fermi_level_summary, gap_closings_between_grid_points, mesh_energies, minimum_direct_gap)
 from .cluster import dask_client_from_config
-from .checkpoints import stage_checkpoints
+from .engine import stage_checkpoints
 from .fingerprint import fingerprint, input_file_hashes
 from .sphere import sphere_map, unit_vectors
 from .store import now, open_store, study_config, write_store

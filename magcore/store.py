@@ -127,7 +127,7 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
     hash, fingerprint and finish time.  Raises ``FileNotFoundError`` if ``study_dir`` is not a
     directory.
     """
-    from .checkpoints import checkpoint_progress
+    from .engine import checkpoint_progress
 
     study_dir = Path(study_dir)
     if not study_dir.is_dir():

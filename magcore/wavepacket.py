@@ -570,13 +570,13 @@ def integrate_texture(
     (P, d, 3); tasks are (chunks of ``points_per_chunk`` points) x (blocks of ``k_block``
     k-points), run here or on a ``distributed.Client``; tile sums are reduced in mesh order
     (results bitwise independent of the number of workers and the chunking) by
-    :func:`magcore.sphere.integrate_over_mesh`,
+    :func:`magcore.engine.integrate_over_mesh`,
     which also logs progress and, with ``checkpoints``, resumes after an interruption."""
-    from .sphere import integrate_over_mesh
+    from .engine import integrate_over_mesh
 
-    return integrate_over_mesh(model, np.asarray(m, dtype=float), mesh, electrons, client=client,
-                               points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints,
-                               partial_sums=texture_partial_sums, per_point=(np.asarray(grad, dtype=float),))
+    return integrate_over_mesh(texture_partial_sums, model, np.asarray(m, dtype=float), mesh, electrons,
+                               per_point=(np.asarray(grad, dtype=float),), client=client,
+                               points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
 
 
 

@@ -11,7 +11,7 @@ from conftest import run_snakemake
 from magcore.cluster import dask_client
 from magcore.kmesh import bz_mesh
 from magcore.models import get_model
-from magcore.checkpoints import ChunkCheckpoints
+from magcore.engine import ChunkCheckpoints
 from magcore.sphere import Electrons, GapClosingWarning, sphere_grid, sphere_map
 
 MODEL = get_model("tmd", material="WTe2", J=0.2)
@@ -62,7 +62,7 @@ def test_chunking_does_not_change_results(reference, points_per_chunk, k_block):
 def test_k_block_does_not_change_results_on_a_mesh_of_many_tiles():
     """A 64 x 64 mesh is four tiles of K_TILE points: grouping them into tasks of 1, 3 or 5
     tiles (k_block 1000, 3000, 5000, rounded up to tiles) gives the same bits."""
-    from magcore.sphere import K_TILE
+    from magcore.engine import K_TILE
 
     mesh = bz_mesh(MODEL.reciprocal_vectors(), 64)
     assert mesh.size == 4 * K_TILE

@@ -554,7 +554,7 @@ def test_sweep_resumes_from_checkpoints_bit_for_bit(tmp_path, monkeypatch):
     # an interrupted sweep (chunk files missing) recomputes only the missing chunks
     import sys
 
-    from magcore.checkpoints import ChunkCheckpoints
+    from magcore.engine import ChunkCheckpoints
 
     sweep_module = sys.modules["magcore.llg.sweep"]  # the package re-exports the function of the same name
 

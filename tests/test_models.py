@@ -18,7 +18,8 @@ from magcore.models.base import broadcast_km
 from magcore.models.rashba import HBAR2_OVER_2ME
 from magcore.models.tmd import MATERIALS
 from magcore.occupation import fermi_dirac
-from magcore.sphere import Electrons, GapClosingWarning, integrate_over_mesh, sphere_map, unit_vectors
+from magcore.engine import integrate_over_mesh
+from magcore.sphere import Electrons, GapClosingWarning, sphere_map, sphere_partial_sums, unit_vectors
 
 SQRT3 = np.sqrt(3.0)
 
@@ -486,7 +487,8 @@ def test_rashba_fermi_sea_berry_curvature_closed_form(mz):
     expected = J**2 * np.sign(J * mz) / (4 * np.pi * aR**2) * (1 - delta / R)
     # panel edge exactly on the Fermi circle (k_c g = k_F), so the occupation step is resolved
     mesh = disc_mesh(2 * kF, 20, 10, 0.5, 6)
-    out = integrate_over_mesh(model, np.array([[0.0, 0.0, mz]]), mesh, Electrons(chemical_potential=mu))
+    out = integrate_over_mesh(sphere_partial_sums, model, np.array([[0.0, 0.0, mz]]), mesh,
+                              Electrons(chemical_potential=mu))
     om = out["omega_mm"][0]
     assert out["n_degenerate"][0] == 0
     np.testing.assert_allclose(om[0, 1], expected, rtol=1e-9)

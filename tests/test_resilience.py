@@ -15,7 +15,7 @@ import xarray as xr
 import yaml
 
 from conftest import REPO, run_snakemake
-from magcore.checkpoints import ChunkCheckpoints, checkpoint_progress, stage_checkpoints
+from magcore.engine import ChunkCheckpoints, checkpoint_progress, stage_checkpoints
 from magcore.cli import main as cli_main
 
 STUDY = {

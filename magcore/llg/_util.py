@@ -60,14 +60,6 @@ def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=-1)
 
 
-def skew(m: np.ndarray) -> np.ndarray:
-    """[m]_x, the matrix with [m]_x v = m x v, shape (..., 3, 3)."""
-    z = np.zeros(m.shape[:-1])
-    return np.stack([np.stack([z, -m[..., 2], m[..., 1]], -1),
-                     np.stack([m[..., 2], z, -m[..., 0]], -1),
-                     np.stack([-m[..., 1], m[..., 0], z], -1)], axis=-2)
-
-
 def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle between unit vectors, accurate for small and large angles."""
     return np.arctan2(np.linalg.norm(cross(a, b), axis=-1), dot(a, b))

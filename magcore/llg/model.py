@@ -43,7 +43,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ._util import batched, cross, dot, numeric, skew, take, unit
+from ..geometry import skew
+from ._util import batched, cross, dot, numeric, take, unit
 from .interp import SphereMaps
 
 ALL = slice(None)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import xarray as xr
 
+from ..engine import chunks_of, map_reduce
 from ._util import from_angles, numeric, to_angles
 from .classify import CLASS_MEANINGS, CLASS_VALUES, ClassifyOptions, classify
 from .integrate import STATUS_MEANINGS, integrate_llg
@@ -61,9 +62,9 @@ def minima_vectors(minima, names: Mapping[str, Any], n: int) -> np.ndarray | Non
     return mins / np.linalg.norm(mins, axis=-1, keepdims=True)
 
 
-def _run_chunk(model, sphere, params: dict[str, np.ndarray], initial, minima, t_end: float,
-               tail_times: np.ndarray, record_rows: np.ndarray, record_times: np.ndarray,
-               integrator: dict, options: ClassifyOptions) -> dict[str, np.ndarray]:
+def _run_chunk(model, sphere, initial, minima, t_end: float, tail_times: np.ndarray, record_times: np.ndarray,
+               integrator: dict, options: ClassifyOptions, params: dict[str, np.ndarray],
+               record_rows: np.ndarray) -> dict[str, np.ndarray]:
     n = len(next(iter(params.values())))
     llg: LLG = model(params) if callable(model) else build_llg(model, params, sphere=sphere)
     m0 = initial_vectors(initial, {**_constants(model), **params}, n)
@@ -147,42 +148,14 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
     rec_flat = np.asarray(rec_flat, dtype=np.int64)
     integrator = dict(rtol=rtol, atol=atol, max_step=max_step, max_steps=max_steps, singular_radius=singular_radius)
 
-    chunks = [np.arange(s, min(s + chunk_size, N)) for s in range(0, N, chunk_size)]
-    args = []
-    for c in chunks:
-        params = {k: flat[k][c] for k in names}
-        rows = np.nonzero(np.isin(c, rec_flat))[0]
-        args.append((params, rows))
+    def chunk_args(items: slice) -> tuple:
+        recorded = np.nonzero(np.isin(np.arange(items.start, items.stop), rec_flat))[0]  # rows in the chunk
+        return {k: flat[k][items] for k in names}, recorded
+    chunks = chunks_of(N, chunk_size, chunk_args)
     started = time.monotonic()
-    results: list[dict | None] = [None] * len(args)
-    if checkpoints is not None:  # finished chunks of an interrupted run (magcore.checkpoints.ChunkCheckpoints)
-        checkpoints.set_total(len(args))
-        results = [checkpoints.load(i) for i in range(len(args))]
-        if any(r is not None for r in results):
-            log.info("llg sweep: resuming, %d/%d chunks already done", sum(r is not None for r in results), len(args))
-    todo = [i for i, r in enumerate(results) if r is None]
-
-    def finish(i, result, n_done):
-        results[i] = result
-        if checkpoints is not None:
-            checkpoints.save(i, result, points=slice(int(chunks[i][0]), int(chunks[i][-1]) + 1))
-        log.info("llg sweep: chunk %d/%d done (%.0f s)", n_done, len(todo), time.monotonic() - started)
-
-    if client is None:
-        for n_done, i in enumerate(todo, 1):
-            params, rows = args[i]
-            finish(i, _run_chunk(model, maps, params, initial, minima, t_end, tail_times, rows, record_times,
-                                 integrator, options), n_done)
-    elif todo:
-        from distributed import as_completed
-
-        maps_f = client.scatter(maps, broadcast=True, hash=False) if maps is not None else None
-        futs = {client.submit(_run_chunk, model, maps_f, args[i][0], initial, minima, t_end, tail_times, args[i][1],
-                              record_times, integrator, options, pure=False): i for i in todo}
-        for n_done, fut in enumerate(as_completed(futs), 1):
-            finish(futs[fut], fut.result(), n_done)
-    if checkpoints is not None:
-        checkpoints.check_disjoint(N)
+    results = map_reduce(_run_chunk, chunks, shared=(model, maps, initial, minima, t_end, tail_times, record_times,
+                                                     integrator, options),
+                         n_items=N, client=client, checkpoints=checkpoints, label="llg sweep")
 
     def cat(key):
         return np.concatenate([r[key] for r in results])
@@ -242,7 +215,7 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
         rec_e = np.concatenate([r["rec_energy"] for r in results if "rec_m" in r])
         rec_aux = np.concatenate([r["rec_aux"] for r in results if "rec_m" in r])
         # rows come in flat order of the recorded points
-        order_flat = np.concatenate([c[np.nonzero(np.isin(c, rec_flat))[0]] for c in chunks])
+        order_flat = np.concatenate([np.arange(c.items.start, c.items.stop)[c.args[1]] for c in chunks])
         row_of = {int(f): i for i, f in enumerate(order_flat)}
         sel = np.array([row_of[int(f)] for f in rec_flat])
         T, Tm = ("trajectory", "time"), ("trajectory", "time", "component")

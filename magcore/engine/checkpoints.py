@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._faults import hold_for_test
+from .._faults import hold_for_test
 
 log = logging.getLogger(__name__)
 
