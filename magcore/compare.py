@@ -15,7 +15,8 @@ import xarray as xr
 class VariableDifference:
     """How one variable differs between two stores.
 
-    ``state``: "identical" (same shape, same bits, NaN in the same places), "only in A",
+    ``state``: "identical" (same shape, same bits, NaN in the same places, same attributes),
+    "attributes" (same bits, but attributes such as units or long_name differ), "only in A",
     "only in B", "shape" (different dims or sizes), "nan pattern" (NaN in different places) or
     "values"; for "values", the largest absolute difference and the largest difference relative
     to the variable's largest magnitude in A (0 and 0 when only the signs of zeros differ).
@@ -25,8 +26,11 @@ class VariableDifference:
     state: str
     max_abs: float = 0.0
     max_rel: float = 0.0
+    detail: str = ""
 
     def line(self) -> str:
+        if self.state == "attributes":
+            return f"{self.name:<45} same values, attributes differ: {self.detail}"
         if self.state == "values" and self.max_abs == 0:
             return f"{self.name:<45} differs only in the sign of zeros (-0.0 vs 0.0)"
         if self.state == "values":
@@ -63,7 +67,12 @@ def compare_stores(a: str | Path, b: str | Path) -> list[VariableDifference]:
         elif name not in da.variables:
             out.append(VariableDifference(name, "only in B"))
         else:
-            out.append(_difference(name, da[name], db[name]))
+            diff = _difference(name, da[name], db[name])
+            if diff.state == "identical" and da[name].attrs != db[name].attrs:
+                keys = sorted(k for k in set(da[name].attrs) | set(db[name].attrs)
+                              if str(da[name].attrs.get(k)) != str(db[name].attrs.get(k)))
+                diff = VariableDifference(name, "attributes", detail=", ".join(keys))
+            out.append(diff)
     return out
 
 

@@ -27,3 +27,7 @@ def test_identical_stores_compare_equal_and_differences_are_sized(tmp_path, caps
     assert by_name["z"].state == "only in B" and by_name["n"].state == "identical"
     assert {d.state for d in compare_stores(a, _store(tmp_path / "d.zarr", [1.0, 2.0, 0.0, 4.0]))} >= {"nan pattern"}
     assert compare_stores(a, _store(tmp_path / "e.zarr", [1.0, np.nan, 0.0, 4.0]))[0].state == "values"  # -0 vs +0
+    f = xr.open_zarr(_store(tmp_path / "f.zarr", [1.0, np.nan, -0.0, 4.0])).load()
+    f["a"].attrs["units"] = "eV"
+    f.to_zarr(tmp_path / "g.zarr", mode="w", zarr_format=3, consolidated=False)
+    assert [(d.state, d.detail) for d in compare_stores(a, tmp_path / "g.zarr") if d.name == "a"] == [("attributes", "units")]
