@@ -28,6 +28,7 @@ from .geometry import berry_curvature, matrix_elements, occupied_berry_curvature
 from .kmesh import KMesh, k_center_jacobian
 from .models.base import Model
 from .occupation import fermi_dirac, grand_potential_per_state
+from .quantities import SPHERE_QUANTITIES, units_of
 
 log = logging.getLogger(__name__)
 
@@ -505,81 +506,33 @@ def sphere_map(
 
     curl = with_stencil(lambda h: radial_curl(h, theta, phi, magnitude), hE_int)
 
-    L, Eu, d = model.length_unit, model.energy_unit, model.dim
-    density = f"{L}^-{d}"
-    per_field = f"{Eu} {density} / ({Eu} {L}^-1)"  # (energy density) per unit eE
     comp = np.array(["x", "y", "z"], dtype=object)  # variable-length strings: zarr 3 has a spec for them
     field = np.array(["x", "y", "z", "w"][:dim], dtype=object)
-    TP, C, C2, F = ("theta", "phi"), ("component",), ("component2",), ("field",)
-
-    def var(dims, data, long_name, units, equation, **extra):
-        return (dims, data, {"long_name": long_name, "units": units, "equation": equation, **extra})
-
-    torque_vars = {}
-    for name, value, eq, long in (("torque_H", tau_H, "2.27", "tau^H = m x H^E"),
-                                  ("torque_gamma", tau_gamma, "2.28", "tau^gamma = -(gamma/gamma_E) m x (H - eta.m_dot_0)"),
-                                  ("torque_eta", tau_eta, "2.29", "tau^eta = -m x (eta^E.m_dot_0)")):
-        even, odd = parity(value)
-        torque_vars[name] = var(TP + C + F, value, f"spin-orbit torque {long}, per unit eE", f"{per_field}", eq)
-        torque_vars[name + "_damping_like"] = var(TP + C + F, even, f"part of {name} even under m -> -m (damping-like)",
-                                                  per_field, eq + ", 2.23-2.24")
-        torque_vars[name + "_field_like"] = var(TP + C + F, odd, f"part of {name} odd under m -> -m (field-like)",
-                                                per_field, eq + ", 2.23-2.24")
-    hE_int_even, hE_int_odd = parity(hE_int)
-    hE_ext_even, hE_ext_odd = parity(hE_ext)
+    TP = ("theta", "phi")
+    values = {"magnetization": magnitude * mhat, "berry_curvature_mm": omega_mm, "berry_curvature_m": omega_vec,
+              "berry_curvature_theta_phi": omega_tp, "gyromagnetic_ratio_s": gamma_s, "gyromagnetic_ratio": gamma,
+              "free_energy": G, "effective_field": H, "effective_field_from_G": H_from_G, "damping": eta,
+              "field_induced_field_intrinsic": hE_int, "field_induced_field_extrinsic": hE_ext,
+              "field_induced_field": hE, "curl_field_induced_field": curl,
+              "berry_curvature_mm_E": omegaE, "damping_E": etaE, "charge_pumping_intrinsic": pump_int,
+              "charge_pumping_extrinsic": pump_ext, "density_of_states": dos,
+              "n_degenerate_k": n_deg.astype(np.int64)}
+    for name, value in (("torque_H", tau_H), ("torque_gamma", tau_gamma), ("torque_eta", tau_eta)):
+        values[name] = value
+        values[name + "_damping_like"], values[name + "_field_like"] = parity(value)
+    for name, value in (("field_induced_field_intrinsic", hE_int), ("field_induced_field_extrinsic", hE_ext)):
+        values[name + "_even"], values[name + "_odd"] = parity(value)
     flag[touched] |= FLAG_STENCIL_TOUCHES_FLAGGED
     flag[undefined] |= FLAG_UNDEFINED_ON_GRID
+    units = units_of(model)
+    data_vars = {q.name: (TP + q.dims, values[q.name], q.attrs(units)) for q in SPHERE_QUANTITIES}
+    data_vars["flag"] = (TP, flag, {"long_name": "reliability flags (a NaN anywhere sits at a point with a non-zero flag)",
+                                    "units": "1", "equation": "-", "flag_masks": list(FLAG_MASKS),
+                                    "flag_meanings": FLAG_MEANINGS})
+    L, Eu = model.length_unit, model.energy_unit
 
     ds = xr.Dataset(
-        data_vars={
-            "magnetization": var(TP + C, magnitude * mhat, "magnetization vector m", "1",
-                                 "m = |m| (sin t cos p, sin t sin p, cos t)"),
-            "berry_curvature_mm": var(TP + C + C2, omega_mm, "gyrotropic Berry curvature Omega_{m_i m_j}, Fermi-sea sum",
-                                      f"hbar {density}", "2.10"),
-            "berry_curvature_m": var(TP + C, omega_vec, "vector form Omega_i = eps_ijk Omega_jk / 2", f"hbar {density}", "2.16"),
-            "berry_curvature_theta_phi": var(TP, omega_tp, "Berry curvature Omega_{theta phi}", f"hbar {density}", "2.10, 2.31"),
-            "gyromagnetic_ratio_s": var(TP, gamma_s, "electronic gyromagnetic ratio gamma_s", f"{L}^{d} hbar^-1", "2.16, 2.32"),
-            "gyromagnetic_ratio": var(TP, gamma, "total gyromagnetic ratio, 1/gamma = 1/gamma_f + 1/gamma_s",
-                                      f"{L}^{d} hbar^-1", "2.33"),
-            "free_energy": var(TP, G, "electron free energy (grand potential) density G", f"{Eu} {density}", "2.12, 2.35",
-                               note="band-energy sum with no energy denominators: finite across gap closings"),
-            "effective_field": var(TP + C, H, "effective field H = -dG/dm, Hellmann-Feynman band sum of <dH/dm>",
-                                   f"{Eu} {density}", "2.12"),
-            "effective_field_from_G": var(TP + C, H_from_G, "tangential effective field -dG/dm from the stored G",
-                                          f"{Eu} {density}", "2.12"),
-            "damping": var(TP + C + C2, eta, "damping tensor eta_mm", f"hbar {density}", "2.11"),
-            "field_induced_field_intrinsic": var(TP + C + F, hE_int, "H^E, Fermi-sea (intrinsic) part, per unit eE",
-                                                 per_field, "2.17"),
-            "field_induced_field_extrinsic": var(TP + C + F, hE_ext, "H^E, Fermi-surface (extrinsic, tau) part, per unit eE",
-                                                 per_field, "2.17"),
-            "field_induced_field": var(TP + C + F, hE, "field-induced effective field H^E per unit eE", per_field, "2.17"),
-            "field_induced_field_intrinsic_odd": var(TP + C + F, hE_int_odd, "part of intrinsic H^E odd under m -> -m",
-                                                     per_field, "2.23"),
-            "field_induced_field_intrinsic_even": var(TP + C + F, hE_int_even, "part of intrinsic H^E even under m -> -m",
-                                                      per_field, "2.23"),
-            "field_induced_field_extrinsic_odd": var(TP + C + F, hE_ext_odd, "part of extrinsic H^E odd under m -> -m",
-                                                     per_field, "2.24"),
-            "field_induced_field_extrinsic_even": var(TP + C + F, hE_ext_even, "part of extrinsic H^E even under m -> -m",
-                                                      per_field, "2.24"),
-            "curl_field_induced_field": var(TP + F, curl,
-                                            "radial curl of the intrinsic H^E on the sphere, per unit eE",
-                                            f"{per_field}", "2.20, 2.25"),
-            "berry_curvature_mm_E": var(TP + F + C + C2, omegaE, "field-induced Berry curvature Omega^E_{m_i m_l} per unit eE",
-                                        f"hbar {density} / ({Eu} {L}^-1)", "2.18"),
-            "damping_E": var(TP + F + C + C2, etaE, "field-induced damping eta^E_{m_i m_l} per unit eE",
-                             f"hbar {density} / ({Eu} {L}^-1)", "2.19"),
-            **torque_vars,
-            "charge_pumping_intrinsic": var(TP + F + C, pump_int,
-                                            "intrinsic pumped current j_i per unit m_dot_l (Onsager partner of H^E)",
-                                            f"e {density}", "2.21"),
-            "charge_pumping_extrinsic": var(TP + F + C, pump_ext, "extrinsic (tau) pumped current j_i per unit m_dot_l",
-                                            f"e {density}", "2.21"),
-            "density_of_states": var(TP, dos, "density of states at mu (Fermi-surface weight -df0/de)",
-                                     f"{Eu}^-1 {density}", "-"),
-            "n_degenerate_k": var(TP, n_deg.astype(np.int64), "k-points with pairs closer than degeneracy_tol", "1", "-"),
-            "flag": var(TP, flag, "reliability flags (a NaN anywhere sits at a point with a non-zero flag)", "1", "-",
-                        flag_masks=list(FLAG_MASKS), flag_meanings=FLAG_MEANINGS),
-        },
+        data_vars=data_vars,
         coords={
             "theta": ("theta", theta, {"long_name": "polar angle of m", "units": "rad"}),
             "phi": ("phi", phi, {"long_name": "azimuthal angle of m", "units": "rad"}),

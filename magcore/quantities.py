@@ -1,0 +1,154 @@
+"""The catalogue of the sphere maps: every quantity of ``sphere.zarr`` declared once.
+
+An entry gives the store name, the dimensions after (theta, phi), the long name, the units
+(a template filled with the model's units), the dissertation equation, the formula, whether it
+is a Fermi-sea or Fermi-surface sum (or derived from other entries), its parity under
+m -> -m, and the flag bits that make it NaN.  :func:`magcore.sphere.sphere_map` builds the
+store's variables and attributes from it; the table in ``docs/physics.md`` is generated from it
+(``python -m magcore.quantities``; a test keeps the two equal), and a test checks on real maps
+that each quantity is NaN exactly where its entry says.
+
+Units templates: ``{E}`` energy unit, ``{L}`` length unit, ``{d}`` dimension, ``{density}``
+= ``{L}^-{d}``, ``{per_field}`` = energy density per unit eE, ``{per_field_tensor}`` =
+hbar density per unit eE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# flag meanings (magcore.sphere.FLAG_MEANINGS) that make a quantity NaN
+DENOMINATORS = ("gap_closed", "near_degenerate_k_points", "non_finite_k_sums")
+FERMI_SURFACE = ("non_finite_k_sums", "fermi_surface_unresolved")
+BOTH = ("gap_closed", "near_degenerate_k_points", "non_finite_k_sums", "fermi_surface_unresolved")
+STENCIL = ("stencil_touches_flagged", "undefined_on_grid")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One variable of the sphere maps (see the module docstring)."""
+
+    name: str
+    dims: tuple[str, ...]
+    long_name: str
+    units: str
+    equation: str
+    formula: str
+    sum: str  # "Fermi sea", "Fermi surface", "sea and surface", "derived" or "-"
+    parity: str = "-"  # "even" or "odd" under m -> -m, "-" if neither is implied
+    nan_where: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def attrs(self, units: dict[str, str]) -> dict[str, Any]:
+        """The store attributes, with the units template filled from ``units``."""
+        return {"long_name": self.long_name, "units": self.units.format(**units), "equation": self.equation,
+                **self.extra}
+
+
+def units_of(model) -> dict[str, str]:
+    """The values of the units templates for ``model``."""
+    L, E, d = model.length_unit, model.energy_unit, model.dim
+    density = f"{L}^-{d}"
+    return {"E": E, "L": L, "d": str(d), "density": density,
+            "per_field": f"{E} {density} / ({E} {L}^-1)",
+            "per_field_tensor": f"hbar {density} / ({E} {L}^-1)"}
+
+
+C, C2, F = ("component",), ("component2",), ("field",)
+_TORQUES = (("torque_H", "2.27", "tau^H = m x H^E", "m x H^E"),
+            ("torque_gamma", "2.28", "tau^gamma = -(gamma/gamma_E) m x (H - eta.m_dot_0)",
+             "-(gamma/gamma_E) m x (H - eta.m_dot_0), 1/gamma_E = m.Omega^E, m_dot_0 the exact field-free rate of 2.15"),
+            ("torque_eta", "2.29", "tau^eta = -m x (eta^E.m_dot_0)", "-m x (eta^E.m_dot_0)"))
+
+
+def _torques() -> tuple[Quantity, ...]:
+    out = []
+    for name, eq, long, formula in _TORQUES:
+        out.append(Quantity(name, C + F, f"spin-orbit torque {long}, per unit eE", "{per_field}", eq, formula,
+                            "derived", "-", BOTH))
+        out.append(Quantity(name + "_damping_like", C + F, f"part of {name} even under m -> -m (damping-like)",
+                            "{per_field}", eq + ", 2.23-2.24", f"({name}(m) + {name}(-m)) / 2", "derived", "even",
+                            BOTH + STENCIL))
+        out.append(Quantity(name + "_field_like", C + F, f"part of {name} odd under m -> -m (field-like)",
+                            "{per_field}", eq + ", 2.23-2.24", f"({name}(m) - {name}(-m)) / 2", "derived", "odd",
+                            BOTH + STENCIL))
+    return tuple(out)
+
+
+SPHERE_QUANTITIES: tuple[Quantity, ...] = (
+    Quantity("magnetization", C, "magnetization vector m", "1", "m = |m| (sin t cos p, sin t sin p, cos t)",
+             "|m| m_hat(theta, phi)", "-", "odd"),
+    Quantity("berry_curvature_mm", C + C2, "gyrotropic Berry curvature Omega_{m_i m_j}, Fermi-sea sum",
+             "hbar {density}", "2.10", "int f0 Omega_{m_i m_j}", "Fermi sea", "-", DENOMINATORS),
+    Quantity("berry_curvature_m", C, "vector form Omega_i = eps_ijk Omega_jk / 2", "hbar {density}", "2.16",
+             "eps_ijk Omega_jk / 2", "derived", "-", DENOMINATORS),
+    Quantity("berry_curvature_theta_phi", (), "Berry curvature Omega_{theta phi}", "hbar {density}", "2.10, 2.31",
+             "|m|^2 sin(theta) Omega . m_hat", "derived", "-", DENOMINATORS),
+    Quantity("gyromagnetic_ratio_s", (), "electronic gyromagnetic ratio gamma_s", "{L}^{d} hbar^-1", "2.16, 2.32",
+             "1 / (|m| Omega . m_hat) (+inf where Omega . m_hat = 0)", "derived", "-", DENOMINATORS),
+    Quantity("gyromagnetic_ratio", (), "total gyromagnetic ratio, 1/gamma = 1/gamma_f + 1/gamma_s",
+             "{L}^{d} hbar^-1", "2.33", "1/gamma = 1/gamma_f + 1/gamma_s", "derived", "-", DENOMINATORS),
+    Quantity("free_energy", (), "electron free energy (grand potential) density G", "{E} {density}", "2.12, 2.35",
+             "int sum_n g(E_n)", "Fermi sea", "-", ("non_finite_k_sums",),
+             {"note": "band-energy sum with no energy denominators: finite across gap closings"}),
+    Quantity("effective_field", C, "effective field H = -dG/dm, Hellmann-Feynman band sum of <dH/dm>",
+             "{E} {density}", "2.12",
+             "-int sum_n f0 dE_n/dm (plus (dk0/dm).dE/dk for the co-moving continuum disc: the total -dG/dm)",
+             "Fermi sea", "-", ("non_finite_k_sums",)),
+    Quantity("effective_field_from_G", C, "tangential effective field -dG/dm from the stored G", "{E} {density}",
+             "2.12", "-dG/dm of the stored G (2nd-order differences in theta, spectral in phi)", "derived", "-",
+             ("non_finite_k_sums",) + STENCIL),
+    Quantity("damping", C + C2, "damping tensor eta_mm", "hbar {density}", "2.11",
+             "-tau int f0' dE/dm_i dE/dm_j", "Fermi surface", "-", FERMI_SURFACE),
+    Quantity("field_induced_field_intrinsic", C + F, "H^E, Fermi-sea (intrinsic) part, per unit eE",
+             "{per_field}", "2.17", "int f0 Omega_{k_j m_i} (component i, field j)", "Fermi sea", "-", DENOMINATORS),
+    Quantity("field_induced_field_extrinsic", C + F, "H^E, Fermi-surface (extrinsic, tau) part, per unit eE",
+             "{per_field}", "2.17", "-tau int f0' v_j dE/dm_i (component i, field j)", "Fermi surface", "-",
+             FERMI_SURFACE),
+    Quantity("field_induced_field", C + F, "field-induced effective field H^E per unit eE", "{per_field}", "2.17",
+             "intrinsic + extrinsic", "sea and surface", "-", BOTH),
+    Quantity("field_induced_field_intrinsic_odd", C + F, "part of intrinsic H^E odd under m -> -m",
+             "{per_field}", "2.23", "(H^E_int(m) - H^E_int(-m)) / 2", "derived", "odd", DENOMINATORS + STENCIL),
+    Quantity("field_induced_field_intrinsic_even", C + F, "part of intrinsic H^E even under m -> -m",
+             "{per_field}", "2.23", "(H^E_int(m) + H^E_int(-m)) / 2", "derived", "even", DENOMINATORS + STENCIL),
+    Quantity("field_induced_field_extrinsic_odd", C + F, "part of extrinsic H^E odd under m -> -m",
+             "{per_field}", "2.24", "(H^E_ext(m) - H^E_ext(-m)) / 2", "derived", "odd", FERMI_SURFACE + STENCIL),
+    Quantity("field_induced_field_extrinsic_even", C + F, "part of extrinsic H^E even under m -> -m",
+             "{per_field}", "2.24", "(H^E_ext(m) + H^E_ext(-m)) / 2", "derived", "even", FERMI_SURFACE + STENCIL),
+    Quantity("curl_field_induced_field", F, "radial curl of the intrinsic H^E on the sphere, per unit eE",
+             "{per_field}", "2.20, 2.25", "(1/(|m| sin t)) [d_t(sin t H_phi) - d_p H_theta] of H^E_int",
+             "derived", "-", DENOMINATORS + STENCIL),
+    Quantity("berry_curvature_mm_E", F + C + C2, "field-induced Berry curvature Omega^E_{m_i m_l} per unit eE",
+             "{per_field_tensor}", "2.18", "tau int f0' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A]",
+             "Fermi surface", "-", BOTH),
+    Quantity("damping_E", F + C + C2, "field-induced damping eta^E_{m_i m_l} per unit eE", "{per_field_tensor}",
+             "2.19", "tau int f0' (Omega_{k_j m_i} dE/dm_l)_S", "Fermi surface", "-", BOTH),
+    *_torques(),
+    Quantity("charge_pumping_intrinsic", F + C,
+             "intrinsic pumped current j_i per unit m_dot_l (Onsager partner of H^E)", "e {density}", "2.21",
+             "int f0 Omega_{k_i m_l}", "Fermi sea", "-", DENOMINATORS),
+    Quantity("charge_pumping_extrinsic", F + C, "extrinsic (tau) pumped current j_i per unit m_dot_l",
+             "e {density}", "2.21", "+tau int f0' v_i dE/dm_l", "Fermi surface", "-", FERMI_SURFACE),
+    Quantity("density_of_states", (), "density of states at mu (Fermi-surface weight -df0/de)",
+             "{E}^-1 {density}", "-", "-int sum_n f0'(E_n)", "Fermi surface", "-", FERMI_SURFACE),
+    Quantity("n_degenerate_k", (), "k-points with pairs closer than degeneracy_tol", "1", "-",
+             "count of k-points with an occupied/empty pair closer than degeneracy_tol", "-"),
+)
+
+BY_NAME = {q.name: q for q in SPHERE_QUANTITIES}
+
+
+def docs_table() -> str:
+    """The Markdown table of the catalogue, as in ``docs/physics.md``."""
+    rows = ["| variable | formula | units | eq. | sum | parity | NaN where (flag) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for q in SPHERE_QUANTITIES:
+        dims = ", ".join(("theta", "phi") + q.dims)
+        cells = (q.formula, q.units, q.equation, q.sum, q.parity, ", ".join(q.nan_where) or "-")
+        rows.append(f"| `{q.name}` ({dims}) | " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(docs_table())
