@@ -367,89 +367,160 @@ def sphere_map(
     sums = integrate_over_mesh(sphere_partial_sums, model, m, mesh, electrons, client=client,
                                points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
     S = {key: val.reshape(shape + val.shape[1:]) for key, val in sums.items()}
-    dim = model.dim
-    mu, t_fs = electrons.chemical_potential, electrons.fermi_surface_temperature
     if fermi_level is None:
-        fermi_level = fermi_level_map(model, m, mesh.points, mu, t_fs)
+        fermi_level = fermi_level_map(model, m, mesh.points, electrons.chemical_potential,
+                                      electrons.fermi_surface_temperature)
     level = {key: np.asarray(val).reshape(shape) for key, val in fermi_level.items()}
-
-    def per_point(mask):
-        return np.asarray(mask, dtype=bool).reshape(shape)
-
-    flag = np.zeros(shape, dtype=np.uint8)
-    n_deg = S["n_degenerate"]
-    near_degenerate = n_deg > 0
-    closed = np.zeros(shape, bool)
+    trouble = _Trouble.find(S, level, shape, min_gap, gap_tolerance, gap_closed)
+    trouble.warn(electrons, gap_tolerance, level)
+    stencils = _Stencils(shape)
+    values = _quantities(S, trouble, stencils, theta, phi, mhat, magnitude, gamma_f)
+    flag = trouble.flag()
+    flag[stencils.touched] |= FLAG_STENCIL_TOUCHES_FLAGGED
+    flag[stencils.undefined] |= FLAG_UNDEFINED_ON_GRID
+    ds = _dataset(values, flag, model, theta, phi, mesh, electrons, magnitude, gamma_f)
     if min_gap is not None:
-        closed |= per_point(np.asarray(min_gap) < gap_tolerance)
-    if gap_closed is not None:
-        closed |= per_point(gap_closed)
-    with np.errstate(invalid="ignore"):
-        finite = np.all([np.isfinite(v).reshape(shape + (-1,)).all(-1) for key, v in S.items()
-                         if key != "n_degenerate"], axis=0)
-    if "mesh_energies_finite" in level:
-        finite &= per_point(level["mesh_energies_finite"])
-    non_finite = ~finite
-    fs_unresolved = per_point(level["fermi_surface"]) & ~per_point(level["fermi_surface_resolved"]) & finite
-    mu_outside = per_point(level["mu_outside_bands"]) & finite
-    flag[closed] |= FLAG_GAP_CLOSED
-    flag[near_degenerate] |= FLAG_NEAR_DEGENERATE
-    flag[non_finite] |= FLAG_NON_FINITE
-    flag[fs_unresolved] |= FLAG_FERMI_SURFACE_UNRESOLVED
-    flag[mu_outside] |= FLAG_MU_OUTSIDE_BANDS
-    unreliable = closed | near_degenerate  # energy denominators
-    if unreliable.any():
-        warnings.warn(
-            f"{int(unreliable.sum())} of {unreliable.size} sphere points have a closed or nearly "
-            f"closed gap (gap < {gap_tolerance:g} or pairs closer than {electrons.degeneracy_tol:g}); "
-            "their Berry curvatures, gyromagnetic ratio, field-induced fields and torques are NaN "
-            "(see the 'flag' variable)",
-            GapClosingWarning,
-            stacklevel=2,
-        )
-    if non_finite.any():
-        warnings.warn(
-            f"{int(non_finite.sum())} of {non_finite.size} sphere points have non-finite k-sums or band "
-            "energies (overflow: check the model parameters and the mesh); every electronic quantity "
-            "there is NaN (flag bit 4, non_finite_k_sums)",
-            NonFiniteWarning,
-            stacklevel=2,
-        )
-    if fs_unresolved.any():
+        ds["min_gap"] = (("theta", "phi"), np.asarray(min_gap),
+                         {"long_name": "minimum direct gap at the chemical potential over k",
+                          "units": model.energy_unit, "equation": "-"})
+    return ds
+
+
+@dataclass(frozen=True)
+class _Trouble:
+    """Where the numbers of a sphere map cannot be trusted, point by point (theta, phi)."""
+
+    closed: np.ndarray  # gap at mu closed at or next to the point (bit 1)
+    near_degenerate: np.ndarray  # k-points with near-degenerate pairs (bit 2)
+    non_finite: np.ndarray  # non-finite k-sums or band energies (bit 4)
+    fs_unresolved: np.ndarray  # a Fermi surface the mesh does not resolve (bit 8)
+    mu_outside: np.ndarray  # mu outside all bands (bit 16)
+
+    @classmethod
+    def find(cls, S, level, shape, min_gap, gap_tolerance, gap_closed) -> "_Trouble":
+        def per_point(mask):
+            return np.asarray(mask, dtype=bool).reshape(shape)
+
+        closed = np.zeros(shape, bool)
+        if min_gap is not None:
+            closed |= per_point(np.asarray(min_gap) < gap_tolerance)
+        if gap_closed is not None:
+            closed |= per_point(gap_closed)
+        with np.errstate(invalid="ignore"):
+            finite = np.all([np.isfinite(v).reshape(shape + (-1,)).all(-1) for key, v in S.items()
+                             if key != "n_degenerate"], axis=0)
+        if "mesh_energies_finite" in level:
+            finite &= per_point(level["mesh_energies_finite"])
+        return cls(closed=closed, near_degenerate=S["n_degenerate"] > 0, non_finite=~finite,
+                   fs_unresolved=per_point(level["fermi_surface"]) & ~per_point(level["fermi_surface_resolved"]) & finite,
+                   mu_outside=per_point(level["mu_outside_bands"]) & finite)
+
+    @property
+    def denominators(self) -> np.ndarray:
+        """Points where quantities with energy denominators are NaN."""
+        return self.closed | self.near_degenerate | self.non_finite
+
+    @property
+    def fermi_surface(self) -> np.ndarray:
+        """Points where Fermi-surface (-df0/de) quantities are NaN."""
+        return self.fs_unresolved | self.non_finite
+
+    def flag(self) -> np.ndarray:
+        flag = np.zeros(self.closed.shape, dtype=np.uint8)
+        flag[self.closed] |= FLAG_GAP_CLOSED
+        flag[self.near_degenerate] |= FLAG_NEAR_DEGENERATE
+        flag[self.non_finite] |= FLAG_NON_FINITE
+        flag[self.fs_unresolved] |= FLAG_FERMI_SURFACE_UNRESOLVED
+        flag[self.mu_outside] |= FLAG_MU_OUTSIDE_BANDS
+        return flag
+
+    def warn(self, electrons: "Electrons", gap_tolerance: float, level: dict[str, np.ndarray]) -> None:
+        """One warning per kind of trouble, saying how many points and what to do."""
+        unreliable = self.closed | self.near_degenerate
+        if unreliable.any():
+            warnings.warn(
+                f"{int(unreliable.sum())} of {unreliable.size} sphere points have a closed or nearly "
+                f"closed gap (gap < {gap_tolerance:g} or pairs closer than {electrons.degeneracy_tol:g}); "
+                "their Berry curvatures, gyromagnetic ratio, field-induced fields and torques are NaN "
+                "(see the 'flag' variable)",
+                GapClosingWarning,
+                stacklevel=3,
+            )
+        if self.non_finite.any():
+            warnings.warn(
+                f"{int(self.non_finite.sum())} of {self.non_finite.size} sphere points have non-finite k-sums or "
+                "band energies (overflow: check the model parameters and the mesh); every electronic quantity "
+                "there is NaN (flag bit 4, non_finite_k_sums)",
+                NonFiniteWarning,
+                stacklevel=3,
+            )
+        if self.fs_unresolved.any():
+            warnings.warn(
+                f"{int(self.fs_unresolved.sum())} of {self.fs_unresolved.size} sphere points have a Fermi surface "
+                f"(mu inside a band) but {self._why_unresolved(electrons, level)}; their Fermi-surface quantities "
+                "(density of states, damping, extrinsic H^E and pumping, Omega^E, eta^E, torques) are NaN (flag "
+                "bit 8, fermi_surface_unresolved). Set electrons.smearing > 0 (Electrons(smearing=...)) and "
+                "converge the results in it, or use a finer k mesh",
+                FermiSurfaceWarning,
+                stacklevel=3,
+            )
+        if self.mu_outside.any():
+            warnings.warn(
+                f"mu = {electrons.chemical_potential:g} lies outside all bands on the mesh at "
+                f"{int(self.mu_outside.sum())} of {self.mu_outside.size} sphere points: every state there is "
+                "filled or empty, so Berry curvatures, Fermi-surface terms and H^E vanish (flag bit 16, "
+                "mu_outside_bands); check electrons.chemical_potential",
+                FermiSurfaceWarning,
+                stacklevel=3,
+            )
+
+    def _why_unresolved(self, electrons: "Electrons", level: dict[str, np.ndarray]) -> str:
+        t_fs = electrons.fermi_surface_temperature
         if t_fs == 0:
-            why = "the Fermi-surface temperature max(temperature, smearing) is 0, so -df0/de vanishes on the mesh"
-        else:
-            worst = ""
-            if "fermi_window_spacing" in level:
-                spacing = np.asarray(level["fermi_window_spacing"]).reshape(shape)[fs_unresolved]
-                empty = int((spacing >= 2 * FERMI_WINDOW_HALF_WIDTH * t_fs * (1 - 1e-9)).sum())
-                worst = f" (largest spacing {spacing.max() / t_fs:.3g} T_fs; no mesh energy in the window at {empty})"
-            why = (f"the k mesh does not resolve the Fermi window at max(temperature, smearing) = {t_fs:g}: "
-                   f"mesh energies within mu +/- {FERMI_WINDOW_HALF_WIDTH:g} T_fs are more than "
-                   f"{FERMI_WINDOW_MAX_SPACING:g} T_fs apart{worst}")
-        warnings.warn(
-            f"{int(fs_unresolved.sum())} of {fs_unresolved.size} sphere points have a Fermi surface (mu inside "
-            f"a band) but {why}; their Fermi-surface quantities (density of states, damping, extrinsic "
-            "H^E and pumping, Omega^E, eta^E, torques) are NaN (flag bit 8, fermi_surface_unresolved). "
-            "Set electrons.smearing > 0 (Electrons(smearing=...)) and converge the results in it, or use "
-            "a finer k mesh",
-            FermiSurfaceWarning,
-            stacklevel=2,
-        )
-    if mu_outside.any():
-        warnings.warn(
-            f"mu = {mu:g} lies outside all bands on the mesh at {int(mu_outside.sum())} of {mu_outside.size} "
-            "sphere points: every state there is filled or empty, so Berry curvatures, Fermi-surface "
-            "terms and H^E vanish (flag bit 16, mu_outside_bands); check electrons.chemical_potential",
-            FermiSurfaceWarning,
-            stacklevel=2,
-        )
+            return "the Fermi-surface temperature max(temperature, smearing) is 0, so -df0/de vanishes on the mesh"
+        worst = ""
+        if "fermi_window_spacing" in level:
+            spacing = np.asarray(level["fermi_window_spacing"])[self.fs_unresolved]
+            empty = int((spacing >= 2 * FERMI_WINDOW_HALF_WIDTH * t_fs * (1 - 1e-9)).sum())
+            worst = f" (largest spacing {spacing.max() / t_fs:.3g} T_fs; no mesh energy in the window at {empty})"
+        return (f"the k mesh does not resolve the Fermi window at max(temperature, smearing) = {t_fs:g}: "
+                f"mesh energies within mu +/- {FERMI_WINDOW_HALF_WIDTH:g} T_fs are more than "
+                f"{FERMI_WINDOW_MAX_SPACING:g} T_fs apart{worst}")
+
+
+class _Stencils:
+    """Derived quantities with a stencil over other grid points: applies the operation, and
+    records where the stencil reaches a NaN point (``touched``, bit 32) or where the operation
+    is not defined on this grid (``undefined``, bit 64); both are found by applying the same
+    operation to a probe that is NaN exactly where the input is."""
+
+    def __init__(self, shape: tuple[int, int]):
+        self.shape = shape
+        self.touched = np.zeros(shape, bool)
+        self.undefined = np.zeros(shape, bool)
+
+    def apply(self, op, x: np.ndarray) -> np.ndarray:
+        shape = self.shape
+        own = np.isnan(x).reshape(shape + (-1,)).any(-1)
+        probe = np.broadcast_to(np.where(own.reshape(shape + (1,) * (x.ndim - 2)), np.nan, 0.0), x.shape)
+        with np.errstate(invalid="ignore"):
+            grid_nan = np.isnan(op(np.zeros(x.shape))).reshape(shape + (-1,)).any(-1)
+            reach = np.isnan(op(probe)).reshape(shape + (-1,)).any(-1)
+        self.undefined |= grid_nan
+        self.touched |= reach & ~grid_nan & ~own
+        return op(x)
+
+
+def _quantities(S: dict[str, np.ndarray], trouble: _Trouble, stencils: _Stencils, theta: np.ndarray,
+                phi: np.ndarray, mhat: np.ndarray, magnitude: float, gamma_f: float) -> dict[str, np.ndarray]:
+    """Every quantity of the catalogue (:mod:`magcore.quantities`) from the k-sums ``S``, NaN
+    where ``trouble`` says so (eqs. 2.10-2.33)."""
+    shape = trouble.closed.shape
 
     def masked(x, where):
         return np.where(where.reshape(shape + (1,) * (x.ndim - 2)), np.nan, x)
 
-    denominators = unreliable | non_finite
-    fermi_surface_bad = fs_unresolved | non_finite
+    denominators, fermi_surface_bad, non_finite = trouble.denominators, trouble.fermi_surface, trouble.non_finite
     omega_mm = masked(S["omega_mm"], denominators)
     omega_vec = vector_form(omega_mm)
     t, _ = np.meshgrid(theta, phi, indexing="ij")
@@ -459,25 +530,7 @@ def sphere_map(
     gamma = total_gyromagnetic_ratio(gamma_s, gamma_f)
     G = masked(S["grand_potential"], non_finite)
     H = -masked(S["dG_dm"], non_finite)  # Hellmann-Feynman
-
-    # Derived quantities with a stencil over other grid points: NaN where the stencil reaches a
-    # NaN point (bit 32) or where the operation is not defined on this grid (bit 64).  Both are
-    # found by applying the same operation to a probe that is NaN exactly where the input is.
-    touched = np.zeros(shape, bool)
-    undefined = np.zeros(shape, bool)
-
-    def with_stencil(op, x):
-        nonlocal touched, undefined
-        own = np.isnan(x).reshape(shape + (-1,)).any(-1)
-        probe = np.broadcast_to(np.where(own.reshape(shape + (1,) * (x.ndim - 2)), np.nan, 0.0), x.shape)
-        with np.errstate(invalid="ignore"):
-            grid_nan = np.isnan(op(np.zeros(x.shape))).reshape(shape + (-1,)).any(-1)
-            reach = np.isnan(op(probe)).reshape(shape + (-1,)).any(-1)
-        undefined |= grid_nan
-        touched |= reach & ~grid_nan & ~own
-        return op(x)
-
-    H_from_G = with_stencil(lambda g: field_from_free_energy(g, theta, phi, magnitude), G)
+    H_from_G = stencils.apply(lambda g: field_from_free_energy(g, theta, phi, magnitude), G)
     eta = masked(S["eta_mm"], fermi_surface_bad)
     hE_int = masked(S["omega_km"], denominators).swapaxes(-1, -2)  # (.., component i, field j) = Omega_{k_j m_i}
     hE_ext = masked(S["hE_extrinsic"], fermi_surface_bad).swapaxes(-1, -2)
@@ -496,42 +549,42 @@ def sphere_map(
     tau_gamma = -(gamma[..., None, None] * inv_gamma_E[..., None, :]) * np.cross(magnitude * mhat, inner)[..., :, None]
     etaE_mdot0 = np.einsum("...jil,...l->...ij", etaE, mdot0)  # (.., i, field j)
     tau_eta = -np.cross(M, etaE_mdot0, axis=-2)
-    pump_int = masked(S["omega_km"], denominators)  # (.., k_i, m_l)
-    pump_ext = -masked(S["hE_extrinsic"], fermi_surface_bad)  # +tau f' v_i dE/dm_l
-    dos = masked(S["dos"], fermi_surface_bad)
 
     def parity(x):
-        even = with_stencil(lambda y: parity_parts(y, theta, phi)[0], x)
+        even = stencils.apply(lambda y: parity_parts(y, theta, phi)[0], x)
         return even, parity_parts(x, theta, phi)[1]
 
-    curl = with_stencil(lambda h: radial_curl(h, theta, phi, magnitude), hE_int)
-
-    comp = np.array(["x", "y", "z"], dtype=object)  # variable-length strings: zarr 3 has a spec for them
-    field = np.array(["x", "y", "z", "w"][:dim], dtype=object)
-    TP = ("theta", "phi")
     values = {"magnetization": magnitude * mhat, "berry_curvature_mm": omega_mm, "berry_curvature_m": omega_vec,
               "berry_curvature_theta_phi": omega_tp, "gyromagnetic_ratio_s": gamma_s, "gyromagnetic_ratio": gamma,
               "free_energy": G, "effective_field": H, "effective_field_from_G": H_from_G, "damping": eta,
               "field_induced_field_intrinsic": hE_int, "field_induced_field_extrinsic": hE_ext,
-              "field_induced_field": hE, "curl_field_induced_field": curl,
-              "berry_curvature_mm_E": omegaE, "damping_E": etaE, "charge_pumping_intrinsic": pump_int,
-              "charge_pumping_extrinsic": pump_ext, "density_of_states": dos,
-              "n_degenerate_k": n_deg.astype(np.int64)}
+              "field_induced_field": hE,
+              "curl_field_induced_field": stencils.apply(lambda h: radial_curl(h, theta, phi, magnitude), hE_int),
+              "berry_curvature_mm_E": omegaE, "damping_E": etaE,
+              "charge_pumping_intrinsic": masked(S["omega_km"], denominators),  # (.., k_i, m_l)
+              "charge_pumping_extrinsic": -masked(S["hE_extrinsic"], fermi_surface_bad),  # +tau f' v_i dE/dm_l
+              "density_of_states": masked(S["dos"], fermi_surface_bad),
+              "n_degenerate_k": S["n_degenerate"].astype(np.int64)}
     for name, value in (("torque_H", tau_H), ("torque_gamma", tau_gamma), ("torque_eta", tau_eta)):
         values[name] = value
         values[name + "_damping_like"], values[name + "_field_like"] = parity(value)
     for name, value in (("field_induced_field_intrinsic", hE_int), ("field_induced_field_extrinsic", hE_ext)):
         values[name + "_even"], values[name + "_odd"] = parity(value)
-    flag[touched] |= FLAG_STENCIL_TOUCHES_FLAGGED
-    flag[undefined] |= FLAG_UNDEFINED_ON_GRID
+    return values
+
+
+def _dataset(values: dict[str, np.ndarray], flag: np.ndarray, model: Model, theta: np.ndarray, phi: np.ndarray,
+             mesh: KMesh, electrons: Electrons, magnitude: float, gamma_f: float) -> xr.Dataset:
+    """The sphere maps as a labelled Dataset, variables and attributes from the catalogue."""
+    comp = np.array(["x", "y", "z"], dtype=object)  # variable-length strings: zarr 3 has a spec for them
+    field = np.array(["x", "y", "z", "w"][:model.dim], dtype=object)
+    TP = ("theta", "phi")
     units = units_of(model)
     data_vars = {q.name: (TP + q.dims, values[q.name], q.attrs(units)) for q in SPHERE_QUANTITIES}
     data_vars["flag"] = (TP, flag, {"long_name": "reliability flags (a NaN anywhere sits at a point with a non-zero flag)",
                                     "units": "1", "equation": "-", "flag_masks": list(FLAG_MASKS),
                                     "flag_meanings": FLAG_MEANINGS})
-    L, Eu = model.length_unit, model.energy_unit
-
-    ds = xr.Dataset(
+    return xr.Dataset(
         data_vars=data_vars,
         coords={
             "theta": ("theta", theta, {"long_name": "polar angle of m", "units": "rad"}),
@@ -542,13 +595,9 @@ def sphere_map(
         },
         attrs={"model": model.name, "model_parameters": dict(model.params),
                "model_material": str(getattr(model, "material", "")),
-               "energy_unit": Eu, "length_unit": L,
+               "energy_unit": model.energy_unit, "length_unit": model.length_unit,
                "chemical_potential": electrons.chemical_potential,
                "temperature": electrons.temperature, "relaxation_time": electrons.relaxation_time,
                "smearing": electrons.smearing, "gamma_f": gamma_f,
                "magnetization_magnitude": magnitude, "k_points": mesh.size},
     )
-    if min_gap is not None:
-        ds["min_gap"] = (TP, np.asarray(min_gap),
-                         {"long_name": "minimum direct gap at the chemical potential over k", "units": Eu, "equation": "-"})
-    return ds
