@@ -69,15 +69,6 @@ def energies(model: Model, k: np.ndarray, m: np.ndarray) -> np.ndarray:
     return _eigh(model.hamiltonian(k, m), vectors=False)
 
 
-def near_degenerate_pairs(E: np.ndarray, tol: float) -> np.ndarray:
-    """Mask ``(..., n, n)``: True where bands n != l are closer than ``tol`` in energy."""
-    diff = np.abs(E[..., :, None] - E[..., None, :])
-    mask = diff < tol
-    idx = np.arange(E.shape[-1])
-    mask[..., idx, idx] = False
-    return mask
-
-
 def gap_at(E: np.ndarray, mu: float) -> np.ndarray:
     """Direct gap at each point between the highest state <= mu and the lowest state > mu.
 

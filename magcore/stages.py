@@ -275,7 +275,8 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
             ck = stage_checkpoints(Path(out).parent / ".checkpoints", "texture", fingerprint(cfg, model), f"-{kind}")
             parts.append(wall_response(model, wall, y, mesh, chemical_potential=mu, filling=el["filling"],
                                        temperature=el["temperature"], degeneracy_tol=el["degeneracy_tol"],
-                                       fd_step=tc["fd_step"], client=client, points_per_chunk=1,
+                                       fd_step=tc["fd_step"], client=client,
+                                       points_per_chunk=1,  # one wall position per task: each is heavy
                                        k_block=cfg["compute"]["k_block"],
                                        checkpoints=ck))
             checkpoints.append(ck)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,7 +43,3 @@ def electrons_from_config(cfg: dict[str, Any], chemical_potential: float | None 
 
 def grid_from_config(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return sphere_grid(cfg["sphere"]["n_theta"], cfg["sphere"]["n_phi"])
-
-
-def study_dir(cfg: dict[str, Any]) -> Path:
-    return Path(cfg["results_dir"]) / cfg["study"]
