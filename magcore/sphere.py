@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .bands import FERMI_WINDOW_HALF_WIDTH, FERMI_WINDOW_MAX_SPACING, eigensystem, fermi_level_map
+from .electrons import Electrons
 from .engine import ChunkCheckpoints, integrate_over_mesh
 from .geometry import berry_curvature, matrix_elements, occupied_berry_curvature, skew, vector_form
 from .kmesh import KMesh, k_center_jacobian
@@ -74,35 +75,6 @@ class NonFiniteWarning(RuntimeWarning):
 class FermiSurfaceWarning(RuntimeWarning):
     """Emitted when a Fermi surface is not resolved (its quantities are NaN), or when mu lies
     outside all bands."""
-
-
-@dataclass(frozen=True)
-class Electrons:
-    """Electronic state entering every band sum (model energy unit, k_B = hbar = 1).
-
-    ``relaxation_time`` tau (hbar / energy unit) multiplies the Fermi-surface (extrinsic)
-    terms.  Their weight -df0/de uses a Fermi-Dirac derivative at temperature
-    max(temperature, smearing): at T = 0 a metal needs ``smearing`` > 0 (converge it), an
-    insulator with mu in the gap has no Fermi surface and these terms vanish.
-    """
-
-    chemical_potential: float = 0.0
-    temperature: float = 0.0
-    degeneracy_tol: float = 1e-9
-    relaxation_time: float = 1.0
-    smearing: float = 0.0
-
-    def __post_init__(self):
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if self.degeneracy_tol <= 0:
-            raise ValueError(f"degeneracy_tol must be > 0, got {self.degeneracy_tol}")
-        if self.relaxation_time < 0 or self.smearing < 0:
-            raise ValueError("relaxation_time and smearing must be >= 0")
-
-    @property
-    def fermi_surface_temperature(self) -> float:
-        return max(self.temperature, self.smearing)
 
 
 def sphere_grid(n_theta: int, n_phi: int) -> tuple[np.ndarray, np.ndarray]:

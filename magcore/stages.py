@@ -263,8 +263,9 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh"))
     model = model_from_config(cfg)
     mesh = mesh_from_config(cfg, model)
-    tc, el = cfg["texture"], cfg["electrons"]
-    mu = float(bands["chemical_potential"])
+    tc = cfg["texture"]
+    electrons = electrons_from_config(cfg, chemical_potential=float(bands["chemical_potential"]))
+    mu = electrons.chemical_potential
     y = np.linspace(-tc["extent"], tc["extent"], tc["n_points"])
     parts, checkpoints = [], []
     with dask_client_from_config(cfg["compute"], threads, mem_mb) as client:
@@ -273,8 +274,9 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
                 tc["width"], profile=tc["profile"], magnitude=cfg["magnetization"]["magnitude"])
             log.info("texture: %s wall, %d positions, %d k-points", kind, len(y), mesh.size)
             ck = stage_checkpoints(Path(out).parent / ".checkpoints", "texture", fingerprint(cfg, model), f"-{kind}")
-            parts.append(wall_response(model, wall, y, mesh, chemical_potential=mu, filling=el["filling"],
-                                       temperature=el["temperature"], degeneracy_tol=el["degeneracy_tol"],
+            parts.append(wall_response(model, wall, y, mesh, chemical_potential=mu, filling=electrons.filling,
+                                       temperature=electrons.temperature,
+                                       degeneracy_tol=electrons.degeneracy_tol,
                                        fd_step=tc["fd_step"], client=client,
                                        points_per_chunk=1,  # one wall position per task: each is heavy
                                        k_block=cfg["compute"]["k_block"],
@@ -283,9 +285,9 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     ds = xr.concat(parts, dim="wall", combine_attrs="drop_conflicts")
     ds = ds.assign_coords(wall=("wall", np.array(tc["walls"], dtype=object),
                                 {"long_name": "wall type (easy axis z, normal y)", "units": "1"}))
-    if el["filling"] is not None:
+    if electrons.filling is not None:
         n_t, n_p = tc["rotation_grid"]
-        c2 = wall_rotation_second_chern(model, mesh, el["filling"], n_theta=n_t, n_phi=n_p,
+        c2 = wall_rotation_second_chern(model, mesh, electrons.filling, n_theta=n_t, n_phi=n_p,
                                         magnitude=cfg["magnetization"]["magnitude"], chemical_potential=mu)
         ds["wall_rotation_second_chern"] = ((), c2["C2_nonabelian"], {
             "long_name": "second Chern number of a full 2 pi rotation of the wall (occupied subspace)",

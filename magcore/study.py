@@ -8,7 +8,8 @@ import numpy as np
 
 from .kmesh import KMesh, bz_mesh, continuum_mesh
 from .models import Model, get_model
-from .sphere import Electrons, sphere_grid
+from .electrons import Electrons
+from .sphere import sphere_grid
 
 
 def model_from_config(cfg: dict[str, Any]) -> Model:
@@ -32,13 +33,13 @@ def mesh_from_config(cfg: dict[str, Any], model: Model) -> KMesh:
 
 
 def electrons_from_config(cfg: dict[str, Any], chemical_potential: float | None = None) -> Electrons:
-    """Electronic state; ``chemical_potential`` (e.g. set by a filling in the bands stage)
-    overrides the config's value."""
+    """The electronic state of every stage; ``chemical_potential`` (e.g. set by a filling in the
+    bands stage) overrides the config's value."""
     ec = cfg["electrons"]
     mu = ec["chemical_potential"] if chemical_potential is None else chemical_potential
     return Electrons(chemical_potential=0.0 if mu is None else mu, temperature=ec["temperature"],
                      degeneracy_tol=ec["degeneracy_tol"], relaxation_time=ec["relaxation_time"],
-                     smearing=ec["smearing"])
+                     smearing=ec["smearing"], filling=ec["filling"])
 
 
 def grid_from_config(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -57,6 +57,7 @@ Integrated quantities (Fermi sea, f = f0(E_n), g = g0(E_n) = -T ln(1 + exp(-(E_n
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ import numpy as np
 import xarray as xr
 
 from .bands import eigensystem, energies
+from .electrons import Electrons
 from .geometry import matrix_elements, non_abelian_curvature
 from .kmesh import KMesh
 from .models.base import Model
@@ -421,24 +423,7 @@ def texture_second_chern_nonabelian(E, V, M, grad, occupied, tol):
 # k-integrals over blocks
 # ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class TextureElectrons:
-    """Electronic state of the texture integrals (model energy unit, k_B = 1).
-
-    ``filling``: number of filled bands for the non-Abelian (occupied-subspace) second Chern
-    form (None: not computed).  ``fd_step``: step h (units of |m|) of the Richardson central
-    differences of kappa in m; ``hessian_step``: relative step of the second derivatives of H.
-    """
-
-    chemical_potential: float = 0.0
-    temperature: float = 0.0
-    degeneracy_tol: float = 1e-9
-    filling: int | None = None
-    fd_step: float = 0.02
-    hessian_step: float = 1e-3
-
-
-def _weights(E, el: TextureElectrons):
+def _weights(E, el: Electrons):
     f = fermi_dirac(E, el.chemical_potential, el.temperature)
     g = grand_potential_per_state(E, el.chemical_potential, el.temperature)
     use = (f != 0) | (g != 0)
@@ -446,13 +431,13 @@ def _weights(E, el: TextureElectrons):
     return f[..., rows], g[..., rows], use[..., rows], rows
 
 
-def _kappa_integrand(model, k, m, el: TextureElectrons, *, eig=None):
+def _kappa_integrand(model, k, m, el: Electrons, *, hessian_step: float, eig=None):
     """Band sums at each k of -2 f beta_ijk + g d alpha_ji / d m_k (3.59), of -f alpha_ji (P^E)
     and the bad-point mask; shapes (..., d, d, 3), (..., d, d), (...).  Only bands with a
     nonzero f or g enter (at T = 0: the filled bands)."""
     E, U = eigensystem(model, k, m) if eig is None else eig
     f, g, use, rows = _weights(E, el)
-    ev = _prepare(model, k, m, eig=(E, U), degeneracy_tol=el.degeneracy_tol, fd_step=el.hessian_step, rows=rows)
+    ev = _prepare(model, k, m, eig=(E, U), degeneracy_tol=el.degeneracy_tol, fd_step=hessian_step, rows=rows)
     bad = (ev.degenerate & use).any(axis=-1)
     good = use & ~ev.degenerate
     beta = _beta_like(ev.V, ev, ev.Wkk)  # [i, j, k, n]
@@ -474,10 +459,16 @@ def texture_partial_sums(
     grad: np.ndarray,
     q: np.ndarray,
     w: np.ndarray,
-    electrons: TextureElectrons,
+    electrons: Electrons,
+    *,
+    fd_step: float = 0.02,
+    hessian_step: float = 1e-3,
 ) -> dict[str, np.ndarray]:
     """Partial k-sums over one mesh block (``q`` (K, d), ``w`` (K,)) for a batch of texture
     points with magnetization ``m`` (P, 3) and gradient ``grad`` (P, d, 3) (grad[j, l] = d_j m_l).
+    ``fd_step``: step h (units of |m|) of the Richardson central differences of kappa in m;
+    ``hessian_step``: relative step of the second derivatives of H; ``electrons.filling``: the
+    filled bands of the non-Abelian second Chern form (None: not computed).
 
     ================  ===============  =========================================================
     key               shape            integrand (band sum, times the [dk] weight)
@@ -527,12 +518,12 @@ def texture_partial_sums(
                                                       el.degeneracy_tol)
         out["second_chern_na"] = np.einsum("pqik,pq->pik", hna, wb)
         bad = bad | bad_na
-    kap, pol, badk = _kappa_integrand(model, k, mm, el, eig=(E, U))
+    kap, pol, badk = _kappa_integrand(model, k, mm, el, hessian_step=hessian_step, eig=(E, U))
     out["kappa"] = np.einsum("pqijk,pq->pijk", kap, wb)
     out["polarization"] = np.einsum("pqji,pq->pji", pol, wb)
     bad = bad | badk
     # m-derivatives of kappa: 4th-order Richardson of central differences of the block sums
-    h = el.fd_step * np.linalg.norm(m, axis=-1)  # (P,)
+    h = fd_step * np.linalg.norm(m, axis=-1)  # (P,)
     dk = np.zeros((P, d, d, 3, 3))
     dk_plain = np.zeros_like(dk)
     for l in range(3):
@@ -540,7 +531,7 @@ def texture_partial_sums(
         for s in (-2, -1, 1, 2):
             ms = m.copy()
             ms[:, l] += s * h
-            ks, _, bs = _kappa_integrand(model, k, ms[:, None, :], el)
+            ks, _, bs = _kappa_integrand(model, k, ms[:, None, :], el, hessian_step=hessian_step)
             vals[s] = np.einsum("pqijk,pq->pijk", ks, wb)
             bad = bad | bs
         hh = h[:, None, None, None]
@@ -559,8 +550,10 @@ def integrate_texture(
     m: np.ndarray,
     grad: np.ndarray,
     mesh: KMesh,
-    electrons: TextureElectrons,
+    electrons: Electrons,
     *,
+    fd_step: float = 0.02,
+    hessian_step: float = 1e-3,
     client=None,
     points_per_chunk: int = 4,
     k_block: int = 2048,
@@ -574,7 +567,8 @@ def integrate_texture(
     which also logs progress and, with ``checkpoints``, resumes after an interruption."""
     from .engine import integrate_over_mesh
 
-    return integrate_over_mesh(texture_partial_sums, model, np.asarray(m, dtype=float), mesh, electrons,
+    sums = functools.partial(texture_partial_sums, fd_step=fd_step, hessian_step=hessian_step)
+    return integrate_over_mesh(sums, model, np.asarray(m, dtype=float), mesh, electrons,
                                per_point=(np.asarray(grad, dtype=float),), client=client,
                                points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
 
@@ -637,10 +631,10 @@ def wall_response(
         if filling is None:
             raise ValueError("give chemical_potential or filling")
         chemical_potential, top, bottom = midgap_chemical_potential(model, m, mesh, filling)
-    el = TextureElectrons(chemical_potential=chemical_potential, temperature=temperature,
-                          degeneracy_tol=degeneracy_tol, filling=filling, fd_step=fd_step)
-    S = integrate_texture(model, m, grad, mesh, el, client=client, points_per_chunk=points_per_chunk,
-                          k_block=k_block, checkpoints=checkpoints)
+    el = Electrons(chemical_potential=chemical_potential, temperature=temperature,
+                   degeneracy_tol=degeneracy_tol, filling=filling)
+    S = integrate_texture(model, m, grad, mesh, el, fd_step=fd_step, client=client,
+                          points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
     d = model.dim
     nd = S["n_degenerate"]
     bad = nd > 0

@@ -2,7 +2,6 @@
 the store's variables and attributes come from it, the docs table is generated from it, and
 its "NaN where" entries are true on real maps."""
 
-import numpy as np
 import pytest
 
 from conftest import REPO

@@ -3,7 +3,6 @@
 import warnings
 
 import numpy as np
-import pytest
 
 from magcore.kmesh import disc_mesh
 from magcore.models import get_model

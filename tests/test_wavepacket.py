@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from magcore.bands import eigensystem
+from magcore.electrons import Electrons
 from magcore.kmesh import bz_mesh
 from magcore.models import get_model
 from magcore.models.base import Model, broadcast_km
@@ -212,8 +213,8 @@ def test_second_chern_form_nonzero_for_tmd():
 # -- Maxwell relation (3.72-3.74) -------------------------------------------------------------
 
 def _sums(model, mesh, m, mu, T=0.0):
-    el = wp.TextureElectrons(chemical_potential=mu, temperature=T)
-    kap, pol, bad = wp._kappa_integrand(model, mesh.points, m, el)
+    el = Electrons(chemical_potential=mu, temperature=T)
+    kap, pol, bad = wp._kappa_integrand(model, mesh.points, m, el, hessian_step=1e-3)
     assert not bad.any()
     return np.einsum("q,qijk->ijk", mesh.weights, kap), np.einsum("q,qji->ji", mesh.weights, pol)
 

@@ -1,6 +1,5 @@
 """The real Snakemake workflow, run on tiny configs in temporary directories."""
 
-import shutil
 
 import numpy as np
 import pytest
