@@ -1,4 +1,4 @@
-"""Numba kernels for the hot k-space loops (issue 8).
+"""Numba kernels for the hot k-space loops.
 
 Three kinds of compiled kernels, all single-threaded (parallelism is Dask's job) and compiled
 with ``cache=True`` (the first call in a fresh environment compiles, later processes load the

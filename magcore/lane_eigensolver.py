@@ -1,4 +1,4 @@
-"""Eigensolver for many small Hermitian matrices at once, one matrix per SIMD lane (issue 8).
+"""Eigensolver for many small Hermitian matrices at once, one matrix per SIMD lane.
 
 The per-matrix solver :func:`magcore.kernels._heev` spends most of its ~2 us on a 6 x 6 matrix
 in dependency chains of scalar square roots, divisions and Givens rotations.  Here the same

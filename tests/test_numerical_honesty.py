@@ -68,7 +68,7 @@ def test_overflowing_model_is_nan_flagged_and_warned():
     assert np.all(ds.flag.values & FLAG_NON_FINITE)
     for name in ("berry_curvature_theta_phi", "gyromagnetic_ratio", "free_energy", "effective_field",
                  "effective_field_from_G", "field_induced_field_intrinsic", *FERMI_SURFACE):
-        assert np.all(point_nan(ds[name])), name  # including the ones that used to be a plausible 0
+        assert np.all(point_nan(ds[name])), name  # G, DOS and damping included: never a plausible 0
     assert unexplained_nan(ds) == {}
 
 
@@ -82,7 +82,7 @@ def test_unresolved_fermi_surface_is_nan_flagged_and_warned(electrons, why):
         ds = sphere_map(TI, theta, phi, COARSE, electrons)
     assert np.all(ds.flag.values & FLAG_FERMI_SURFACE_UNRESOLVED)
     for name in FERMI_SURFACE:
-        assert np.all(point_nan(ds[name])), name  # used to be exactly 0
+        assert np.all(point_nan(ds[name])), name  # NaN, not an exact 0
     # Fermi-sea quantities stay (mu is in the upper band: no gap closing at mu anywhere)
     for name in ("free_energy", "effective_field", "gyromagnetic_ratio", "field_induced_field_intrinsic"):
         assert np.all(np.isfinite(ds[name].values)), name

@@ -9,8 +9,7 @@ eta -> eta + eta^E, section 2.2.2) at E = 0 gives the identity
 exactly when the m_dot inside tau^gamma, tau^eta is the exact field-free m_dot_0.  The printed
 2.28-2.29 are its first-order-in-eta form (m_dot_0 ~ -gamma m x H).  Note that the left-hand
 matrix matters: at the ti_surface point below tau^gamma and tau^eta cancel to O(tau), so
-comparing d m_dot/dE with -gamma tau directly fails by O(1) (which is what the first session's
-check did).
+comparing d m_dot/dE with -gamma tau directly fails by O(1).
 """
 
 import warnings

@@ -122,7 +122,7 @@ class Model:
 
     def lane_source(self, k: np.ndarray, m: np.ndarray, params: str):
         """Optional compiled source of H and its derivatives for the SIMD-lane kernels of
-        :mod:`magcore.kernels` (issue 8): ``(fill, data)`` or ``None`` (the default: the kernels
+        :mod:`magcore.kernels`: ``(fill, data)`` or ``None`` (the default: the kernels
         then evaluate :meth:`hamiltonian`, :meth:`dh_dk` / :meth:`dh_dm` as arrays first).
 
         ``fill(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, scratch)`` is a numba-compiled
