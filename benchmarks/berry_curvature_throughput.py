@@ -34,7 +34,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # per-core figures
 
 import numpy as np  # noqa: E402
 
-from magcore.kernels import eigh, occupied_berry_curvature_map  # noqa: E402
+from magcore.kernels import occupied_berry_curvature_map  # noqa: E402
+from magcore.linalg import eigh  # noqa: E402
 from magcore.models import get_model  # noqa: E402
 from magcore.models.tight_binding import hoppings_from_model  # noqa: E402
 from magcore.sphere import Electrons, _sphere_partial_sums_numpy, sphere_partial_sums  # noqa: E402

@@ -1,5 +1,5 @@
 """Compile options shared by the numba kernels (:mod:`magcore.kernels`,
-:mod:`magcore.lane_eigensolver`)."""
+:mod:`magcore.linalg`, the tmd model)."""
 
 from __future__ import annotations
 

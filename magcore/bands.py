@@ -13,7 +13,7 @@ import numpy as np
 from .models.base import Model, TwoBandModel
 
 try:  # compiled batched solver for small matrices (numpy's eigh pays ~us of call overhead per matrix)
-    from .kernels import MAX_BANDS as _MAX_FAST_BANDS, eigh as _fast_eigh
+    from .linalg import MAX_BANDS as _MAX_FAST_BANDS, eigh as _fast_eigh
 except ImportError:  # pragma: no cover - numba is a declared dependency
     _fast_eigh, _MAX_FAST_BANDS = None, 0
 

@@ -18,7 +18,8 @@ def compiled_six_band_kernels():
     processes would otherwise each compile the same kernels at the same time (~70 s each)."""
     import numpy as np
 
-    from magcore.kernels import eigh, occupied_berry_curvature_map
+    from magcore.kernels import occupied_berry_curvature_map
+    from magcore.linalg import eigh
     from magcore.models import get_model
     from magcore.sphere import Electrons, sphere_partial_sums
 

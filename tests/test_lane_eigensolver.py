@@ -1,4 +1,4 @@
-"""The SIMD-lane eigensolver (magcore.lane_eigensolver) against LAPACK and the per-matrix solver.
+"""The SIMD-lane eigensolver (magcore.linalg.lane_eigensolver) against LAPACK and the per-matrix solver.
 
 Lanes of one block converge in different numbers of QL sweeps and take part in the 2 x 2 split
 at different stages; the blocks below mix random, diagonal, zero, block-diagonal and exactly
@@ -8,8 +8,9 @@ degenerate matrices so that the masked lock-step paths are exercised in the same
 import numpy as np
 import pytest
 
-from magcore import _lane_codegen, _lane_kernels, kernels
-from magcore.lane_eigensolver import LANES, _heev_lanes, _lane_buffers, _lane_work, block_solver, eigh_lanes
+from magcore.linalg import _lane_codegen, _lane_kernels
+from magcore.linalg.eigh import _eigh_batch
+from magcore.linalg.lane_eigensolver import LANES, _heev_lanes, _lane_buffers, _lane_work, block_solver, eigh_lanes
 
 
 def random_hermitian(rng, shape, n):
@@ -60,7 +61,7 @@ def test_lane_eigensolver_agrees_with_per_matrix_solver_on_model_matrices():
     E, U = eigh_lanes(H)
     H = H.reshape(-1, 6, 6)
     E1, U1 = np.empty((len(H), 6)), np.empty((len(H), 6, 6), complex)
-    kernels._eigh_batch(H, E1, U1, True)  # the per-matrix solver (kernels.eigh would use lanes)
+    _eigh_batch(H, E1, U1, True)  # the per-matrix solver (linalg.eigh would use lanes)
     assert np.max(np.abs(E - E1)) < 1e-13
     assert np.max(np.abs(projectors(U) - projectors(U1))) < 1e-10
 
@@ -77,7 +78,7 @@ def test_lanes_are_independent():
 
 
 def test_generated_kernels_are_up_to_date():
-    # magcore/_lane_kernels.py is what the generator writes (python -m magcore._lane_codegen)
+    # magcore/linalg/_lane_kernels.py is what the generator writes (python -m magcore.linalg._lane_codegen)
     with open(_lane_kernels.__file__) as fh:
         assert fh.read() == _lane_codegen.generate(_lane_codegen.SIZES, LANES)
 
