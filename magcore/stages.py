@@ -71,6 +71,20 @@ def band_path(model, m_ref: np.ndarray, n_points: int, extent: float) -> tuple[n
     return np.array(k_all), dist, list(labels), ticks
 
 
+def _occupied_berry_curvature_k(model, k: np.ndarray, m_ref: np.ndarray, mu: float, el: dict[str, Any]) -> np.ndarray:
+    """Occupied Omega_{k_i k_j}(k) = sum_n f_n Omega^n_{k_i k_j} (eq. 2.6) at the reference
+    directions, (R, K, dim, dim); NaN (with a warning) at k-points with near-degenerate pairs."""
+    from .kernels import occupied_berry_curvature_map
+
+    omega, bad = occupied_berry_curvature_map(model, k, m_ref[:, None, :], mu, temperature=el["temperature"],
+                                              params="kk", degeneracy_tol=el["degeneracy_tol"])
+    if bad.any():
+        warnings.warn(f"Berry curvature in k: {int(bad.sum())} of {bad.size} mesh points at the reference "
+                      f"directions have pairs closer than {el['degeneracy_tol']:g}; NaN there", RuntimeWarning,
+                      stacklevel=2)
+    return np.where(bad[..., None, None], np.nan, omega)
+
+
 def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> xr.Dataset:
     """Bands stage: energies on the k path and on the mesh at reference directions, the gap map
     over the (theta, phi) grid (minimum direct gap at mu, refined beyond the mesh) and mu
@@ -147,6 +161,7 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
     e_path = energies(model, k_path, m_ref[:, None, :])
     center = model.k_center(m_ref)  # (R, dim)
     e_mesh = energies(model, center[:, None, :] + mesh.points[None], m_ref[:, None, :])
+    omega_k = _occupied_berry_curvature_k(model, center[:, None, :] + mesh.points[None], m_ref, mu, el)
 
     kdims = np.array(["x", "y", "z", "w"][: model.dim], dtype=object)
     E = model.energy_unit
@@ -160,6 +175,10 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
                        {"long_name": "k on the path", "units": inv_L, "equation": "-"}),
             "energy_mesh": (("direction", "k_point", "band"), e_mesh,
                             {"long_name": "band energy on the integration mesh", "units": E, "equation": model.equation}),
+            "berry_curvature_k": (("direction", "k_point", "k_dim", "k_dim2"), omega_k,
+                                  {"long_name": "Berry curvature Omega_{k_i k_j} of the occupied states on the "
+                                                "integration mesh (NaN at k-points with near-degenerate pairs)",
+                                   "units": f"{model.length_unit}^2", "equation": "2.6"}),
             "mesh_k": (("k_point", "k_dim"), mesh.points,
                        {"long_name": f"integration mesh ({mesh_note})", "units": inv_L, "equation": "-"}),
             "mesh_weight": (("k_point",), mesh.weights,
@@ -212,6 +231,7 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
             "path_label": ("path_tick", np.array(labels, dtype=object), {"long_name": "path corner labels", "units": "1"}),
             "band": ("band", np.arange(model.n_bands), {"long_name": "band index (ascending energy)", "units": "1"}),
             "k_dim": ("k_dim", kdims, {"long_name": "k component", "units": "1"}),
+            "k_dim2": ("k_dim2", kdims, {"long_name": "second k component", "units": "1"}),
         },
         attrs={"model": model.name, "model_parameters": dict(model.params),
                "model_material": str(getattr(model, "material", "")),
