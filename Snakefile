@@ -44,6 +44,7 @@ FIGURES = {
     "gap": STUDY / "figures" / "gap_map.png",
     "fig2_4": STUDY / "figures" / "fig2_4_hemisphere_free_energies_under_E.png",
     "field_torque": STUDY / "figures" / "field_induced_field_and_torque_maps.png",
+    "berry_k": STUDY / "figures" / "berry_curvature_k.png",
 }
 TEXTURE_FIGURES = {
     "fig3_5": STUDY / "figures" / "fig3_5_bloch_wall_second_chern.png",

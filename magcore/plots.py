@@ -197,6 +197,76 @@ def gap_map(bands: xr.Dataset) -> plt.Figure:
     return fig
 
 
+def berry_curvature_k(bands: xr.Dataset) -> plt.Figure:
+    """Occupied Berry curvature Omega_{k_x k_y}(k) on the mesh at each reference direction (eq. 2.6),
+    with its integral 2 pi int [dk] Omega (the Chern number for a lattice model).  Says why
+    instead of drawing when the model is not 2D or the curvature is zero to round-off."""
+    da = bands.berry_curvature_k
+    dirs = bands.sizes["direction"]
+    fig, axes = plt.subplots(1, dirs, figsize=(4.2 * dirs + 0.8, 4), squeeze=False)
+    axes = axes[0]
+    if bands.sizes["k_dim"] != 2:
+        for ax in axes:
+            ax.axis("off")
+        axes[0].text(0.02, 0.5, f"$\\Omega_{{k_x k_y}}$ is drawn for 2D models; {bands.attrs.get('model')} is "
+                     f"{bands.sizes['k_dim']}D\n(its $\\Omega_{{k_i k_j}}$ tensor is in bands.zarr)",
+                     transform=axes[0].transAxes, va="center")
+        fig.suptitle(f"{bands.attrs.get('model')}: Berry curvature in k not drawn")
+        return fig
+    omega = da.values[..., 0, 1]  # (direction, k_point)
+    weights = bands.mesh_weight.values
+    lattice = "Monkhorst-Pack" in bands.mesh_k.attrs.get("long_name", "")
+    unit = da.attrs.get("units", "")
+    for r, ax in enumerate(axes):
+        k = bands.mesh_k.values + bands.k_center.values[r]
+        w = omega[r]
+        finite = np.isfinite(w)
+        total = 2 * np.pi * np.sum(weights[finite] * w[finite])
+        t, p = np.rad2deg(bands.direction_theta.values[r]), np.rad2deg(bands.direction_phi.values[r])
+        scale = float(np.max(np.abs(w[finite]))) if finite.any() else 0.0
+        if lattice and abs(total - round(total)) < 1e-3:
+            integral = f"Chern number {total:.4f}"
+        elif lattice:
+            integral = f"2$\\pi\\int$[dk]$\\Omega$ = {total:.4f} (mesh too coarse)"
+        else:
+            integral = f"2$\\pi\\int$[dk]$\\Omega$ over the disc = {total:.4f}"
+        title = f"m: theta = {t:.0f} deg, phi = {p:.0f} deg\n{integral}"
+        if not finite.all():
+            title += f" [{int((~finite).sum())} of {w.size} k NaN]"
+        E = bands.energy_mesh.values[r]  # (k_point, band)
+        mu = float(bands.chemical_potential)
+        above, below = np.where(E > mu, E, np.inf).min(-1), np.where(E <= mu, E, -np.inf).max(-1)
+        gap = float(np.min(above - below))
+        if gap < 1e-6 * float(np.ptp(E)):
+            ax.text(0.5, 0.5, f"the gap at mu closes at this direction\n(min direct gap {gap:.2g} "
+                    f"{bands.energy_mesh.attrs.get('units', '')}):\nOmega is singular there, not drawn",
+                    ha="center", va="center", transform=ax.transAxes, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        elif scale == 0 or scale < 1e-12 * max(1.0, float(np.nanmax(np.abs(omega)))):
+            ax.text(0.5, 0.5, f"zero to round-off\n(max |Omega| = {scale:.2g} {unit})", ha="center",
+                    va="center", transform=ax.transAxes)
+        else:
+            tp = ax.tripcolor(k[finite, 0], k[finite, 1], w[finite], cmap="RdBu_r", vmin=-scale, vmax=scale,
+                              shading="gouraud")
+            fig.colorbar(tp, ax=ax, label=f"$\\Omega_{{k_x k_y}}$ ({unit})")
+            if not lattice:  # zoom on where the curvature is: 4x the radius holding half of int |Omega|
+                radius = np.linalg.norm(bands.mesh_k.values[finite], axis=-1)
+                order = np.argsort(radius)
+                mass = np.cumsum((weights[finite] * np.abs(w[finite]))[order])
+                reach = 4 * radius[order][min(np.searchsorted(mass, 0.5 * mass[-1]), len(order) - 1)]
+                centre = bands.k_center.values[r]
+                ax.set_xlim(centre[0] - reach, centre[0] + reach)
+                ax.set_ylim(centre[1] - reach, centre[1] + reach)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"$k_x$ ({bands.mesh_k.attrs.get('units', '')})")
+        ax.set_ylabel(f"$k_y$ ({bands.mesh_k.attrs.get('units', '')})")
+        ax.set_title(title, fontsize=9)
+    fig.suptitle(f"{bands.attrs.get('model')}: Berry curvature of the occupied states in k (eq. 2.6)")
+    fig.tight_layout()
+    return fig
+
+
 def _tangent_components(vec: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from .sphere import tangent_basis
 

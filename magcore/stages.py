@@ -387,6 +387,7 @@ def run_figures(cfg: dict[str, Any], bands_path: str | Path, sphere_path: str | 
     plots.save(plots.gyromagnetic_and_free_energy(sphere), outputs["fig2_3"], dpi)
     plots.save(plots.bands_along_path(bands), outputs["bands"], dpi)
     plots.save(plots.gap_map(bands), outputs["gap"], dpi)
+    plots.save(plots.berry_curvature_k(bands), outputs["berry_k"], dpi)
     E = cfg["figures"]["electric_field"]
     plots.save(plots.field_driven_dynamics(sphere, E), outputs["fig2_4"], dpi)
     plots.save(plots.field_and_torque_maps(sphere, E), outputs["field_torque"], dpi)

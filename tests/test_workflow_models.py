@@ -53,7 +53,7 @@ def test_every_model_runs_end_to_end(tmp_path, name):
     assert np.all(np.isfinite(sphere.free_energy.values))
     for png in (study / "figures").glob("*.png"):
         assert png.stat().st_size > 10_000
-    assert len(list((study / "figures").glob("*.png"))) == 5
+    assert len(list((study / "figures").glob("*.png"))) == 6
 
 
 def test_texture_stage_end_to_end(tmp_path):

@@ -8,6 +8,9 @@ rule figures:
         ),
         bands=report(FIGURES["bands"], caption="../report/bands.rst", category="Bands"),
         gap=report(FIGURES["gap"], caption="../report/gap.rst", category="Bands"),
+        berry_k=report(
+            FIGURES["berry_k"], caption="../report/berry_k.rst", category="Bands"
+        ),
         fig2_4=report(
             FIGURES["fig2_4"], caption="../report/fig2_4.rst", category="Sphere maps"
         ),
