@@ -4,7 +4,7 @@ The same ``tmd`` sphere map (all chapter-2 quantities, T > 0) is computed with
 ``magcore.cluster.dask_client(1)`` and ``dask_client(N)`` (default N = 2); the wall time of
 ``magcore.sphere.sphere_map`` (cluster start-up excluded, numba kernels loaded from the cache by
 a warm-up task) gives the parallel efficiency T_1 / (N T_N).  The results must be identical
-(block sums are reduced in a fixed order).  Choose the size so that one worker takes >= 30 s.
+(tile sums are reduced in a fixed order).  Choose the size so that one worker takes >= 30 s.
 
     python benchmarks/sphere_map_scaling.py [--n-k 240] [--n-theta 16] [--n-phi 16] [--workers 2]
 """
