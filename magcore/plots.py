@@ -222,6 +222,7 @@ def berry_curvature_k(bands: xr.Dataset) -> plt.Figure:
         w = omega[r]
         finite = np.isfinite(w)
         total = 2 * np.pi * np.sum(weights[finite] * w[finite])
+        total = total if abs(total) >= 5e-5 else 0.0  # no "-0.0000"
         t, p = np.rad2deg(bands.direction_theta.values[r]), np.rad2deg(bands.direction_phi.values[r])
         scale = float(np.max(np.abs(w[finite]))) if finite.any() else 0.0
         if lattice and abs(total - round(total)) < 1e-3:
