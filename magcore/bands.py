@@ -13,7 +13,8 @@ import numpy as np
 from .models.base import Model, TwoBandModel
 
 try:  # compiled batched solver for small matrices (numpy's eigh pays ~us of call overhead per matrix)
-    from .linalg import MAX_BANDS as _MAX_FAST_BANDS, eigh as _fast_eigh
+    from .linalg import MAX_BANDS as _MAX_FAST_BANDS
+    from .linalg import eigh as _fast_eigh
 except ImportError:  # pragma: no cover - numba is a declared dependency
     _fast_eigh, _MAX_FAST_BANDS = None, 0
 
@@ -211,11 +212,25 @@ def fermi_level_summary(E: np.ndarray, mu: float, fermi_temperature: float) -> d
             "fermi_window_spacing": spacing, "fermi_surface_resolved": resolved}
 
 
+CHUNK_BYTES = 512 * 2**20
+"""Memory for the Hamiltonians and eigenvectors of one chunk of directions diagonalised on the
+whole mesh (:func:`directions_per_chunk`)."""
+
+
+def directions_per_chunk(n_k: int, n_bands: int, max_directions: int = 256) -> int:
+    """Magnetization directions diagonalised together on a whole mesh of ``n_k`` points: at most
+    ``max_directions``, and few enough that their H, eigenvectors and work copies (~64 n^2 bytes
+    per (k, m) point) stay within :data:`CHUNK_BYTES`."""
+    per_direction = max(1, 64 * n_bands * n_bands * int(n_k))
+    return max(1, min(int(max_directions), CHUNK_BYTES // per_direction))
+
+
 def fermi_level_map(model: Model, m: np.ndarray, mesh_points: np.ndarray, mu: float, fermi_temperature: float,
-                    *, chunk: int = 256) -> dict[str, np.ndarray]:
+                    *, chunk: int | None = None) -> dict[str, np.ndarray]:
     """:func:`fermi_level_summary` for every magnetization in ``m`` (P, 3), in chunks of
-    ``chunk`` directions (bounded memory)."""
+    ``chunk`` directions (default :func:`directions_per_chunk`: bounded memory)."""
     m = np.asarray(m, dtype=float)
+    chunk = directions_per_chunk(len(mesh_points), model.n_bands) if chunk is None else chunk
     parts = []
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as mesh_energies_finite
         for s in range(0, len(m), chunk):

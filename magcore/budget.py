@@ -10,7 +10,8 @@ reference directions, L path points; 8-byte floats, 16-byte complex numbers):
 * one batched diagonalisation holds, per (k, m) point, H and its eigenvectors (2 x 16 n^2
   bytes), the energies and their temporaries (3 x 8 n) and k (2 x 8 d): :func:`eig_bytes`;
 * bands stage: the k-mesh (points and weights, with the temporaries of its construction), one
-  chunk of 256 magnetization directions of the gap map on the whole mesh, the whole mesh at the
+  chunk of magnetization directions of the gap map on the whole mesh
+  (:func:`magcore.bands.directions_per_chunk`), the whole mesh at the
   reference directions, the path at the reference directions, and the store;
   work P (N + 48 x 5^d) n^2 (mesh, then the pattern-search refinement), again P N n^2 with
   electrons.filling, plus R (N + L) n^2;
@@ -38,10 +39,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .bands import directions_per_chunk
+
 GB = 1e9
 FLOAT = 8
 COMPLEX = 16
-GAP_CHUNK = 256  # magnetization directions per chunk of the gap map (magcore.stages.run_bands)
 REFINE_ITERATIONS = 48  # pattern-search steps of magcore.bands.minimum_direct_gap
 TEXTURE_K_BLOCK = 2048  # k-points per texture task (magcore.wavepacket.wall_response)
 
@@ -177,9 +179,9 @@ def estimates(cfg: Mapping[str, Any], model) -> list[Estimate]:
     mesh_bytes = 3 * N * (d + 1) * FLOAT
     out = [
         Estimate("bands", "memory", mesh_bytes, "hold the k-mesh", mesh_f),
-        Estimate("bands", "memory", min(GAP_CHUNK, P) * N * eig,
-                 f"diagonalise the whole k-mesh for a chunk of {min(GAP_CHUNK, P)} magnetization directions "
-                 "(gap map)", mesh_f + (band_factor,)),
+        Estimate("bands", "memory", min(directions_per_chunk(N, n), P) * N * eig,
+                 f"diagonalise the whole k-mesh for a chunk of {min(directions_per_chunk(N, n), P)} magnetization "
+                 "directions (gap map)", mesh_f + (band_factor,)),
         Estimate("bands", "memory", R * N * eig, "diagonalise the whole k-mesh at the reference directions",
                  mesh_f + (refs_f, band_factor)),
         Estimate("bands", "memory", R * L * eig, "diagonalise the k path", (path_f, refs_f, band_factor)),

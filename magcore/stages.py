@@ -15,14 +15,28 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .bands import (FERMI_WINDOW_HALF_WIDTH, FERMI_WINDOW_MAX_SPACING, band_edges, energies,
-                    fermi_level_summary, gap_closings_between_grid_points, mesh_energies, minimum_direct_gap)
+from .bands import (
+    FERMI_WINDOW_HALF_WIDTH,
+    FERMI_WINDOW_MAX_SPACING,
+    band_edges,
+    directions_per_chunk,
+    energies,
+    fermi_level_summary,
+    gap_closings_between_grid_points,
+    mesh_energies,
+    minimum_direct_gap,
+)
 from .cluster import dask_client_from_config
 from .engine import stage_checkpoints
 from .fingerprint import fingerprint, input_file_hashes
 from .sphere import sphere_map, unit_vectors
 from .store import now, open_store, study_config, write_store
-from .study import electrons_from_config, grid_from_config, mesh_from_config, model_from_config
+from .study import (
+    electrons_from_config,
+    grid_from_config,
+    mesh_from_config,
+    model_from_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +99,7 @@ def _occupied_berry_curvature_k(model, k: np.ndarray, m_ref: np.ndarray, mu: flo
     return np.where(bad[..., None, None], np.nan, omega)
 
 
-def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> xr.Dataset:
+def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = None) -> xr.Dataset:
     """Bands stage: energies on the k path and on the mesh at reference directions, the gap map
     over the (theta, phi) grid (minimum direct gap at mu, refined beyond the mesh) and mu
     (given, or mid-gap for a band filling)."""
@@ -97,6 +111,8 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int = 256) -> 
     magnitude = cfg["magnetization"]["magnitude"]
     theta, phi = grid_from_config(cfg)
     m = magnitude * unit_vectors(theta, phi).reshape(-1, 3)
+    if gap_chunk is None:  # directions diagonalised together on the whole mesh: bounded memory
+        gap_chunk = directions_per_chunk(mesh.size, model.n_bands)
 
     if filling is not None:
         tops, bottoms = [], []

@@ -206,3 +206,16 @@ def test_figures_draw_nan_maps_and_count_them():
     fig.canvas.draw()
     assert "20 of 20 not finite" in fig.axes[0].get_title()
     plots.plt.close(fig)
+
+
+def test_fermi_level_pass_is_chunked_to_bounded_memory():
+    """sphere_map without bands data computes the Fermi-level summary itself: on a large mesh it
+    must diagonalise few directions at a time (a 16 x 16 tmd map on a 280^2 mesh once held all
+    256 directions at once, ~24 GB, and was killed)."""
+    from magcore.bands import CHUNK_BYTES, directions_per_chunk
+
+    for n_k, n in ((280 * 280, 6), (2000 * 2000, 6), (64, 2), (10, 48)):
+        c = directions_per_chunk(n_k, n)
+        assert 1 <= c <= 256
+        assert c == 1 or c * n_k * 64 * n * n <= CHUNK_BYTES
+    assert directions_per_chunk(280 * 280, 6) <= 2
