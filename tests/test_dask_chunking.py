@@ -60,12 +60,12 @@ def test_chunking_does_not_change_results(reference, points_per_chunk, k_block):
 
 
 def test_k_block_does_not_change_results_on_a_mesh_of_many_tiles():
-    """A 128 x 128 mesh is four tiles of K_TILE points: grouping them into tasks of 1, 2 or 4
+    """A 128 x 128 mesh is eight tiles of K_TILE points: grouping them into tasks of 1, 3 or 8
     tiles (k_block 1000, 5000, 13000, rounded up to tiles) gives the same bits."""
     from magcore.engine import K_TILE
 
     mesh = bz_mesh(MODEL.reciprocal_vectors(), 128)
-    assert mesh.size == 4 * K_TILE
+    assert mesh.size == 8 * K_TILE
     theta, phi = sphere_grid(3, 2)
     runs = []
     for k_block, points_per_chunk in ((1000, 6), (5000, 1), (13000, 4)):

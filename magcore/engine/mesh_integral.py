@@ -16,7 +16,7 @@ import numpy as np
 from .checkpoints import ChunkCheckpoints
 from .mapreduce import chunks_of, map_reduce
 
-K_TILE = 4096
+K_TILE = 2048
 """Mesh points per tile: the unit of the k-sums' association order."""
 
 
