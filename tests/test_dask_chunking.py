@@ -60,7 +60,7 @@ def test_chunking_does_not_change_results(reference, points_per_chunk, k_block):
 
 
 def test_k_block_does_not_change_results_on_a_mesh_of_many_tiles():
-    """A 128 x 128 mesh is eight tiles of K_TILE points: grouping them into tasks of 1, 3 or 8
+    """A 128 x 128 mesh is eight tiles of K_TILE points: grouping them into tasks of 1, 3 or 7
     tiles (k_block 1000, 5000, 13000, rounded up to tiles) gives the same bits."""
     from magcore.engine import K_TILE
 
