@@ -16,7 +16,8 @@ class VariableDifference:
     """How one variable differs between two stores.
 
     ``state``: "identical" (same shape, same bits, NaN in the same places, same attributes),
-    "attributes" (same bits, but attributes such as units or long_name differ), "only in A",
+    "attributes" (same bits, but attributes such as units or long_name differ), "entries" (a
+    non-float variable with different entries; ``detail`` counts them), "only in A",
     "only in B", "shape" (different dims or sizes), "nan pattern" (NaN in different places) or
     "values"; for "values", the largest absolute difference and the largest difference relative
     to the variable's largest magnitude in A (0 and 0 when only the signs of zeros differ).
@@ -29,6 +30,8 @@ class VariableDifference:
     detail: str = ""
 
     def line(self) -> str:
+        if self.state == "entries":
+            return f"{self.name:<45} differs: {self.detail}"
         if self.state == "attributes":
             return f"{self.name:<45} same values, attributes differ: {self.detail}"
         if self.state == "values" and self.max_abs == 0:
@@ -43,7 +46,9 @@ def _difference(name: str, a: xr.DataArray, b: xr.DataArray) -> VariableDifferen
         return VariableDifference(name, "shape")
     x, y = np.asarray(a.values), np.asarray(b.values)
     if x.dtype.kind not in "fc":
-        return VariableDifference(name, "identical" if np.array_equal(x, y) else "values", float("nan"), float("nan"))
+        if np.array_equal(x, y):
+            return VariableDifference(name, "identical")
+        return VariableDifference(name, "entries", detail=f"{int((x != y).sum())} of {x.size} entries differ")
     nx, ny = np.isnan(x), np.isnan(y)
     if not np.array_equal(nx, ny):
         return VariableDifference(name, "nan pattern")
