@@ -40,16 +40,15 @@ def _finite_mean(x: np.ndarray) -> float:
 
 
 def _nan_note(ds: xr.Dataset, *values) -> str:
-    """Title note on a (theta, phi) map: how many points of ``values`` are not finite and how
-    many points the ``flag`` variable marks (empty when there are none)."""
+    """Title note on a (theta, phi) map, on a line of its own: how many points of ``values`` are
+    not finite (each is flagged: the store's ``flag`` says why); empty when there are none."""
     shape = (ds.sizes["theta"], ds.sizes["phi"])
     bad = np.zeros(shape, bool)
     for v in values:
         bad |= ~np.isfinite(np.asarray(v, float)).reshape(shape + (-1,)).all(-1)
-    flagged = int((np.asarray(ds["flag"].values) != 0).sum()) if "flag" in ds else 0
-    if not bad.any() and not flagged:
+    if not bad.any():
         return ""
-    return f" [{int(bad.sum())} of {bad.size} points NaN, {flagged} flagged]"
+    return f"\n[{int(bad.sum())} of {bad.size} points NaN, see flag]"
 
 
 def _contours(ax, x, y, z, levels, **kw):
@@ -354,10 +353,22 @@ def field_and_torque_maps(sphere: xr.Dataset, electric_field) -> plt.Figure:
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
     td, pd = np.rad2deg(theta), np.rad2deg(phi)
     st, sp = max(1, len(theta) // 12), max(1, len(phi) // 16)
+    vecs = {name: np.einsum("...ij,j->...i", sphere[name].values, E) for name, _ in panels}
+    # H^E and tau^H share a scale: a panel below 1e-9 of it is round-off, not structure
+    scale = max((float(np.nanmax(np.abs(v))) for v in vecs.values() if np.isfinite(v).any()), default=0.0)
     for ax, (name, title) in zip(axes.ravel(), panels):
-        vec = np.einsum("...ij,j->...i", sphere[name].values, E)
+        vec = vecs[name]
         v, u = _tangent_components(vec, theta, phi)
         mag = np.linalg.norm(vec, axis=-1)
+        top = float(np.nanmax(mag)) if np.isfinite(mag).any() else 0.0
+        if np.isfinite(mag).any() and top <= 1e-9 * scale:
+            ax.text(0.5, 0.5, f"zero to round-off\n(max |{name}| = {top:.2g}\n{sphere[name].attrs.get('units', '')},"
+                    f" {top / scale if scale else 0:.1g} of the largest panel)", ha="center", va="center",
+                    transform=ax.transAxes)
+            ax.set_title(title + _nan_note(sphere, mag))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
         pc = ax.pcolormesh(pd, td, np.ma.masked_invalid(mag), shading="nearest", cmap="magma")
         fig.colorbar(pc, ax=ax, label=f"|{name}| [{sphere[name].attrs.get('units', '')}]")
         with np.errstate(invalid="ignore", divide="ignore"):
