@@ -109,7 +109,7 @@ def sphere_partial_sums(
 
     Runs the compiled single-pass kernel :func:`magcore.kernels.chapter2_sums`; the numpy
     reference implementation, with the table of integrands, is :func:`_sphere_partial_sums_numpy`
-    (the two agree to round-off, tests/test_kernels.py).
+    (the two agree to round-off, tests/unit/test_kernels.py).
     """
     from .kernels import chapter2_sums
 

@@ -109,7 +109,7 @@ def _heev_lanes(Hr, Hi, L, E, Ur, Ui, work):
     """Eigen-decomposition of the L matrices H[:, :, 0..L-1] = Hr + i Hi (lower triangle used).
 
     Writes E[:, lane] (ascending) and U[:, :, lane] = Ur + i Ui (eigenvector j in column j).
-    Same algorithm and accuracy as :func:`magcore.linalg.eigh._heev` (tests/test_lane_eigensolver.py
+    Same algorithm and accuracy as :func:`magcore.linalg.eigh._heev` (tests/unit/test_lane_eigensolver.py
     checks both against LAPACK)."""
     Ar, Ai, Vr, Vi, beta, pr, pi, d, e, phr, phi, Z, t, mm = work
     n = Hr.shape[0]

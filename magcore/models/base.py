@@ -115,7 +115,7 @@ class Model:
         does not depend on m); ``None`` otherwise (the default).
 
         Declaring it lets the compiled kernels evaluate H(k; 0) and dH/dk once per k-point and
-        reuse them for every magnetization (``tests/test_models.py`` checks the declaration
+        reuse them for every magnetization (``tests/physics/test_models.py`` checks the declaration
         against :meth:`hamiltonian` and :meth:`dh_dm` for every model that makes it).
         """
         return None
@@ -132,7 +132,7 @@ class Model:
         Ar + i Ai (p_a * n * n, L) and, if ``fill_b``, those of ``params[1]`` into Br + i Bi.
         Elements it never writes are zero.  ``scratch`` is (8, L) work space.  Writing the
         lanes straight from k spares the kernels a round trip of H and dH through memory
-        (``tests/test_kernels.py`` checks a source against the array route).
+        (``tests/unit/test_kernels.py`` checks a source against the array route).
         """
         return None
 
