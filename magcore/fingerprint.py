@@ -72,7 +72,19 @@ def _with_companions(path: Path) -> list[Path]:
 
 
 def input_files(cfg: dict[str, Any]) -> list[Path]:
-    """Every file outside the config whose content the study's results depend on."""
+    """Every file outside the config whose content the study's results depend on: the model's
+    files (:func:`model_files`) and the sphere store an llg stage reads."""
+    files = model_files(cfg)
+    store = (cfg.get("llg") or {}).get("sphere_store")
+    if store and (Path(store) / "zarr.json").is_file():
+        files.append(Path(store) / "zarr.json")
+    return _unique(files)
+
+
+def model_files(cfg: dict[str, Any]) -> list[Path]:
+    """The files the model is read from: every file named in ``model.source`` (with the
+    Wannier90 files of the same seed beside an ``_hr.dat``) and the ``_hr.dat`` a hopping file
+    names."""
     files: list[Path] = []
     source = cfg.get("model", {}).get("source") or {}
     for text in _strings(source):
@@ -89,18 +101,19 @@ def input_files(cfg: dict[str, Any]) -> list[Path]:
             inner = {}
         if isinstance(inner, dict) and isinstance(inner.get("hr_dat"), str):
             files += _with_companions(Path(hoppings).parent / Path(inner["hr_dat"]).expanduser())
-    store = (cfg.get("llg") or {}).get("sphere_store")
-    if store and (Path(store) / "zarr.json").is_file():
-        files.append(Path(store) / "zarr.json")
+    return _unique(files)
+
+
+def _unique(files: list[Path]) -> list[Path]:
     unique: dict[str, Path] = {}
     for path in files:
         unique.setdefault(str(path.resolve()), path)
     return list(unique.values())
 
 
-def input_file_hashes(cfg: dict[str, Any]) -> dict[str, str]:
-    """``{path: sha256}`` of :func:`input_files`."""
-    return {str(path): file_hash(path) for path in input_files(cfg)}
+def input_file_hashes(cfg: dict[str, Any], *, model_only: bool = False) -> dict[str, str]:
+    """``{path: sha256}`` of :func:`input_files` (of :func:`model_files` with ``model_only``)."""
+    return {str(path): file_hash(path) for path in (model_files(cfg) if model_only else input_files(cfg))}
 
 
 def fingerprint(cfg: dict[str, Any], model=None, files: dict[str, str] | None = None) -> str:

@@ -16,6 +16,8 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
+from .bands import gap_at  # noqa: E402
+
 
 def save(fig, path: str | Path, dpi: int = 120) -> Path:
     path = Path(path)
@@ -214,7 +216,7 @@ def berry_curvature_k(bands: xr.Dataset) -> plt.Figure:
         return fig
     omega = da.values[..., 0, 1]  # (direction, k_point)
     weights = bands.mesh_weight.values
-    lattice = "Monkhorst-Pack" in bands.mesh_k.attrs.get("long_name", "")
+    lattice = bands.attrs.get("domain") == "lattice"
     unit = da.attrs.get("units", "")
     for r, ax in enumerate(axes):
         k = bands.mesh_k.values + bands.k_center.values[r]
@@ -235,8 +237,7 @@ def berry_curvature_k(bands: xr.Dataset) -> plt.Figure:
             title += f" [{int((~finite).sum())} of {w.size} k NaN]"
         E = bands.energy_mesh.values[r]  # (k_point, band)
         mu = float(bands.chemical_potential)
-        above, below = np.where(E > mu, E, np.inf).min(-1), np.where(E <= mu, E, -np.inf).max(-1)
-        gap = float(np.min(above - below))
+        gap = float(np.min(gap_at(E, mu)))
         if gap < 1e-6 * float(np.ptp(E)):
             ax.text(0.5, 0.5, f"the gap at mu closes at this direction\n(min direct gap {gap:.2g} "
                     f"{bands.energy_mesh.attrs.get('units', '')}):\nOmega is singular there, not drawn",

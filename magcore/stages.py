@@ -46,16 +46,16 @@ FERMI_LEVEL_KEYS = ("mesh_energies_finite", "fermi_surface", "mu_outside_bands",
 
 
 def _check_same_study(store: xr.Dataset, cfg: dict[str, Any], path: Path, sections: tuple[str, ...]) -> None:
-    """An upstream store must come from the same config ``sections`` and the same input files
-    (by content: a model file edited after the store was written is caught)."""
+    """An upstream store must come from the same config ``sections`` and the same content of the
+    model's files (a model file edited after the store was written is caught)."""
     stored = study_config(store)
     for key in sections:
         if stored.get(key) != cfg.get(key):
             raise ValueError(f"{path} was made with a different '{key}' section "
                              f"({stored.get(key)!r}) than this config ({cfg.get(key)!r}); rerun its stage")
     theirs = json.loads(store.attrs.get("input_files", "{}"))
-    mine = input_file_hashes(cfg)
-    changed = sorted(p for p in set(theirs) | set(mine) if theirs.get(p) != mine.get(p))
+    mine = input_file_hashes(cfg, model_only=True)
+    changed = sorted(p for p, digest in mine.items() if theirs.get(p) != digest)
     if changed:
         raise ValueError(f"{path} was made from other contents of {', '.join(changed)}; rerun its stage")
 
@@ -252,7 +252,7 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = N
         attrs={"model": model.name, "model_parameters": dict(model.params),
                "model_material": str(getattr(model, "material", "")),
                "energy_unit": E, "length_unit": model.length_unit,
-               "filling": -1 if filling is None else filling},
+               "filling": -1 if filling is None else filling, "domain": model.domain},
     )
     write_store(ds, out, cfg, started, model=model)
     log.info("bands: wrote %s", out)

@@ -330,3 +330,26 @@ def test_bands_store_berry_curvature_in_k_integrates_to_the_chern_number(tmp_pat
         assert abs(chern[r] - reference) < 1e-5, (t, chern[r], reference)  # quadrature error ~1e-7 at n_k = 64
     assert {round(c) for c in chern} == {0, 1}  # m_z = +1 topological, m_z = -1 trivial: not vacuous
     assert ds.berry_curvature_k.attrs["equation"] == "2.6"
+
+
+def test_bands_store_berry_curvature_in_k_of_a_massive_dirac_cone(tmp_path):
+    """TI surface (eq. 2.30) with mass J m_z: the occupied Omega_{k_x k_y} integrated over the
+    cutoff disc is (sign m_z / 2) (1 - |J m_z| / sqrt(J^2 m_z^2 + v^2 k_c^2)), odd in m_z."""
+    import warnings as _warnings
+
+    from magcore.config import validate
+    from magcore.stages import run_bands
+
+    J, v, k_c = 0.7, 1.3, 50.0
+    cfg = validate({"study": "cone", "results_dir": str(tmp_path),
+                    "model": {"name": "ti_surface", "parameters": {"J": J, "v": v}},
+                    "mesh": {"k_cutoff": k_c, "radial_panels": 24, "radial_order": 12},
+                    "sphere": {"n_theta": 3, "n_phi": 2},
+                    "bands": {"reference_directions_deg": [[0, 0], [180, 0], [60, 0]]}})
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        ds = run_bands(cfg, tmp_path / "bands.zarr")
+    total = 2 * np.pi * np.einsum("k,rk->r", ds.mesh_weight.values, ds.berry_curvature_k.values[..., 0, 1])
+    mz = np.cos(ds.direction_theta.values)
+    expected = 0.5 * np.sign(mz) * (1 - np.abs(J * mz) / np.sqrt((J * mz) ** 2 + (v * k_c) ** 2))
+    np.testing.assert_allclose(total, expected, rtol=1e-6)
