@@ -1,5 +1,7 @@
 """Command line: ``magcore status results/<study>`` tells which stores of a study are complete;
-``magcore compare A.zarr B.zarr`` tells whether two stores hold the same bits."""
+``magcore compare A.zarr B.zarr`` tells whether two stores hold the same bits;
+``magcore compare-revisions REV [--against REV2|worktree]`` builds the shipped studies at two
+revisions and compares every store."""
 
 from __future__ import annotations
 
@@ -49,6 +51,20 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("store_a")
     compare.add_argument("store_b")
     compare.add_argument("--all", action="store_true", help="list identical variables too")
+    revisions = sub.add_parser(
+        "compare-revisions",
+        help="build the shipped studies at two git revisions and compare every store (exit 0 if all bitwise equal)")
+    revisions.add_argument("revision", help="git revision A, e.g. 227a552")
+    revisions.add_argument("--against", default="worktree",
+                           help="git revision B, or 'worktree' (default): the working tree with uncommitted changes")
+    revisions.add_argument("--cores", type=int, default=2, help="snakemake --cores (default 2)")
+    revisions.add_argument("--configs", nargs="+", default=None, metavar="CONFIG",
+                           help="study files relative to the repository (default: the three in config/)")
+    revisions.add_argument("--common-only", action="store_true",
+                           help="variables that only one revision has are listed but do not count as differences")
+    revisions.add_argument("--keep", metavar="DIR", default=None,
+                           help="build the trees in DIR/A and DIR/B and keep them (default: a temporary folder, removed)")
+    revisions.add_argument("--repo", default=".", help="the git repository (default: the one around the current folder)")
     args = parser.parse_args(argv)
     if args.command == "status":
         return _status(args.study_dir)
@@ -58,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         text, same = report(args.store_a, args.store_b, show_identical=args.all)
         print(text)
         return 0 if same else 1
+    if args.command == "compare-revisions":
+        from .compare import SHIPPED_CONFIGS, compare_revisions
+
+        return compare_revisions(args.revision, args.against, repo=args.repo, configs=args.configs or SHIPPED_CONFIGS,
+                                 cores=args.cores, common_only=args.common_only, keep=args.keep,
+                                 log=lambda text: print(text, flush=True))
     return 2
 
 
