@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kmesh import KMesh
 from .models.base import Model, TwoBandModel
-
-try:  # compiled batched solver for small matrices (numpy's eigh pays ~us of call overhead per matrix)
-    from .linalg import MAX_BANDS as _MAX_FAST_BANDS
-    from .linalg import eigh as _fast_eigh
-except ImportError:  # pragma: no cover - numba is a declared dependency
-    _fast_eigh, _MAX_FAST_BANDS = None, 0
 
 
 def _eigh(H: np.ndarray, vectors: bool = True):
-    """numpy.linalg.eigh / eigvalsh semantics; small matrices (3..8) go to the compiled solver."""
+    """numpy.linalg.eigh / eigvalsh semantics; batches of small matrices (3..8) go to the compiled
+    solver of :mod:`magcore.linalg` (numpy's eigh pays ~us of call overhead per matrix), imported
+    here so that only a diagonalisation imports numba."""
     n = H.shape[-1]
-    if _fast_eigh is not None and 3 <= n <= _MAX_FAST_BANDS and H.size >= 64 * n * n:
-        return _fast_eigh(H, vectors=vectors)
+    if 3 <= n and H.size >= 64 * n * n:
+        from .linalg import MAX_BANDS, eigh
+
+        if n <= MAX_BANDS:
+            return eigh(H, vectors=vectors)
     return np.linalg.eigh(H) if vectors else np.linalg.eigvalsh(H)
 
 
@@ -100,6 +100,23 @@ def band_edges(model: Model, m: np.ndarray, mesh_points: np.ndarray, filling: in
     E = energies(model, model.k_center(m)[:, None, :] + mesh_points[None, :, :], m[:, None, :])
     gap_above_band(E[:1, :1], filling)  # validates the band index
     return float(E[..., filling - 1].max()), float(E[..., filling].min())
+
+
+def midgap_chemical_potential(model: Model, m: np.ndarray, mesh: KMesh, filling: int, *,
+                              chunk: int | None = None) -> tuple[float, float, float]:
+    """(mu, top, bottom): the middle of the global gap above ``filling`` bands, between the top
+    of band ``filling - 1`` and the bottom of band ``filling`` over the mesh (relative to
+    ``model.k_center(m)``) and all magnetizations ``m`` (P, 3).  Directions are diagonalised
+    ``chunk`` at a time (default :func:`directions_per_chunk`: bounded memory).  Raises
+    ``ValueError`` if the bands overlap (no global gap)."""
+    m = np.atleast_2d(np.asarray(m, dtype=float))
+    chunk = directions_per_chunk(mesh.size, model.n_bands) if chunk is None else chunk
+    edges = [band_edges(model, m[s:s + chunk], mesh.points, filling) for s in range(0, len(m), chunk)]
+    top, bottom = max(e[0] for e in edges), min(e[1] for e in edges)
+    if bottom <= top:
+        raise ValueError(f"filling {filling}: bands {filling - 1} and {filling} overlap "
+                         f"(top {top:.6g} >= bottom {bottom:.6g}); set electrons.chemical_potential instead")
+    return 0.5 * (top + bottom), top, bottom
 
 
 def mesh_energies(model: Model, m: np.ndarray, mesh_points: np.ndarray) -> np.ndarray:
@@ -243,7 +260,9 @@ def fermi_level_map(model: Model, m: np.ndarray, mesh_points: np.ndarray, mu: fl
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
-def _direction(theta: np.ndarray, phi: np.ndarray, magnitude: float) -> np.ndarray:
+def magnetizations(theta: np.ndarray, phi: np.ndarray, magnitude: float) -> np.ndarray:
+    """m = |m| (sin t cos p, sin t sin p, cos t) at the angles ``theta``, ``phi`` (same shape,
+    radians): shape ``theta.shape + (3,)``."""
     return magnitude * np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=-1)
 
 
@@ -335,7 +354,7 @@ def gap_closings_between_grid_points(
     p_lo, p_hi = phi[jj] - (dphi if nph >= 2 else np.pi), phi[jj] + (dphi if nph >= 2 else np.pi)
 
     def gap_at_directions(t, p):
-        g, _ = minimum_direct_gap(model, _direction(t, p, magnitude), mesh_points, mu, filling=filling)
+        g, _ = minimum_direct_gap(model, magnetizations(t, p, magnitude), mesh_points, mu, filling=filling)
         return np.where(np.isfinite(g), g, np.inf)
 
     def iterations(width):

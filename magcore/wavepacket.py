@@ -64,7 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .bands import eigensystem, energies
+from .bands import eigensystem, midgap_chemical_potential
 from .electrons import Electrons
 from .geometry import matrix_elements, non_abelian_curvature
 from .kmesh import KMesh
@@ -583,20 +583,6 @@ def spin_dipole_spin_density(dkappa_dm: np.ndarray, grad: np.ndarray) -> np.ndar
     ``dkappa_dm[..., i, j, k, l]`` = d kappa_ijk / d m_l; ``grad[..., j, l]`` = d_j m_l."""
     A = np.swapaxes(dkappa_dm, -1, -2) - dkappa_dm  # [i, j, k, l] = d_{m_k} kappa_ijl - d_{m_l} kappa_ijk
     return np.einsum("...ijkl,...jl->...ik", A, grad)
-
-
-def midgap_chemical_potential(model: Model, m: np.ndarray, mesh: KMesh, filling: int) -> tuple[float, float, float]:
-    """(mu, top, bottom): the middle of the global gap above ``filling`` bands over the mesh and
-    all magnetizations ``m`` (P, 3); raises if the bands overlap (no global gap)."""
-    m = np.atleast_2d(np.asarray(m, dtype=float))
-    top, bottom = -np.inf, np.inf
-    for mi in m:
-        E = energies(model, model.k_center(mi) + mesh.points, mi)
-        top = max(top, float(E[:, filling - 1].max()))
-        bottom = min(bottom, float(E[:, filling].min()))
-    if bottom <= top:
-        raise ValueError(f"no global gap above {filling} bands: top {top}, bottom {bottom}")
-    return 0.5 * (top + bottom), top, bottom
 
 
 def wall_response(
