@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Mapping
 
 import dask
+
+from .settings import ComputeSettings, SlurmSettings
 
 log = logging.getLogger(__name__)
 
@@ -23,43 +26,47 @@ _SINGLE_THREAD_ENV = {
 }
 
 
-def slurm_cluster_kwargs(slurm: dict) -> dict:
-    """dask_jobqueue.SLURMCluster keyword arguments from the config's compute.slurm section:
-    one single-threaded worker process per core, BLAS pinned, dashboard on localhost."""
+def slurm_cluster_kwargs(slurm: SlurmSettings | Mapping) -> dict:
+    """dask_jobqueue.SLURMCluster keyword arguments from the config's compute.slurm settings
+    (or the validated section): one single-threaded worker process per core, BLAS pinned,
+    dashboard on localhost."""
+    if isinstance(slurm, Mapping):
+        slurm = SlurmSettings.from_section(slurm)
     kwargs = {
-        "cores": slurm["cores"],
-        "processes": slurm["cores"],
-        "memory": slurm["memory"],
-        "walltime": slurm["walltime"],
+        "cores": slurm.cores,
+        "processes": slurm.cores,
+        "memory": slurm.memory,
+        "walltime": slurm.walltime,
         "job_script_prologue": [f"export {k}={v}" for k, v in _SINGLE_THREAD_ENV.items()],
         "scheduler_options": {"dashboard_address": "127.0.0.1:0"},
     }
-    if slurm.get("queue"):
-        kwargs["queue"] = slurm["queue"]
-    if slurm.get("account"):
-        kwargs["account"] = slurm["account"]
+    if slurm.queue:
+        kwargs["queue"] = slurm.queue
+    if slurm.account:
+        kwargs["account"] = slurm.account
     return kwargs
 
 
 @contextlib.contextmanager
-def dask_client_from_config(compute: dict, threads: int = 1, mem_mb: int | None = None):
-    """The Dask client a stage should use, from the config's ``compute`` section
-    (see ``compute.dask_cluster`` in the schema)."""
-    kind = compute.get("dask_cluster", "local")
-    if kind == "scheduler":
-        if not compute.get("dask_scheduler"):
+def dask_client_from_config(compute: ComputeSettings | Mapping, threads: int = 1, mem_mb: int | None = None):
+    """The Dask client a stage should use, from the config's ``compute`` settings (or the
+    validated section; see ``compute.dask_cluster`` in the schema)."""
+    if isinstance(compute, Mapping):
+        compute = ComputeSettings.from_section(compute)
+    if compute.dask_cluster == "scheduler":
+        if not compute.dask_scheduler:
             raise ValueError("compute.dask_cluster is 'scheduler' but compute.dask_scheduler is not set")
-        with dask_client(address=compute["dask_scheduler"]) as client:
+        with dask_client(address=compute.dask_scheduler) as client:
             yield client
-    elif kind == "slurm":
+    elif compute.dask_cluster == "slurm":
         from dask_jobqueue import SLURMCluster
         from distributed import Client
 
-        slurm = compute["slurm"]
+        slurm = compute.slurm
         with SLURMCluster(**slurm_cluster_kwargs(slurm)) as cluster:
-            cluster.scale(jobs=slurm["jobs"])
+            cluster.scale(jobs=slurm.jobs)
             with Client(cluster) as client:
-                log.info("dask-jobqueue SLURM cluster: %d job(s) of %d cores", slurm["jobs"], slurm["cores"])
+                log.info("dask-jobqueue SLURM cluster: %d job(s) of %d cores", slurm.jobs, slurm.cores)
                 yield client
     else:
         # Snakemake mem_mb is in 10^6 bytes; each worker gets an equal share

@@ -300,17 +300,20 @@ def _check_source(source: Any, built) -> None:
 
 
 def _check_vector_lengths(cfg: dict[str, Any], given: dict[str, Any], built) -> None:
-    """Vectors with one entry per k direction: at most the model's dimension.
-
-    figures.electric_field given with fewer entries is padded with zeros by the figures; left
-    out, its default (a unit field along k_x) is set to the model's dimension.
-    """
-    field = cfg["figures"]["electric_field"]
-    written = isinstance(given.get("figures"), dict) and "electric_field" in given["figures"]
-    if not written:
-        cfg["figures"]["electric_field"] = [1.0] + [0.0] * (built.dim - 1)
-    elif len(field) > built.dim:
-        raise ConfigError(f"config error: figures.electric_field has {len(field)} entries but model "
+    """The study's electric field has at most one entry per k direction of the model (missing
+    trailing entries are 0 wherever it is used).  A field given as figures.electric_field is
+    moved to the top-level key, so that both spellings resolve to the same configuration."""
+    alias = cfg["figures"]["electric_field"]
+    if alias is not None:
+        if "electric_field" in given and [float(x) for x in given["electric_field"]] != [float(x) for x in alias]:
+            raise ConfigError(f"config error: figures.electric_field = {_show(alias)} and electric_field = "
+                              f"{_show(given['electric_field'])} differ: give electric_field only")
+        cfg["electric_field"] = copy.deepcopy(alias)
+        cfg["figures"]["electric_field"] = None
+    key = "figures.electric_field" if alias is not None else "electric_field"
+    field = cfg["electric_field"]
+    if len(field) > built.dim:
+        raise ConfigError(f"config error: {key} has {len(field)} entries but model "
                           f"{cfg['model']['name']!r} has {built.dim} k direction(s): give at most "
                           f"{built.dim} (missing trailing entries are 0)")
 
@@ -375,7 +378,7 @@ def _check_llg(cfg: dict[str, Any], model) -> None:
     if needs and not llg["use_sphere"]:
         raise ConfigError("config error: llg.model uses sphere maps ({sphere: ...} or sphere_* terms) but "
                           "llg.use_sphere is false")
-    _check_llg_spec(llg, model)
+    _check_llg_spec(cfg, model)
     if not llg["enabled"]:
         return
     if llg["sphere_store"] is not None:
@@ -400,17 +403,18 @@ def _check_llg(cfg: dict[str, Any], model) -> None:
 
         first = {name: axis_values(values)[:1] for name, values in llg["axes"].items()}
         try:
-            build_llg(llg["model"], first)
+            build_llg(llg["model"], first, electric_field=cfg["electric_field"])
         except (ValueError, TypeError, KeyError, NameError, SyntaxError, ArithmeticError) as exc:
             raise ConfigError(f"config error: llg.model: {exc}".splitlines()[0]) from None
 
 
-def _check_llg_spec(llg: dict[str, Any], model) -> None:
+def _check_llg_spec(cfg: dict[str, Any], model) -> None:
     """magcore.llg.spec.check_llg on the resolved section, its errors as ConfigError."""
     from .llg.spec import SpecError, check_llg
 
+    llg = cfg["llg"]
     try:
-        check_llg(llg, n_field=getattr(model, "dim", None))
+        check_llg(llg, n_field=getattr(model, "dim", None), electric_field=cfg["electric_field"])
     except SpecError as exc:
         raise ConfigError(f"config error: {exc}".splitlines()[0]) from None
 

@@ -12,11 +12,15 @@ A fingerprint combines
   that only draw or print).
 
 Checkpoint directories and chunk files are keyed by it (a run never resumes from chunks of
-other inputs) and every store records it with the file hashes.
+other inputs) and every store records it with the file hashes.  A stage runs inside
+:func:`hash_files_once`: checking its upstream stores, keying its checkpoints and recording its
+inputs then read and hash each file once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import json
@@ -43,13 +47,38 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def file_hash(path: str | Path) -> str:
-    """SHA-256 of a file's bytes."""
+_HASHED: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("magcore_file_hashes",
+                                                                                default=None)
+
+
+@contextlib.contextmanager
+def hash_files_once():
+    """Within the block, :func:`file_hash` reads and hashes each file once and returns the same
+    digest for it afterwards (one stage: its inputs are taken as they were when first hashed)."""
+    token = _HASHED.set({})
+    try:
+        yield
+    finally:
+        _HASHED.reset(token)
+
+
+def _sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (once per file inside :func:`hash_files_once`)."""
+    seen = _HASHED.get()
+    if seen is None:
+        return _sha256(path)
+    key = str(Path(path).resolve())
+    if key not in seen:
+        seen[key] = _sha256(path)
+    return seen[key]
 
 
 def _strings(node: Any):

@@ -1,11 +1,14 @@
 """Entry points of the workflow stages: one call per Snakemake rule.
 
-Each takes the resolved configuration and paths, computes with the library and writes one
-output; none of them depends on Snakemake, so they can be run and tested on their own.
+Each takes the resolved configuration and paths, builds the study's typed settings
+(:class:`magcore.settings.StudySettings`) once, computes with the library and writes one
+output; the ``cfg`` dict itself is used only for provenance (the stored config, the
+fingerprints, the check that upstream stores come from the same config sections).  None of them depends on Snakemake, so they can be run and tested on their own.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import warnings
@@ -18,25 +21,22 @@ import xarray as xr
 from .bands import (
     FERMI_WINDOW_HALF_WIDTH,
     FERMI_WINDOW_MAX_SPACING,
-    band_edges,
     directions_per_chunk,
     energies,
     fermi_level_summary,
     gap_closings_between_grid_points,
+    magnetizations,
     mesh_energies,
+    midgap_chemical_potential,
     minimum_direct_gap,
 )
 from .cluster import dask_client_from_config
+from .electrons import Electrons
 from .engine import stage_checkpoints
-from .fingerprint import fingerprint, input_file_hashes
+from .fingerprint import fingerprint, hash_files_once, input_file_hashes
+from .settings import StudySettings
 from .sphere import sphere_map, unit_vectors
 from .store import now, open_store, study_config, write_store
-from .study import (
-    electrons_from_config,
-    grid_from_config,
-    mesh_from_config,
-    model_from_config,
-)
 
 log = logging.getLogger(__name__)
 
@@ -85,113 +85,122 @@ def band_path(model, m_ref: np.ndarray, n_points: int, extent: float) -> tuple[n
     return np.array(k_all), dist, list(labels), ticks
 
 
-def _occupied_berry_curvature_k(model, k: np.ndarray, m_ref: np.ndarray, mu: float, el: dict[str, Any]) -> np.ndarray:
+def _occupied_berry_curvature_k(model, k: np.ndarray, m_ref: np.ndarray, mu: float,
+                                electrons: Electrons) -> np.ndarray:
     """Occupied Omega_{k_i k_j}(k) = sum_n f_n Omega^n_{k_i k_j} (eq. 2.6) at the reference
     directions, (R, K, dim, dim); NaN (with a warning) at k-points with near-degenerate pairs."""
     from .kernels import occupied_berry_curvature_map
 
-    omega, bad = occupied_berry_curvature_map(model, k, m_ref[:, None, :], mu, temperature=el["temperature"],
-                                              params="kk", degeneracy_tol=el["degeneracy_tol"])
+    omega, bad = occupied_berry_curvature_map(model, k, m_ref[:, None, :], mu, temperature=electrons.temperature,
+                                              params="kk", degeneracy_tol=electrons.degeneracy_tol)
     if bad.any():
         warnings.warn(f"Berry curvature in k: {int(bad.sum())} of {bad.size} mesh points at the reference "
-                      f"directions have pairs closer than {el['degeneracy_tol']:g}; NaN there", RuntimeWarning,
+                      f"directions have pairs closer than {electrons.degeneracy_tol:g}; NaN there", RuntimeWarning,
                       stacklevel=2)
     return np.where(bad[..., None, None], np.nan, omega)
 
 
-def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = None) -> xr.Dataset:
-    """Bands stage: energies on the k path and on the mesh at reference directions, the gap map
-    over the (theta, phi) grid (minimum direct gap at mu, refined beyond the mesh) and mu
-    (given, or mid-gap for a band filling)."""
-    started = now()
-    model = model_from_config(cfg)
-    mesh = mesh_from_config(cfg, model)
-    el = cfg["electrons"]
-    filling = el["filling"]
-    magnitude = cfg["magnetization"]["magnitude"]
-    theta, phi = grid_from_config(cfg)
-    m = magnitude * unit_vectors(theta, phi).reshape(-1, 3)
-    if gap_chunk is None:  # directions diagonalised together on the whole mesh: bounded memory
-        gap_chunk = directions_per_chunk(mesh.size, model.n_bands)
+def _stage(run):
+    """A stage entry point: its input files are hashed once (:func:`magcore.fingerprint.hash_files_once`)."""
+    @functools.wraps(run)
+    def stage(*args, **kwargs):
+        with hash_files_once():
+            return run(*args, **kwargs)
+    return stage
 
-    if filling is not None:
-        tops, bottoms = [], []
-        for s in range(0, len(m), gap_chunk):
-            top, bottom = band_edges(model, m[s:s + gap_chunk], mesh.points, filling)
-            tops.append(top)
-            bottoms.append(bottom)
-        top, bottom = max(tops), min(bottoms)
-        if bottom <= top:
-            raise ValueError(f"filling {filling}: bands {filling - 1} and {filling} overlap "
-                             f"(top {top:.6g} >= bottom {bottom:.6g}); set electrons.chemical_potential instead")
-        mu = 0.5 * (top + bottom)
-        log.info("bands: filling %d -> mu = %.6g (gap from %.6g to %.6g)", filling, mu, top, bottom)
-    else:
-        mu = 0.0 if el["chemical_potential"] is None else el["chemical_potential"]
 
-    log.info("bands: gap map over %d x %d directions, %d k-points", len(theta), len(phi), mesh.size)
-    t_fs = max(el["temperature"], el["smearing"])
+# -- the bands stage, step by step ----------------------------------------------------------------
+
+def _chemical_potential(model, m: np.ndarray, mesh, electrons: Electrons, gap_chunk: int) -> float:
+    """mu: mid-gap over the mesh and the sphere grid ``m`` for a band filling, else the configured one."""
+    filling = electrons.filling
+    if filling is None:
+        return electrons.chemical_potential
+    mu, top, bottom = midgap_chemical_potential(model, m, mesh, filling, chunk=gap_chunk)
+    log.info("bands: filling %d -> mu = %.6g (gap from %.6g to %.6g)", filling, mu, top, bottom)
+    return mu
+
+
+def _gap_map(model, m: np.ndarray, shape: tuple[int, int], mesh, mu: float, electrons: Electrons,
+             gap_chunk: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The minimum direct gap at mu (above the filled bands for a filling) at every direction
+    ``m`` of the grid, where it is smallest in k, and where mu sits in the bands
+    (:func:`magcore.bands.fermi_level_summary`), ``gap_chunk`` directions at a time."""
+    filling = electrons.filling
     gaps, kmins, levels = [], [], []
     for s in range(0, len(m), gap_chunk):
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by _warn_about_gap_map
             e_chunk = mesh_energies(model, m[s:s + gap_chunk], mesh.points)
         g, kmin = minimum_direct_gap(model, m[s:s + gap_chunk], mesh.points, mu if filling is None else None,
                                      filling=filling, energies_on_mesh=e_chunk)
         gaps.append(g)
         kmins.append(kmin)
-        levels.append(fermi_level_summary(e_chunk, mu, t_fs))
+        levels.append(fermi_level_summary(e_chunk, mu, electrons.fermi_surface_temperature))
         log.info("bands: gap map %d/%d directions", min(s + gap_chunk, len(m)), len(m))
-    shape = (len(theta), len(phi))
     gap = np.concatenate(gaps).reshape(shape)
-    kmin = np.concatenate(kmins).reshape(len(theta), len(phi), model.dim)
+    kmin = np.concatenate(kmins).reshape(shape + (model.dim,))
     level = {key: np.concatenate([p[key] for p in levels]).reshape(shape) for key in levels[0]}
-    # gap closings between grid rows/columns, found by minimising the gap between the grid points
-    between, nearby = gap_closings_between_grid_points(model, theta, phi, gap, mesh.points,
-                                                       mu if filling is None else None, filling=filling,
-                                                       tolerance=el["gap_tolerance"], magnitude=magnitude)
-    closed = (gap < el["gap_tolerance"]) | between
+    return gap, kmin, level
+
+
+def _warn_about_gap_map(gap: np.ndarray, closed: np.ndarray, between: np.ndarray, level: dict[str, np.ndarray],
+                        mu: float, gap_tolerance: float, fermi_temperature: float) -> None:
+    """Warnings for gap closings, non-finite mesh energies and mu outside the bands; the Fermi
+    surface in the log."""
     if closed.any():
-        warnings.warn(f"the gap at mu closes (< {el['gap_tolerance']:g}) at or next to "
+        warnings.warn(f"the gap at mu closes (< {gap_tolerance:g}) at or next to "
                       f"{int(closed.sum())} of {closed.size} magnetization directions "
-                      f"({int((between & ~(gap < el['gap_tolerance'])).sum())} of them next to a closing "
-                      "between grid points)", RuntimeWarning, stacklevel=2)
+                      f"({int((between & ~(gap < gap_tolerance)).sum())} of them next to a closing "
+                      "between grid points)", RuntimeWarning, stacklevel=3)
         log.warning("bands: gap closes at or next to %d of %d directions", int(closed.sum()), closed.size)
     bad = ~level["mesh_energies_finite"]
     if bad.any():
         warnings.warn(f"band energies on the mesh are not finite (overflow) at {int(bad.sum())} of {bad.size} "
                       "magnetization directions: check the model parameters; their gap is NaN",
-                      RuntimeWarning, stacklevel=2)
+                      RuntimeWarning, stacklevel=3)
     outside = level["mu_outside_bands"]
     if outside.any():
         warnings.warn(f"mu = {mu:.6g} lies outside all bands on the mesh at {int(outside.sum())} of "
                       f"{outside.size} magnetization directions: every state there is filled or empty",
-                      RuntimeWarning, stacklevel=2)
+                      RuntimeWarning, stacklevel=3)
     unresolved = level["fermi_surface"] & ~level["fermi_surface_resolved"]
     log.info("bands: Fermi surface at %d of %d directions (unresolved at T_fs = %g: %d)",
-             int(level["fermi_surface"].sum()), level["fermi_surface"].size, t_fs, int(unresolved.sum()))
+             int(level["fermi_surface"].sum()), level["fermi_surface"].size, fermi_temperature, int(unresolved.sum()))
 
-    ref = np.deg2rad(np.asarray(cfg["bands"]["reference_directions_deg"], dtype=float))
-    m_ref = magnitude * np.stack([np.sin(ref[:, 0]) * np.cos(ref[:, 1]),
-                                  np.sin(ref[:, 0]) * np.sin(ref[:, 1]), np.cos(ref[:, 0])], axis=-1)
-    k_path, dist, labels, ticks = band_path(model, m_ref, cfg["bands"]["path_points"], cfg["bands"]["path_extent"])
-    e_path = energies(model, k_path, m_ref[:, None, :])
+
+def _reference_bands(model, mesh, settings: StudySettings, mu: float) -> dict[str, Any]:
+    """Bands on the k path and on the mesh, and the occupied Berry curvature on the mesh, at the
+    reference directions."""
+    ref = settings.bands.reference_angles()
+    m_ref = magnetizations(ref[:, 0], ref[:, 1], settings.magnitude)
+    k_path, dist, labels, ticks = band_path(model, m_ref, settings.bands.path_points, settings.bands.path_extent)
     center = model.k_center(m_ref)  # (R, dim)
-    e_mesh = energies(model, center[:, None, :] + mesh.points[None], m_ref[:, None, :])
-    omega_k = _occupied_berry_curvature_k(model, center[:, None, :] + mesh.points[None], m_ref, mu, el)
+    k_mesh = center[:, None, :] + mesh.points[None]
+    return {"angles": ref, "k_path": k_path, "distance": dist, "labels": labels, "ticks": ticks, "center": center,
+            "energy_path": energies(model, k_path, m_ref[:, None, :]),
+            "energy_mesh": energies(model, k_mesh, m_ref[:, None, :]),
+            "berry_curvature_k": _occupied_berry_curvature_k(model, k_mesh, m_ref, mu, settings.electrons)}
 
+
+def _bands_dataset(model, mesh, settings: StudySettings, mu: float, theta: np.ndarray, phi: np.ndarray,
+                   gap: np.ndarray, kmin: np.ndarray, nearby: np.ndarray, closed: np.ndarray,
+                   level: dict[str, np.ndarray], ref: dict[str, Any]) -> xr.Dataset:
+    """The bands store's variables, coordinates and attributes."""
+    filling = settings.electrons.filling
+    t_fs = settings.electrons.fermi_surface_temperature
     kdims = np.array(["x", "y", "z", "w"][: model.dim], dtype=object)
     E = model.energy_unit
     inv_L = f"{model.length_unit}^-1"
     mesh_note = ("relative to the cutoff centre k0(m)" if model.domain == "continuum" else "Monkhorst-Pack, absolute")
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
-            "energy_path": (("direction", "path", "band"), e_path,
+            "energy_path": (("direction", "path", "band"), ref["energy_path"],
                             {"long_name": "band energy along the k path", "units": E, "equation": model.equation}),
-            "k_path": (("direction", "path", "k_dim"), k_path,
+            "k_path": (("direction", "path", "k_dim"), ref["k_path"],
                        {"long_name": "k on the path", "units": inv_L, "equation": "-"}),
-            "energy_mesh": (("direction", "k_point", "band"), e_mesh,
+            "energy_mesh": (("direction", "k_point", "band"), ref["energy_mesh"],
                             {"long_name": "band energy on the integration mesh", "units": E, "equation": model.equation}),
-            "berry_curvature_k": (("direction", "k_point", "k_dim", "k_dim2"), omega_k,
+            "berry_curvature_k": (("direction", "k_point", "k_dim", "k_dim2"), ref["berry_curvature_k"],
                                   {"long_name": "Berry curvature Omega_{k_i k_j} of the occupied states on the "
                                                 "integration mesh (NaN at k-points with near-degenerate pairs)",
                                    "units": f"{model.length_unit}^2", "equation": "2.6"}),
@@ -200,7 +209,7 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = N
             "mesh_weight": (("k_point",), mesh.weights,
                             {"long_name": "quadrature weight including 1/(2 pi)^d",
                              "units": f"{model.length_unit}^-{model.dim}", "equation": "-"}),
-            "k_center": (("direction", "k_dim"), center,
+            "k_center": (("direction", "k_dim"), ref["center"],
                          {"long_name": "cutoff centre k0(m) at the reference directions", "units": inv_L,
                           "equation": "-"}),
             "min_gap": (("theta", "phi"), gap,
@@ -240,11 +249,14 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = N
         coords={
             "theta": ("theta", theta, {"long_name": "polar angle of m", "units": "rad"}),
             "phi": ("phi", phi, {"long_name": "azimuthal angle of m", "units": "rad"}),
-            "direction_theta": ("direction", ref[:, 0], {"long_name": "polar angle of the reference m", "units": "rad"}),
-            "direction_phi": ("direction", ref[:, 1], {"long_name": "azimuthal angle of the reference m", "units": "rad"}),
-            "path": ("path", dist, {"long_name": "distance along the k path", "units": inv_L}),
-            "path_tick": ("path_tick", ticks, {"long_name": "distance of the path corners", "units": inv_L}),
-            "path_label": ("path_tick", np.array(labels, dtype=object), {"long_name": "path corner labels", "units": "1"}),
+            "direction_theta": ("direction", ref["angles"][:, 0],
+                                {"long_name": "polar angle of the reference m", "units": "rad"}),
+            "direction_phi": ("direction", ref["angles"][:, 1],
+                              {"long_name": "azimuthal angle of the reference m", "units": "rad"}),
+            "path": ("path", ref["distance"], {"long_name": "distance along the k path", "units": inv_L}),
+            "path_tick": ("path_tick", ref["ticks"], {"long_name": "distance of the path corners", "units": inv_L}),
+            "path_label": ("path_tick", np.array(ref["labels"], dtype=object),
+                           {"long_name": "path corner labels", "units": "1"}),
             "band": ("band", np.arange(model.n_bands), {"long_name": "band index (ascending energy)", "units": "1"}),
             "k_dim": ("k_dim", kdims, {"long_name": "k component", "units": "1"}),
             "k_dim2": ("k_dim2", kdims, {"long_name": "second k component", "units": "1"}),
@@ -254,32 +266,69 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = N
                "energy_unit": E, "length_unit": model.length_unit,
                "filling": -1 if filling is None else filling, "domain": model.domain},
     )
+
+
+def bands_dataset(settings: StudySettings, *, gap_chunk: int | None = None) -> tuple[xr.Dataset, Any]:
+    """The bands stage's dataset and model for ``settings``: mu (given, or mid-gap for a band
+    filling), the gap map over the (theta, phi) grid (minimum direct gap at mu, refined beyond
+    the mesh, with closings between grid points), and the bands on the k path and the mesh at
+    the reference directions.  ``gap_chunk``: directions diagonalised together on the whole
+    mesh (default :func:`magcore.bands.directions_per_chunk`: bounded memory)."""
+    model = settings.model.build()
+    mesh = settings.mesh.build(model)
+    theta, phi = settings.sphere.angles()
+    m = settings.magnitude * unit_vectors(theta, phi).reshape(-1, 3)
+    if gap_chunk is None:
+        gap_chunk = directions_per_chunk(mesh.size, model.n_bands)
+    electrons = settings.electrons
+    mu = _chemical_potential(model, m, mesh, electrons, gap_chunk)
+
+    log.info("bands: gap map over %d x %d directions, %d k-points", len(theta), len(phi), mesh.size)
+    gap, kmin, level = _gap_map(model, m, (len(theta), len(phi)), mesh, mu, electrons, gap_chunk)
+    # gap closings between grid rows/columns, found by minimising the gap between the grid points
+    between, nearby = gap_closings_between_grid_points(model, theta, phi, gap, mesh.points,
+                                                       mu if electrons.filling is None else None,
+                                                       filling=electrons.filling, tolerance=settings.gap_tolerance,
+                                                       magnitude=settings.magnitude)
+    closed = (gap < settings.gap_tolerance) | between
+    _warn_about_gap_map(gap, closed, between, level, mu, settings.gap_tolerance, electrons.fermi_surface_temperature)
+    ref = _reference_bands(model, mesh, settings, mu)
+    ds = _bands_dataset(model, mesh, settings, mu, theta, phi, gap, kmin, nearby, closed, level, ref)
+    return ds, model
+
+
+@_stage
+def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = None) -> xr.Dataset:
+    """Bands stage: :func:`bands_dataset` of the study, written to ``out``."""
+    started = now()
+    ds, model = bands_dataset(StudySettings.from_config(cfg), gap_chunk=gap_chunk)
     write_store(ds, out, cfg, started, model=model)
     log.info("bands: wrote %s", out)
     return ds
 
 
+@_stage
 def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1,
                mem_mb: int | None = None) -> xr.Dataset:
     """Sphere stage: chapter-2 coefficient maps over the (theta, phi) grid, with Dask."""
     started = now()
+    settings = StudySettings.from_config(cfg)
     bands = open_store(bands_path)
     _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh", "sphere"))
-    model = model_from_config(cfg)
-    mesh = mesh_from_config(cfg, model)
-    theta, phi = grid_from_config(cfg)
-    comp = cfg["compute"]
+    model = settings.model.build()
+    mesh = settings.mesh.build(model)
+    theta, phi = settings.sphere.angles()
+    electrons = settings.with_chemical_potential(float(bands["chemical_potential"])).electrons
+    comp = settings.compute
     # finished chunks survive an interruption here (not a Snakemake output, so not deleted)
     checkpoints = stage_checkpoints(Path(out).parent / ".checkpoints", "sphere", fingerprint(cfg, model))
     with dask_client_from_config(comp, threads, mem_mb) as client:
-        ds = sphere_map(model, theta, phi, mesh,
-                        electrons_from_config(cfg, chemical_potential=float(bands["chemical_potential"])),
-                        magnitude=cfg["magnetization"]["magnitude"], gamma_f=cfg["ferromagnet"]["gamma_f"],
-                        min_gap=bands["min_gap"].values, gap_tolerance=cfg["electrons"]["gap_tolerance"],
+        ds = sphere_map(model, theta, phi, mesh, electrons, magnitude=settings.magnitude, gamma_f=settings.gamma_f,
+                        min_gap=bands["min_gap"].values, gap_tolerance=settings.gap_tolerance,
                         gap_closed=bands["gap_closed"].values,
                         fermi_level={key: bands[key].values for key in FERMI_LEVEL_KEYS} if all(
                             key in bands for key in FERMI_LEVEL_KEYS) else None,
-                        client=client, points_per_chunk=comp["points_per_chunk"], k_block=comp["k_block"],
+                        client=client, points_per_chunk=comp.points_per_chunk, k_block=comp.k_block,
                         checkpoints=checkpoints)
     write_store(ds, out, cfg, started, model=model)
     checkpoints.remove()
@@ -287,6 +336,7 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
     return ds
 
 
+@_stage
 def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1,
                 mem_mb: int | None = None) -> xr.Dataset:
     """Texture stage: spin densities, DMI and kappa across the configured domain walls (one
@@ -295,36 +345,36 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     from .wavepacket import wall_response, wall_rotation_second_chern
 
     started = now()
+    settings = StudySettings.from_config(cfg)
     bands = open_store(bands_path)
     _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh"))
-    model = model_from_config(cfg)
-    mesh = mesh_from_config(cfg, model)
-    tc = cfg["texture"]
-    electrons = electrons_from_config(cfg, chemical_potential=float(bands["chemical_potential"]))
+    model = settings.model.build()
+    mesh = settings.mesh.build(model)
+    tex, comp = settings.texture, settings.compute
+    electrons = settings.with_chemical_potential(float(bands["chemical_potential"])).electrons
     mu = electrons.chemical_potential
-    y = np.linspace(-tc["extent"], tc["extent"], tc["n_points"])
+    y = tex.positions()
     parts, checkpoints = [], []
-    with dask_client_from_config(cfg["compute"], threads, mem_mb) as client:
-        for kind in tc["walls"]:
+    with dask_client_from_config(comp, threads, mem_mb) as client:
+        for kind in tex.walls:
             wall = (DomainWall.bloch if kind == "bloch" else DomainWall.neel)(
-                tc["width"], profile=tc["profile"], magnitude=cfg["magnetization"]["magnitude"])
+                tex.width, profile=tex.profile, magnitude=settings.magnitude)
             log.info("texture: %s wall, %d positions, %d k-points", kind, len(y), mesh.size)
             ck = stage_checkpoints(Path(out).parent / ".checkpoints", "texture", fingerprint(cfg, model), f"-{kind}")
             parts.append(wall_response(model, wall, y, mesh, chemical_potential=mu, filling=electrons.filling,
                                        temperature=electrons.temperature,
                                        degeneracy_tol=electrons.degeneracy_tol,
-                                       fd_step=tc["fd_step"], client=client,
-                                       points_per_chunk=1,  # one wall position per task: each is heavy
-                                       k_block=cfg["compute"]["k_block"],
+                                       fd_step=tex.fd_step, client=client,
+                                       points_per_chunk=comp.wall_points_per_chunk, k_block=comp.k_block,
                                        checkpoints=ck))
             checkpoints.append(ck)
     ds = xr.concat(parts, dim="wall", combine_attrs="drop_conflicts")
-    ds = ds.assign_coords(wall=("wall", np.array(tc["walls"], dtype=object),
+    ds = ds.assign_coords(wall=("wall", np.array(tex.walls, dtype=object),
                                 {"long_name": "wall type (easy axis z, normal y)", "units": "1"}))
     if electrons.filling is not None:
-        n_t, n_p = tc["rotation_grid"]
+        n_t, n_p = tex.rotation_grid
         c2 = wall_rotation_second_chern(model, mesh, electrons.filling, n_theta=n_t, n_phi=n_p,
-                                        magnitude=cfg["magnetization"]["magnitude"], chemical_potential=mu)
+                                        magnitude=settings.magnitude, chemical_potential=mu)
         ds["wall_rotation_second_chern"] = ((), c2["C2_nonabelian"], {
             "long_name": "second Chern number of a full 2 pi rotation of the wall (occupied subspace)",
             "units": "1", "equation": "3.84-3.85"})
@@ -339,28 +389,31 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     return ds
 
 
+@_stage
 def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path, *, threads: int = 1,
             mem_mb: int | None = None) -> xr.Dataset:
     """LLG stage: integrate and classify the trajectories of the configured parameter sweep
-    (``magcore.llg.sweep_from_config``), driven by the tabulated sphere maps if asked."""
+    (``magcore.llg.sweep_from_config``; terms without their own electric field take the
+    study's), driven by the tabulated sphere maps if asked."""
     from .llg import sweep_from_config
 
     started = now()
-    llg = cfg["llg"]
+    settings = StudySettings.from_config(cfg)
+    llg = settings.llg
     sphere, model = None, None
-    if llg["use_sphere"]:
-        path = Path(llg["sphere_store"] or sphere_path)
+    if llg.use_sphere:
+        path = Path(llg.sphere_store or sphere_path)
         if not (path / "zarr.json").exists():
             raise FileNotFoundError(f"llg: sphere store {path} is missing; run the sphere stage or fix llg.sphere_store")
         sphere = open_store(path).load()
-        model = model_from_config(cfg)
+        model = settings.model.build()
         if sphere.attrs.get("model_fingerprint", model.fingerprint()) != model.fingerprint() \
                 or sphere.attrs.get("model") != model.name or sphere.attrs.get("model_parameters") != dict(model.params):
             raise ValueError(f"llg: {path} is from model {sphere.attrs.get('model')} "
                              f"{sphere.attrs.get('model_parameters')}, not {model.name} {dict(model.params)}")
     checkpoints = stage_checkpoints(Path(out).parent / ".checkpoints", "llg", fingerprint(cfg, model))
-    with dask_client_from_config(cfg["compute"], threads, mem_mb) as client:
-        ds = sweep_from_config(llg, sphere=sphere, client=client, checkpoints=checkpoints)
+    with dask_client_from_config(settings.compute, threads, mem_mb) as client:
+        ds = sweep_from_config(llg.section, sphere=sphere, client=client, checkpoints=checkpoints)
     write_store(ds, out, cfg, started, model=model)
     checkpoints.remove()
     counts = {name: int((ds.final_class.values == value).sum())
@@ -373,10 +426,10 @@ def run_llg_figures(cfg: dict[str, Any], llg_path: str | Path, outputs: dict[str
     """Trajectories on the sphere and theta(t) of the recorded points, and the phase diagram."""
     from . import plots
 
+    settings = StudySettings.from_config(cfg)
     ds = open_store(llg_path)
-    dpi = cfg["figures"]["dpi"]
-    polar = cfg["llg"]["initial"].get("polar_axis", "z") if isinstance(cfg["llg"]["initial"], dict) else "z"
-    plots.save(plots.llg_trajectories(ds, polar_axis=polar), outputs["trajectories"], dpi)
+    dpi = settings.figures.dpi
+    plots.save(plots.llg_trajectories(ds, polar_axis=settings.llg.polar_axis), outputs["trajectories"], dpi)
     plots.save(plots.llg_phase_diagram(ds), outputs["phase_diagram"], dpi)
 
 
@@ -385,7 +438,7 @@ def run_texture_figures(cfg: dict[str, Any], texture_path: str | Path, outputs: 
     from . import plots
 
     ds = open_store(texture_path)
-    dpi = cfg["figures"]["dpi"]
+    dpi = StudySettings.from_config(cfg).figures.dpi
     for key, (wall, part) in {"fig3_5": ("bloch", "second_chern"), "fig3_7": ("neel", "second_chern"),
                               "fig3_8": ("bloch", "spin_dipole"), "fig3_9": ("neel", "spin_dipole")}.items():
         if key in outputs:
@@ -394,17 +447,19 @@ def run_texture_figures(cfg: dict[str, Any], texture_path: str | Path, outputs: 
 
 def run_figures(cfg: dict[str, Any], bands_path: str | Path, sphere_path: str | Path,
                 outputs: dict[str, str | Path]) -> None:
-    """Figures stage: regenerate the figures from the stored data."""
+    """Figures stage: regenerate the figures from the stored data; the field-driven ones under
+    the study's electric field."""
     from . import plots
 
+    settings = StudySettings.from_config(cfg)
     bands = open_store(bands_path)
     sphere = open_store(sphere_path)
-    dpi = cfg["figures"]["dpi"]
+    dpi = settings.figures.dpi
     plots.save(plots.gyromagnetic_and_free_energy(sphere), outputs["fig2_3"], dpi)
     plots.save(plots.bands_along_path(bands), outputs["bands"], dpi)
     plots.save(plots.gap_map(bands), outputs["gap"], dpi)
     plots.save(plots.berry_curvature_k(bands), outputs["berry_k"], dpi)
-    E = cfg["figures"]["electric_field"]
+    E = settings.electric_field
     plots.save(plots.field_driven_dynamics(sphere, E), outputs["fig2_4"], dpi)
     plots.save(plots.field_and_torque_maps(sphere, E), outputs["field_torque"], dpi)
     log.info("figures: wrote %s", ", ".join(map(str, outputs.values())))

@@ -1,46 +1,38 @@
-"""Build the objects of a study (model, meshes, grids) from a resolved configuration."""
+"""Build the objects of a study (model, meshes, grids) from a resolved configuration: the
+one-call forms of the builders of :mod:`magcore.settings`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from .kmesh import KMesh, bz_mesh, continuum_mesh
-from .models import Model, get_model
 from .electrons import Electrons
-from .sphere import sphere_grid
+from .kmesh import KMesh
+from .models import Model
+from .settings import MeshSettings, ModelSettings, SphereGrid, electrons_from_section
 
 
 def model_from_config(cfg: dict[str, Any]) -> Model:
     """The model named in ``cfg['model']`` with its parameters (and material / source)."""
-    mc = cfg["model"]
-    kwargs: dict[str, Any] = dict(mc["parameters"])
-    if mc.get("material") is not None:
-        kwargs["material"] = mc["material"]
-    if mc.get("source") is not None:
-        kwargs["source"] = mc["source"]
-    return get_model(mc["name"], **kwargs)
+    return ModelSettings.from_section(cfg["model"]).build()
 
 
 def mesh_from_config(cfg: dict[str, Any], model: Model) -> KMesh:
     """The integration mesh: Monkhorst-Pack for lattice models, graded disc/segment otherwise."""
-    mc = cfg["mesh"]
-    if model.domain == "lattice":
-        return bz_mesh(model.reciprocal_vectors(), mc["n_k"])
-    return continuum_mesh(model.dim, k_cutoff=mc["k_cutoff"], radial_panels=mc["radial_panels"],
-                          radial_order=mc["radial_order"], grading=mc["grading"], n_angle=mc["n_angle"])
+    return MeshSettings.from_section(cfg["mesh"]).build(model)
 
 
 def electrons_from_config(cfg: dict[str, Any], chemical_potential: float | None = None) -> Electrons:
     """The electronic state of every stage; ``chemical_potential`` (e.g. set by a filling in the
     bands stage) overrides the config's value."""
-    ec = cfg["electrons"]
-    mu = ec["chemical_potential"] if chemical_potential is None else chemical_potential
-    return Electrons(chemical_potential=0.0 if mu is None else mu, temperature=ec["temperature"],
-                     degeneracy_tol=ec["degeneracy_tol"], relaxation_time=ec["relaxation_time"],
-                     smearing=ec["smearing"], filling=ec["filling"])
+    electrons = electrons_from_section(cfg["electrons"])
+    if chemical_potential is not None:
+        electrons = replace(electrons, chemical_potential=chemical_potential)
+    return electrons
 
 
 def grid_from_config(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    return sphere_grid(cfg["sphere"]["n_theta"], cfg["sphere"]["n_phi"])
+    """(theta, phi) of the sphere grid."""
+    return SphereGrid.from_section(cfg["sphere"]).angles()

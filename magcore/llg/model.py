@@ -432,9 +432,117 @@ class LLG:
 TERM_KINDS = ("uniaxial", "ti_edge", "zeeman", "faraday", "hemisphere_field", "sphere_free_energy",
               "sphere_field_induced")
 
+STUDY_FIELD = "study"
+"""The value of a gamma/damping ``electric_field`` that asks for the study's field."""
+
+
+def resolve_electric_fields(spec: Mapping[str, Any], electric_field) -> dict[str, Any]:
+    """A copy of an ``llg.model`` spec with the study's ``electric_field`` (a list, or None for
+    none) written into every ``sphere_field_induced`` term and torque whose ``electric_field``
+    is absent or null, and into gamma/damping ``{sphere: ..., electric_field: study}``.  Keys
+    keep their order.  A spec that needs the study's field when there is none, or a gamma/damping
+    field string other than ``study``, is a ``ValueError`` naming the key."""
+
+    def field(key: str) -> list:
+        if electric_field is None:
+            raise ValueError(f"{key}: takes the study's electric_field, but none is given")
+        return list(electric_field)
+
+    out = dict(spec)
+    if "terms" in spec:
+        out["terms"] = []
+        for i, term in enumerate(spec["terms"] or []):
+            term = dict(term)
+            if term.get("kind") == "sphere_field_induced" and term.get("electric_field") is None:
+                term["electric_field"] = field(f"llg.model.terms.{i}.electric_field")
+            out["terms"].append(term)
+    if "torques" in spec:
+        out["torques"] = []
+        for i, torque in enumerate(spec["torques"] or []):
+            torque = dict(torque)
+            if torque.get("electric_field") is None:
+                torque["electric_field"] = field(f"llg.model.torques.{i}.electric_field")
+            out["torques"].append(torque)
+    for name in ("gamma", "damping"):
+        v = spec.get(name)
+        if isinstance(v, Mapping) and isinstance(v.get("electric_field"), str):
+            if v["electric_field"] != STUDY_FIELD:
+                raise ValueError(f"llg.model.{name}.electric_field = {v['electric_field']!r}: must be a list, "
+                                 f"null or {STUDY_FIELD!r}")
+            out[name] = {**v, "electric_field": field(f"llg.model.{name}.electric_field")}
+    return out
+
+
+class _SpecContext:
+    """What the builders of one :func:`build_llg` call share: the expression names (constants
+    and sweep axes), the sphere maps (or None) and |m|."""
+
+    def __init__(self, spec: Mapping[str, Any], params: Mapping[str, Any] | None, sphere):
+        self.names = {k: numeric(v) for k, v in (spec.get("parameters") or {}).items()}
+        self.names.update({k: np.asarray(v, float) for k, v in (params or {}).items()})
+        self.maps = sphere
+        if sphere is not None and not isinstance(sphere, SphereMaps):
+            self.maps = SphereMaps(sphere, nan_policy=spec.get("nan_policy", "raise"))
+        magnitude = spec.get("magnitude")  # None (the config default): the maps' |m|, else 1
+        if magnitude is None:
+            magnitude = self.maps.magnitude if self.maps is not None else 1.0
+        self.magnitude = float(numeric(magnitude, self.names))
+
+    def num(self, value):
+        return numeric(value, self.names)
+
+    def need_maps(self, what: str) -> SphereMaps:
+        if self.maps is None:
+            raise ValueError(f"{what} needs tabulated sphere maps (sphere=...)")
+        return self.maps
+
+
+def _build_term(t: Mapping[str, Any], ctx: _SpecContext) -> Term:
+    """One energy or field term of the spec."""
+    kind, num, M = t.get("kind"), ctx.num, ctx.magnitude
+    if kind == "uniaxial":
+        return UniaxialAnisotropy(num(t["K"]), num(t.get("axis", [0, 0, 1])), M)
+    if kind == "ti_edge":
+        return ti_edge_anisotropy(num(t["K_ti"]), M)
+    if kind == "zeeman":
+        return Zeeman(num(t["field"]), M)
+    if kind == "faraday":
+        return FaradayField(num(t["B"]), num(t.get("axis", [0, 1, 0])), str(t.get("form", "2.41")),
+                            float(t.get("core", 0.0)), M)
+    if kind == "hemisphere_field":
+        return HemisphereField(num(t["strength"]), num(t.get("normal", [0, 0, 1])),
+                               num(t.get("direction", [1, 0, 0])), float(t.get("width", 0.0)))
+    if kind == "sphere_free_energy":
+        return SphereFreeEnergy(ctx.need_maps(kind), t.get("source"))
+    if kind == "sphere_field_induced":
+        return SphereFieldInduced(ctx.need_maps(kind), num(t["electric_field"]),
+                                  t.get("variable", "field_induced_field"))
+    raise ValueError(f"unknown term kind {kind!r}; known: {TERM_KINDS}")
+
+
+def _build_coefficient(v, name: str, ctx: _SpecContext):
+    """gamma or eta: a number, expression or tensor, or interpolated from the sphere maps
+    ({sphere: ...}), with the field-induced part when an ``electric_field`` is given."""
+    if not (isinstance(v, Mapping) and "sphere" in v):
+        return ctx.num(v)
+    mp = ctx.need_maps(f"{name}: sphere")
+    var = v["sphere"]
+    if name == "gamma":
+        base = lambda m, _v=var: mp.interpolator(_v)(m)  # noqa: E731
+        if v.get("electric_field") is None:
+            return base
+        E = np.asarray(ctx.num(v["electric_field"]), float)
+        return lambda m: base(m) / (1.0 + base(m) * (mp.inverse_gamma_E(m)[:, :E.shape[-1]] @ E))
+    base = lambda m, _v=var: mp.interpolator(_v, ("component", "component2"))(m)  # noqa: E731
+    if v.get("electric_field") is None:
+        return base
+    E = np.asarray(ctx.num(v["electric_field"]), float)
+    etaE = mp.interpolator("damping_E", ("component", "component2", "field"))
+    return lambda m: base(m) + etaE(m)[..., :E.shape[-1]] @ E
+
 
 def build_llg(spec: Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
-              sphere: SphereMaps | Any = None) -> LLG:
+              sphere: SphereMaps | Any = None, electric_field=None) -> LLG:
     """An :class:`LLG` from a config-like dict (the ``llg.model`` section).
 
     Numbers may be expressions of ``params`` (sweep axes, per trajectory) and of the spec's own
@@ -459,69 +567,14 @@ def build_llg(spec: Mapping[str, Any], params: Mapping[str, Any] | None = None, 
     terms.  ``{sphere: gyromagnetic_ratio}`` for gamma may add ``electric_field`` to include the
     field-induced renormalisation gamma' = gamma / (1 + gamma / gamma_E) (eq. 2.18 ff.);
     ``{sphere: damping}`` may add ``electric_field`` to include eta^E (eq. 2.19).
+    ``electric_field``: the study's field, taken by the terms and torques that leave theirs out
+    and by gamma/damping ``electric_field: study`` (:func:`resolve_electric_fields`).
     """
-    names = {k: numeric(v) for k, v in (spec.get("parameters") or {}).items()}
-    names.update({k: np.asarray(v, float) for k, v in (params or {}).items()})
-    maps = sphere
-    if sphere is not None and not isinstance(sphere, SphereMaps):
-        maps = SphereMaps(sphere, nan_policy=spec.get("nan_policy", "raise"))
-    magnitude = spec.get("magnitude")  # None (the config default): the maps' |m|, else 1
-    if magnitude is None:
-        magnitude = maps.magnitude if maps is not None else 1.0
-    M = float(numeric(magnitude, names))
-
-    def need_maps(what):
-        if maps is None:
-            raise ValueError(f"{what} needs tabulated sphere maps (sphere=...)")
-        return maps
-
-    def num(v):
-        return numeric(v, names)
-
-    terms: list[Term] = []
-    for t in spec.get("terms", []):
-        kind = t.get("kind")
-        if kind == "uniaxial":
-            terms.append(UniaxialAnisotropy(num(t["K"]), num(t.get("axis", [0, 0, 1])), M))
-        elif kind == "ti_edge":
-            terms.append(ti_edge_anisotropy(num(t["K_ti"]), M))
-        elif kind == "zeeman":
-            terms.append(Zeeman(num(t["field"]), M))
-        elif kind == "faraday":
-            terms.append(FaradayField(num(t["B"]), num(t.get("axis", [0, 1, 0])), str(t.get("form", "2.41")),
-                                      float(t.get("core", 0.0)), M))
-        elif kind == "hemisphere_field":
-            terms.append(HemisphereField(num(t["strength"]), num(t.get("normal", [0, 0, 1])),
-                                         num(t.get("direction", [1, 0, 0])), float(t.get("width", 0.0))))
-        elif kind == "sphere_free_energy":
-            terms.append(SphereFreeEnergy(need_maps(kind), t.get("source")))
-        elif kind == "sphere_field_induced":
-            terms.append(SphereFieldInduced(need_maps(kind), num(t["electric_field"]),
-                                            t.get("variable", "field_induced_field")))
-        else:
-            raise ValueError(f"unknown term kind {kind!r}; known: {TERM_KINDS}")
-
-    def coefficient(v, name):
-        if isinstance(v, Mapping) and "sphere" in v:
-            mp = need_maps(f"{name}: sphere")
-            var = v["sphere"]
-            if name == "gamma":
-                base = lambda m, _v=var: mp.interpolator(_v)(m)  # noqa: E731
-                if v.get("electric_field") is None:
-                    return base
-                E = np.asarray(num(v["electric_field"]), float)
-                return lambda m: base(m) / (1.0 + base(m) * (mp.inverse_gamma_E(m)[:, :E.shape[-1]] @ E))
-            base = lambda m, _v=var: mp.interpolator(_v, ("component", "component2"))(m)  # noqa: E731
-            if v.get("electric_field") is None:
-                return base
-            E = np.asarray(num(v["electric_field"]), float)
-            etaE = mp.interpolator("damping_E", ("component", "component2", "field"))
-            return lambda m: base(m) + etaE(m)[..., :E.shape[-1]] @ E
-        return num(v)
-
-    torques = []
-    for tq in spec.get("torques", []) or []:
-        torques.append(SphereTorque(need_maps("torques"), tq["sphere"], num(tq["electric_field"])))
-    return LLG(terms=terms, gamma=coefficient(spec.get("gamma", 1.0), "gamma"),
-               damping=coefficient(spec.get("damping", 0.0), "damping"), magnitude=M, torques=torques,
-               description=str(spec.get("description", "")))
+    spec = resolve_electric_fields(spec, electric_field)
+    ctx = _SpecContext(spec, params, sphere)
+    terms = [_build_term(t, ctx) for t in spec.get("terms", [])]
+    torques = [SphereTorque(ctx.need_maps("torques"), tq["sphere"], ctx.num(tq["electric_field"]))
+               for tq in spec.get("torques", []) or []]
+    return LLG(terms=terms, gamma=_build_coefficient(spec.get("gamma", 1.0), "gamma", ctx),
+               damping=_build_coefficient(spec.get("damping", 0.0), "damping", ctx), magnitude=ctx.magnitude,
+               torques=torques, description=str(spec.get("description", "")))

@@ -19,6 +19,9 @@ lengths and ranges, and filled in the defaults.  :func:`check_llg` then checks w
   non-finite value, the grid point;
 * vectors that are normalised (term axes, ``initial.m``, ``minima``) are non-zero at every
   checked point; electric fields have at most ``n_field`` components (the model's k directions);
+  terms and torques that leave out ``electric_field`` and gamma/damping with
+  ``electric_field: study`` take the study's field
+  (:func:`magcore.llg.model.resolve_electric_fields`), which then must be given;
 * ``initial`` is either {theta, phi} or {m}; ``record`` names existing axes and values on the
   axis grids (to 1e-9 relative; the sweep itself would take the nearest grid point).
 
@@ -32,6 +35,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ._util import CONSTANTS, FUNCTIONS, evaluate, expression_names, parse_expression, short
+from .model import resolve_electric_fields
 
 MAX_CHECK_POINTS = 20_000
 
@@ -202,15 +206,20 @@ def check_points(values: Mapping[str, np.ndarray], limit: int = MAX_CHECK_POINTS
     return {n: g.ravel() for n, g in zip(names, grids)}
 
 
-def check_llg(llg: Mapping[str, Any], *, n_field: int | None = None,
+def check_llg(llg: Mapping[str, Any], *, n_field: int | None = None, electric_field=None,
               max_points: int = MAX_CHECK_POINTS) -> dict[str, np.ndarray]:
     """Check a schema-validated ``llg`` section (defaults filled in); returns the axis values.
 
     ``n_field``: the number of electric-field components the sphere maps have (the model's k
-    directions), to check the ``electric_field`` lists; None skips that check."""
+    directions), to check the ``electric_field`` lists; None skips that check.
+    ``electric_field``: the study's field, for the terms that take it
+    (:func:`magcore.llg.model.resolve_electric_fields`)."""
     check_finite_numbers(dict(llg))
     check_strings(dict(llg))
-    model = llg.get("model") or {}
+    try:
+        model = resolve_electric_fields(llg.get("model") or {}, electric_field)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
     parameters = {}
     for name, v in (model.get("parameters") or {}).items():
         if name in FUNCTIONS or name in CONSTANTS:

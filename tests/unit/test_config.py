@@ -115,8 +115,12 @@ BAD = [
     ({"compute": {"dask_cluster": "scheduler", "dask_scheduler": "tcp://h:8786 --x"}},
      ["compute.dask_scheduler", "does not match"]),
     # vectors against the model's dimension and orbital count
+    ({"model": {"name": "qwz"}, "electric_field": [1.0, 0.0, 0.0]},
+     ["electric_field has 3 entries", "2 k direction"]),
     ({"model": {"name": "qwz"}, "figures": {"electric_field": [1.0, 0.0, 0.0]}},
      ["figures.electric_field has 3 entries", "2 k direction"]),
+    ({"electric_field": [1.0, 0.0], "figures": {"electric_field": [2.0, 0.0]}},
+     ["figures.electric_field = [2.0, 0.0] and electric_field = [1.0, 0.0] differ", "give electric_field only"]),
     ({"model": {"name": "tight_binding", "source": {"lattice_vectors": [[1, 0], [0, 1]], "onsite": [1, -1, 0],
                                                     "hoppings": [[0.1, 0, 1, [1, 0]]]}}},
      ["model.source.onsite has 3 entries", "orbital(s) 2"]),
@@ -197,3 +201,12 @@ def test_llg_sphere_store_from_another_model_is_refused(tmp_path):
 def test_every_shipped_study_config_is_valid(repo, name):
     cfg = load(repo / "config" / name)
     assert cfg["study"]
+
+
+def test_study_electric_field_default_and_the_figures_spelling():
+    assert validate({})["electric_field"] == [1.0]  # a unit field along k_x; missing entries are 0
+    moved = validate({"figures": {"electric_field": [2.0, 0.5]}})
+    written = validate({"electric_field": [2.0, 0.5]})
+    assert moved == written and moved["electric_field"] == [2.0, 0.5] and moved["figures"]["electric_field"] is None
+    assert validate(moved) == moved
+

@@ -1,7 +1,13 @@
-"""The package's import graph has no cycles (module-level and function-level imports alike)."""
+"""The package's import graph has no cycles (module-level and function-level imports alike), and
+validating a config imports no numba."""
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import magcore
 
@@ -60,3 +66,15 @@ def test_no_import_cycles():
     for mod in sorted(graph):
         if mod not in state:
             visit(mod)
+
+
+@pytest.mark.parametrize("study", ["config.yaml", "wte2.yaml", "ti_edge_llg.yaml"])
+def test_validating_a_shipped_config_imports_no_numba(study):
+    """Checking a config (as the Snakefile does before any job) builds the model and evaluates
+    it on a mesh sample in numpy: the compiled kernels, and numba, are not imported."""
+    code = ("import sys, magcore.config as c; c.validate(c.load(sys.argv[1])); "
+            "assert 'numba' not in sys.modules, sorted(m for m in sys.modules if m.startswith(('numba', 'magcore')))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT.parent), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT.parent / "config" / study)], cwd=ROOT.parent,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

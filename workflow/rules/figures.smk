@@ -29,6 +29,7 @@ rule figures:
         runtime=10,
     params:
         figures=config["figures"],
+        electric_field=config["electric_field"],
     script:
         "../scripts/figures.py"
 

@@ -14,6 +14,7 @@ rule llg:
     params:
         llg=config["llg"],
         model=config["model"],
+        electric_field=config["electric_field"],
     script:
         "../scripts/llg.py"
 
