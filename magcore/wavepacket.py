@@ -490,17 +490,34 @@ def texture_partial_sums(
     """
     m = np.asarray(m, dtype=float)
     grad = np.asarray(grad, dtype=float)
-    P, d = len(m), model.dim
+    P = len(m)
     k = model.k_center(m)[:, None, :] + q[None, :, :]
     mm = m[:, None, :]
     el = electrons
     E, U = eigensystem(model, k, mm)
     f, g, use, rows = _weights(E, el)
     ev = _prepare(model, k, mm, eig=(E, U), degeneracy_tol=el.degeneracy_tol, second=False, rows=rows)
+    wb = np.broadcast_to(w, (P, len(w)))
+    out, bad = _geometric_block_sums(E, ev, f, g, use, grad, wb, el)
+    kap, pol, badk = _kappa_integrand(model, k, mm, el, hessian_step=hessian_step, eig=(E, U))
+    out["kappa"] = np.einsum("pqijk,pq->pijk", kap, wb)
+    out["polarization"] = np.einsum("pqji,pq->pji", pol, wb)
+    bad = bad | badk
+    out["dkappa_dm"], out["dkappa_dm_plain"], bad_fd = _kappa_m_derivatives(model, k, m, el, wb, fd_step=fd_step,
+                                                                             hessian_step=hessian_step)
+    out["n_degenerate"] = (bad | bad_fd).sum(axis=1)
+    return out
+
+
+def _geometric_block_sums(E, ev: _Eig, f, g, use, grad, wb,
+                          el: Electrons) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Block sums of the first Chern form, the DMI tensor, the Abelian second Chern form and
+    (with ``el.filling``) the occupied-subspace one, from the eigen-data ``ev`` on the weighted
+    bands (weights ``f``, ``g``, used where ``use``), k-weights ``wb`` (P, K); and the mask
+    (P, K) of k-points left out."""
+    rows = ev.rows
     good = use & ~ev.degenerate
     bad = (ev.degenerate & use).any(axis=-1)
-    wb = np.broadcast_to(w, (P, len(w)))
-    # first Chern form and DMI
     omega_km = -2.0 * _S(ev.V, ev.M, ev.r, 2, rows).imag  # [j, k, n]
     t = -_S(ev.V, ev.M, ev.r, 1, rows).imag
     fw, gw = np.where(good, f, 0.0), np.where(good, g, 0.0)
@@ -518,11 +535,17 @@ def texture_partial_sums(
                                                       el.degeneracy_tol)
         out["second_chern_na"] = np.einsum("pqik,pq->pik", hna, wb)
         bad = bad | bad_na
-    kap, pol, badk = _kappa_integrand(model, k, mm, el, hessian_step=hessian_step, eig=(E, U))
-    out["kappa"] = np.einsum("pqijk,pq->pijk", kap, wb)
-    out["polarization"] = np.einsum("pqji,pq->pji", pol, wb)
-    bad = bad | badk
-    # m-derivatives of kappa: 4th-order Richardson of central differences of the block sums
+    return out, bad
+
+
+def _kappa_m_derivatives(model, k, m, el: Electrons, wb, *, fd_step: float,
+                         hessian_step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """d kappa_ijk / d m_l of the block sums at the texture points ``m`` (P, 3) on the k-points
+    ``k`` (P, K, d) with weights ``wb``: 4th-order Richardson extrapolation of central
+    differences with step h = ``fd_step`` |m|, the plain central difference at h (its error
+    estimate), both (P, d, d, 3, 3), and the mask (P, K) of k-points left out at any shifted m."""
+    P, d = len(m), model.dim
+    bad = np.zeros(k.shape[:2], dtype=bool)
     h = fd_step * np.linalg.norm(m, axis=-1)  # (P,)
     dk = np.zeros((P, d, d, 3, 3))
     dk_plain = np.zeros_like(dk)
@@ -539,10 +562,7 @@ def texture_partial_sums(
         d2 = (vals[2] - vals[-2]) / (4 * hh)
         dk[..., l] = (4 * d1 - d2) / 3
         dk_plain[..., l] = d1
-    out["dkappa_dm"] = dk
-    out["dkappa_dm_plain"] = dk_plain
-    out["n_degenerate"] = bad.sum(axis=1)
-    return out
+    return dk, dk_plain, bad
 
 
 def integrate_texture(
@@ -601,7 +621,9 @@ def wall_response(
     k_block: int = 2048,
     checkpoints=None,
 ) -> xr.Dataset:
-    """Field-induced spin density across a domain wall (section 3.5), shaped for ``texture.zarr``.
+    """Field-induced spin density across a domain wall (section 3.5, eqs. 3.81 and 3.87), shaped
+    for ``texture.zarr`` (units of every variable in its attributes; the model's energy and
+    length units).
 
     ``wall``: a :class:`magcore.texture.DomainWall` (or any callable r -> (m, grad));
     ``y``: signed distances from the wall centre along its normal (length unit); positions are
@@ -621,6 +643,27 @@ def wall_response(
                    degeneracy_tol=degeneracy_tol, filling=filling)
     S = integrate_texture(model, m, grad, mesh, el, fd_step=fd_step, client=client,
                           points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
+    attrs = {"model": model.name, "model_parameters": dict(model.params),
+             "model_material": str(getattr(model, "material", "")),
+             "energy_unit": model.energy_unit, "length_unit": model.length_unit,
+             "chemical_potential": float(chemical_potential),
+             "temperature": temperature, "filling": -1 if filling is None else int(filling),
+             "k_points": mesh.size, "fd_step": fd_step, "degeneracy_tol": degeneracy_tol}
+    for key in ("width", "phi", "profile", "magnitude", "center"):
+        if hasattr(wall, key):
+            attrs[f"wall_{key}"] = getattr(wall, key)
+    return xr.Dataset(data_vars=_wall_variables(model, m, grad, S), coords=_wall_coords(model, y), attrs=attrs)
+
+
+def _variable(dims, data, long_name, units, equation, **extra) -> tuple:
+    """(dims, data, attrs) of a store variable."""
+    return (dims, data, {"long_name": long_name, "units": units, "equation": equation, **extra})
+
+
+def _wall_variables(model: Model, m: np.ndarray, grad: np.ndarray, S: dict[str, np.ndarray]) -> dict[str, tuple]:
+    """The variables of ``texture.zarr`` along a wall from the k-integrals ``S`` of
+    :func:`integrate_texture` at magnetizations ``m`` with gradients ``grad``: every integrated
+    quantity is NaN (and flagged) at points with near-degenerate k-points."""
     d = model.dim
     nd = S["n_degenerate"]
     bad = nd > 0
@@ -634,15 +677,9 @@ def wall_response(
     h1 = masked(S["first_chern"])
     h2 = masked(S["second_chern"])
     L, Eu = model.length_unit, model.energy_unit
-    dens = f"{L}^-{d}"
-    per_field = f"{Eu} {dens} / ({Eu} {L}^-1)"
-    comp = np.array(["x", "y", "z"], dtype=object)
-    fld = np.array(["x", "y", "z", "w"][:d], dtype=object)
+    per_field = f"{Eu} {L}^-{d} / ({Eu} {L}^-1)"
     Y, C, C2, F, G = ("y",), ("component",), ("component2",), ("field",), ("gradient",)
-
-    def var(dims, data, long_name, units, equation, **extra):
-        return (dims, data, {"long_name": long_name, "units": units, "equation": equation, **extra})
-
+    var = _variable
     data = {
         "magnetization": var(Y + C, m, "magnetization m(y) of the wall", "1", "3.82-3.83"),
         "magnetization_gradient": var(Y + G + C, grad, "gradient d m_l / d x_j", f"{L}^-1", "3.82"),
@@ -660,13 +697,16 @@ def wall_response(
                                                  "(|Richardson - plain central|)", per_field, "3.87"),
         "dmi_tensor": var(Y + G + C, masked(S["dmi"]), "equilibrium spin dipole density (DMI tensor) T_{k_j m_k}",
                           f"{Eu} {L}^-{d - 1}", "3.56"),
-        "kappa": var(Y + F + G + C, masked(S["kappa"]), "field-induced spin dipole kappa_ijk (T^E_{k_j m_k} = kappa_ijk eE_i)",
+        "kappa": var(Y + F + G + C, masked(S["kappa"]),
+                     "field-induced spin dipole kappa_ijk (T^E_{k_j m_k} = kappa_ijk eE_i)",
                      f"{Eu} {L}^-{d - 1} / ({Eu} {L}^-1)", "3.59, 3.86"),
         "kappa_m_derivative": var(Y + F + G + C + C2, masked(S["dkappa_dm"]), "d kappa_ijk / d m_l (Richardson FD)",
                                   f"{Eu} {L}^-{d - 1} / ({Eu} {L}^-1)", "3.87"),
-        "polarization_E": var(Y + G + F, masked(S["polarization"]), "field-induced electron polarization P_j per unit eE_i "
-                              "(-int f alpha_ji)", f"e {L}^-{d - 1} / ({Eu} {L}^-1)", "3.75"),
-        "n_degenerate_k": var(Y, nd.astype(np.int64), "k-points with near-degenerate pairs among weighted bands", "1", "-"),
+        "polarization_E": var(Y + G + F, masked(S["polarization"]),
+                              "field-induced electron polarization P_j per unit eE_i (-int f alpha_ji)",
+                              f"e {L}^-{d - 1} / ({Eu} {L}^-1)", "3.75"),
+        "n_degenerate_k": var(Y, nd.astype(np.int64), "k-points with near-degenerate pairs among weighted bands", "1",
+                              "-"),
         "flag": var(Y, flag, "reliability flags", "1", "-", flag_masks=[FLAG_NEAR_DEGENERATE],
                     flag_meanings="near_degenerate_k_points"),
     }
@@ -675,30 +715,70 @@ def wall_response(
             Y + F + C, masked(S["second_chern_na"]),
             "induced spin density, second Chern form of the occupied subspace sum_j (1/8) eps tr(F F)(k_i, k_j, x_j, m_k), "
             "per unit eE_i", per_field, "3.81, 3.84")
-    attrs = {"model": model.name, "model_parameters": dict(model.params),
-             "model_material": str(getattr(model, "material", "")),
-             "energy_unit": Eu, "length_unit": L, "chemical_potential": float(chemical_potential),
-             "temperature": temperature, "filling": -1 if filling is None else int(filling),
-             "k_points": mesh.size, "fd_step": fd_step, "degeneracy_tol": degeneracy_tol}
-    for key in ("width", "phi", "profile", "magnitude", "center"):
-        if hasattr(wall, key):
-            attrs[f"wall_{key}"] = getattr(wall, key)
-    return xr.Dataset(
-        data_vars=data,
-        coords={
-            "y": ("y", y, {"long_name": "distance from the wall centre along its normal", "units": L}),
-            "component": ("component", comp, {"long_name": "Cartesian component", "units": "1"}),
-            "component2": ("component2", comp, {"long_name": "second Cartesian component (derivative d/d m_l)", "units": "1"}),
-            "field": ("field", fld, {"long_name": "direction of the electric field", "units": "1"}),
-            "gradient": ("gradient", fld, {"long_name": "direction j of the spatial gradient / momentum p_j", "units": "1"}),
-        },
-        attrs=attrs,
-    )
+    return data
+
+
+def _wall_coords(model: Model, y: np.ndarray) -> dict[str, tuple]:
+    """Coordinates of ``texture.zarr``: the distance y from the wall centre and the component,
+    field and gradient directions."""
+    comp = np.array(["x", "y", "z"], dtype=object)
+    fld = np.array(["x", "y", "z", "w"][:model.dim], dtype=object)
+    return {
+        "y": ("y", y, {"long_name": "distance from the wall centre along its normal", "units": model.length_unit}),
+        "component": ("component", comp, {"long_name": "Cartesian component", "units": "1"}),
+        "component2": ("component2", comp,
+                       {"long_name": "second Cartesian component (derivative d/d m_l)", "units": "1"}),
+        "field": ("field", fld, {"long_name": "direction of the electric field", "units": "1"}),
+        "gradient": ("gradient", fld,
+                     {"long_name": "direction j of the spatial gradient / momentum p_j", "units": "1"}),
+    }
 
 
 # ------------------------------------------------------------------------------------------
 # second Chern number of a full rotation of the wall (3.84-3.85)
 # ------------------------------------------------------------------------------------------
+
+def _rotation_sphere(n_theta: int, n_phi: int, magnitude: float):
+    """Quadrature over the directions (theta, phi) of m swept by a full rotation of the wall:
+    m, dm/dtheta, dm/dphi (P, 3) and the weights (P,) of Gauss-Legendre in theta (the poles
+    avoided) times the trapezoid in phi."""
+    x, wx = np.polynomial.legendre.leggauss(n_theta)
+    th = 0.5 * np.pi * (x + 1)
+    wth = 0.5 * np.pi * wx
+    ph = 2 * np.pi * np.arange(n_phi) / n_phi
+    wph = np.full(n_phi, 2 * np.pi / n_phi)
+    T, Pp = np.meshgrid(th, ph, indexing="ij")
+    W = np.outer(wth, wph).ravel()
+    T, Pp = T.ravel(), Pp.ravel()
+    m = magnitude * np.stack([np.sin(T) * np.cos(Pp), np.sin(T) * np.sin(Pp), np.cos(T)], -1)
+    dm_dth = magnitude * np.stack([np.cos(T) * np.cos(Pp), np.cos(T) * np.sin(Pp), -np.sin(T)], -1)
+    dm_dph = magnitude * np.stack([-np.sin(T) * np.sin(Pp), np.sin(T) * np.cos(Pp), np.zeros_like(T)], -1)
+    return m, dm_dth, dm_dph, W
+
+
+def _rotation_second_chern_sums(model: Model, q, w, m, dm_dth, dm_dph, occ, degeneracy_tol: float):
+    """Weighted k-sums over the mesh block (``q``, ``w``) of the second Chern form
+    P(k_x, k_y, theta, phi) at one direction ``m`` of the rotation, for the occupied bands
+    ``occ``: (occupied-subspace sum, k-points left out of it, Abelian band sum, k-points left
+    out of it)."""
+    k = model.k_center(m) + q
+    E, U = eigensystem(model, k, m)
+    Vk = matrix_elements(U, model.dh_dk(k, m))
+    Mm = matrix_elements(U, model.dh_dm(k, m))
+    Xt = np.einsum("l,...lab->...ab", dm_dth, Mm)
+    Xp = np.einsum("l,...lab->...ab", dm_dph, Mm)
+    X = np.concatenate([Vk, Xt[..., None, :, :], Xp[..., None, :, :]], axis=-3)
+    F, bad = non_abelian_curvature(E, X, occ, degeneracy_tol=degeneracy_tol)
+    trFF = (np.einsum("...ab,...ba->...", F[..., 0, 1, :, :], F[..., 2, 3, :, :])
+            - np.einsum("...ab,...ba->...", F[..., 0, 2, :, :], F[..., 1, 3, :, :])
+            + np.einsum("...ab,...ba->...", F[..., 0, 3, :, :], F[..., 1, 2, :, :])).real
+    r, deg = _resolvent_weights(E, degeneracy_tol, occ)
+    om = -2.0 * _S(X, X, r, 2, occ).imag
+    Pn = second_chern_form(om, 0, 1, 2, 3)
+    dg = deg.any(-1)
+    return (np.sum(np.where(bad, 0.0, w * trFF)), int(bad.sum()),
+            np.sum(np.where(dg, 0.0, w * np.nan_to_num(Pn).sum(-1))), int(dg.sum()))
+
 
 def wall_rotation_second_chern(
     model: Model,
@@ -726,17 +806,7 @@ def wall_rotation_second_chern(
     invariant), the Abelian band sum ``C2_abelian`` (sum over the filled bands of the per-band
     form), and the counts of points left out.
     """
-    x, wx = np.polynomial.legendre.leggauss(n_theta)
-    th = 0.5 * np.pi * (x + 1)
-    wth = 0.5 * np.pi * wx
-    ph = 2 * np.pi * np.arange(n_phi) / n_phi
-    wph = np.full(n_phi, 2 * np.pi / n_phi)
-    T, Pp = np.meshgrid(th, ph, indexing="ij")
-    W = np.outer(wth, wph).ravel()
-    T, Pp = T.ravel(), Pp.ravel()
-    m = magnitude * np.stack([np.sin(T) * np.cos(Pp), np.sin(T) * np.sin(Pp), np.cos(T)], -1)
-    dm_dth = magnitude * np.stack([np.cos(T) * np.cos(Pp), np.cos(T) * np.sin(Pp), -np.sin(T)], -1)
-    dm_dph = magnitude * np.stack([-np.sin(T) * np.sin(Pp), np.sin(T) * np.cos(Pp), np.zeros_like(T)], -1)
+    m, dm_dth, dm_dph, W = _rotation_sphere(n_theta, n_phi, magnitude)
     if chemical_potential is None:
         chemical_potential = midgap_chemical_potential(model, m, mesh, filling)[0]
     occ = np.arange(filling)
@@ -744,25 +814,12 @@ def wall_rotation_second_chern(
     n_bad_na = n_bad_ab = 0
     for q, w in mesh.blocks(k_block):
         for p in range(len(m)):
-            k = model.k_center(m[p]) + q
-            E, U = eigensystem(model, k, m[p])
-            Vk = matrix_elements(U, model.dh_dk(k, m[p]))
-            Mm = matrix_elements(U, model.dh_dm(k, m[p]))
-            Xt = np.einsum("l,...lab->...ab", dm_dth[p], Mm)
-            Xp = np.einsum("l,...lab->...ab", dm_dph[p], Mm)
-            X = np.concatenate([Vk, Xt[..., None, :, :], Xp[..., None, :, :]], axis=-3)
-            F, bad = non_abelian_curvature(E, X, occ, degeneracy_tol=degeneracy_tol)
-            trFF = (np.einsum("...ab,...ba->...", F[..., 0, 1, :, :], F[..., 2, 3, :, :])
-                    - np.einsum("...ab,...ba->...", F[..., 0, 2, :, :], F[..., 1, 3, :, :])
-                    + np.einsum("...ab,...ba->...", F[..., 0, 3, :, :], F[..., 1, 2, :, :])).real
-            c_na += W[p] * np.sum(np.where(bad, 0.0, w * trFF))
-            n_bad_na += int(bad.sum())
-            r, deg = _resolvent_weights(E, degeneracy_tol, occ)
-            om = -2.0 * _S(X, X, r, 2, occ).imag
-            Pn = second_chern_form(om, 0, 1, 2, 3)
-            dg = deg.any(-1)
-            c_ab += W[p] * np.sum(np.where(dg, 0.0, w * np.nan_to_num(Pn).sum(-1)))
-            n_bad_ab += int(dg.sum())
+            s_na, bad_na, s_ab, bad_ab = _rotation_second_chern_sums(model, q, w, m[p], dm_dth[p], dm_dph[p], occ,
+                                                                     degeneracy_tol)
+            c_na += W[p] * s_na
+            n_bad_na += bad_na
+            c_ab += W[p] * s_ab
+            n_bad_ab += bad_ab
     scale = (2 * np.pi) ** 2 / (4 * np.pi**2)
     return {"C2_nonabelian": scale * c_na, "C2_abelian": scale * c_ab,
             "n_degenerate_nonabelian": n_bad_na, "n_degenerate_abelian": n_bad_ab,

@@ -167,32 +167,38 @@ def parse_expression(expr: str) -> ast.Expression:
         if depth > MAX_EXPRESSION_DEPTH:
             raise ValueError(f"expression {short(text)} is nested too deeply (more than "
                              f"{MAX_EXPRESSION_DEPTH} levels)")
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise ValueError(f"unsupported constant {node.value!r} in expression {short(text)}")
-            try:
-                float(node.value)
-            except OverflowError:
-                raise ValueError(f"number too large in expression {short(text)}") from None
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINOPS:
-                raise ValueError(f"unsupported operator {type(node.op).__name__} in expression {short(text)}")
-        elif isinstance(node, ast.UnaryOp):
-            if type(node.op) not in _UNARY:
-                raise ValueError(f"unsupported operator {type(node.op).__name__} in expression {short(text)}")
-        elif isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords:
-                raise ValueError(f"unsupported call in expression {short(text)}; functions: "
-                                 f"{', '.join(FUNCTIONS)}")
-            if len(node.args) != ARITY[node.func.id] or any(isinstance(a, ast.Starred) for a in node.args):
-                raise ValueError(f"{node.func.id} takes {ARITY[node.func.id]} argument(s) in expression "
-                                 f"{short(text)}")
-            stack.extend((a, depth + 1) for a in node.args)
-            continue
-        elif not isinstance(node, (ast.Name,) + _STRUCTURE):
-            raise ValueError(f"unsupported syntax {type(node).__name__} in expression {short(text)}")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        _check_node(node, text)
+        children = node.args if isinstance(node, ast.Call) else ast.iter_child_nodes(node)
+        stack.extend((child, depth + 1) for child in children)
     return tree
+
+
+def _check_node(node: ast.AST, text: str) -> None:
+    """Raise ValueError unless ``node`` of the expression ``text`` is an allowed construct: a
+    finite number, a name, an allowed operator, or a call of one of ``FUNCTIONS`` with its
+    number of positional arguments."""
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            raise ValueError(f"unsupported constant {node.value!r} in expression {short(text)}")
+        try:
+            float(node.value)
+        except OverflowError:
+            raise ValueError(f"number too large in expression {short(text)}") from None
+    elif isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise ValueError(f"unsupported operator {type(node.op).__name__} in expression {short(text)}")
+    elif isinstance(node, ast.UnaryOp):
+        if type(node.op) not in _UNARY:
+            raise ValueError(f"unsupported operator {type(node.op).__name__} in expression {short(text)}")
+    elif isinstance(node, ast.Call):
+        if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords:
+            raise ValueError(f"unsupported call in expression {short(text)}; functions: "
+                             f"{', '.join(FUNCTIONS)}")
+        if len(node.args) != ARITY[node.func.id] or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ValueError(f"{node.func.id} takes {ARITY[node.func.id]} argument(s) in expression "
+                             f"{short(text)}")
+    elif not isinstance(node, (ast.Name,) + _STRUCTURE):
+        raise ValueError(f"unsupported syntax {type(node).__name__} in expression {short(text)}")
 
 
 def expression_names(expr: str) -> list[str]:

@@ -87,19 +87,9 @@ def _lagrange_weights(s):
     return w, dw
 
 
-def classify(times: np.ndarray, m: np.ndarray, work: np.ndarray | None, status: np.ndarray,
-             minima: np.ndarray | None = None, options: ClassifyOptions = ClassifyOptions(),
-             energy_balance: bool = True) -> dict[str, np.ndarray]:
-    """Classify N trajectories from tail samples ``m`` (N, n, 3) at uniform ``times`` (n,),
-    ``work`` (N, n, 2) = (W_in, W_diss) cumulative (or None), integrator ``status`` (N,).
-    ``minima``: (k, 3) or per trajectory (N, k, 3) unit vectors.  Returns a dict of arrays."""
-    o = options
-    N, n = m.shape[:2]
-    if n < 8:
-        raise ValueError("need at least 8 tail samples")
-    dt = times[1] - times[0]
-    m_end = m[:, -1]
-    out = {
+def _empty_result(N: int) -> dict[str, np.ndarray]:
+    """Per-trajectory outputs before classification: class unresolved, no minimum, no cycle."""
+    return {
         "final_class": np.full(N, UNRESOLVED, dtype=np.int8),
         "minimum_index": np.full(N, -1, dtype=np.int16),
         "period": np.full(N, np.nan), "amplitude": np.full(N, np.nan), "cone_angle": np.full(N, np.nan),
@@ -108,15 +98,23 @@ def classify(times: np.ndarray, m: np.ndarray, work: np.ndarray | None, status: 
         "work_input_per_period": np.full(N, np.nan), "dissipation_per_period": np.full(N, np.nan),
         "n_turns": np.zeros(N), "settle_displacement": np.full(N, np.nan),
     }
-    finite = np.all(np.isfinite(m), axis=(1, 2))
-    # ---- fixed points
-    k0 = int(np.floor((1 - o.settle_fraction) * (n - 1)))
-    disp = np.max(angle_between(m[:, k0:], m_end[:, None, :]), axis=1)
-    out["settle_displacement"] = np.where(finite, disp, np.nan)
-    fixed = finite & (disp < o.fixed_tol)
 
-    # ---- cycles: winding axis, unwrapped azimuth, section crossings
-    mm = np.where(finite[:, None, None], m, 0.0)
+
+@dataclass
+class _Winding:
+    """Rotation of each trajectory about its rough winding axis ``axis`` (normalised sum of
+    m_k x m_(k+1); z where undefined, ``defined`` False): the unwrapped azimuth ``psi`` about
+    it, whole turns ``level`` since the first sample and the (fractional) ``turns``."""
+
+    axis: np.ndarray
+    defined: np.ndarray
+    psi: np.ndarray
+    level: np.ndarray
+    turns: np.ndarray
+
+
+def _winding(mm: np.ndarray, finite: np.ndarray) -> _Winding:
+    """:class:`_Winding` of the samples ``mm`` (N, n, 3) (zero where not ``finite``)."""
     area = cross(mm[:, :-1], mm[:, 1:]).sum(axis=1)
     an = np.linalg.norm(area, axis=1)
     ok_axis = finite & (an > 0)
@@ -124,91 +122,167 @@ def classify(times: np.ndarray, m: np.ndarray, work: np.ndarray | None, status: 
     u, w = tangent_frame(a)
     psi = np.unwrap(np.arctan2(np.einsum("nki,ni->nk", mm, w), np.einsum("nki,ni->nk", mm, u)), axis=1)
     turns = (psi[:, -1] - psi[:, 0]) / (2 * np.pi)
-    out["n_turns"] = np.where(ok_axis, turns, 0.0)
     level = np.floor((psi - psi[:, :1]) / (2 * np.pi))
-    cross_ev = (level[:, 1:] > level[:, :-1]) & ok_axis[:, None]
+    return _Winding(a, ok_axis, psi, level, turns)
+
+
+def _section_crossings(times: np.ndarray, m: np.ndarray, work: np.ndarray | None, wind: _Winding):
+    """Crossings of the Poincare section psi = psi_0 (mod 2 pi): trajectory ``tr`` of each,
+    its time, state (renormalised) and work integrals, refined by Newton on the cubic
+    (4-point Lagrange) interpolant of psi through the samples around the crossing."""
+    n = m.shape[1]
+    dt = times[1] - times[0]
+    psi, level = wind.psi, wind.level
+    cross_ev = (level[:, 1:] > level[:, :-1]) & wind.defined[:, None]
     tr, kk = np.nonzero(cross_ev)  # crossing between samples kk and kk+1 of trajectory tr
-    need = o.n_check + 1
-    cycle = np.zeros(N, dtype=bool)
-    if len(tr):
-        target = psi[tr, 0] + 2 * np.pi * level[tr, kk + 1]
-        base = np.clip(kk - 1, 0, n - 4)
-        nodes = base[:, None] + np.arange(4)[None, :]
-        P4 = psi[tr[:, None], nodes]
-        s = np.clip((target - psi[tr, kk]) / (psi[tr, kk + 1] - psi[tr, kk]), 0.0, 1.0) + kk - base - 1
-        lo, hi = kk - base - 1.0, kk - base
-        for _ in range(4):  # Newton on the cubic, kept inside the bracketing interval
-            wgt, dwgt = _lagrange_weights(s)
-            g = (wgt * P4).sum(1) - target
-            dg = (dwgt * P4).sum(1)
-            s = np.clip(s - g / np.where(dg > 0, dg, np.inf), lo, hi)
-        wgt, _ = _lagrange_weights(s)
-        t_c = times[0] + dt * (base + 1 + s)
-        m_c = np.einsum("ek,eki->ei", wgt, m[tr[:, None], nodes])
-        m_c /= np.linalg.norm(m_c, axis=1, keepdims=True)
-        W_c = np.einsum("ek,eki->ei", wgt, work[tr[:, None], nodes]) if work is not None else np.zeros((len(tr), 2))
-        # last `need` crossings of each trajectory
-        counts = np.bincount(tr, minlength=N)
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        rank = np.arange(len(tr)) - first[tr]
-        col = rank - (counts[tr] - need)
-        keep = col >= 0
-        T = np.full((N, need), np.nan)
-        MC = np.full((N, need, 3), np.nan)
-        WC = np.full((N, need, 2), np.nan)
-        T[tr[keep], col[keep]] = t_c[keep]
-        MC[tr[keep], col[keep]] = m_c[keep]
-        WC[tr[keep], col[keep]] = W_c[keep]
-        has = counts >= need
-        periods = np.diff(T, axis=1)
-        with np.errstate(invalid="ignore"):
-            mean_p = periods.mean(axis=1)
-            spread = (periods.max(axis=1) - periods.min(axis=1)) / mean_p
-            ret = np.max(angle_between(MC[:, 1:], MC[:, :-1]), axis=1)
-            dW = WC[:, -1] - WC[:, -2]
-            w_in, w_diss = dW[:, 0], dW[:, 1]
-            scale = np.maximum(np.abs(w_in), np.abs(w_diss))
-            balanced = (np.abs(w_in - w_diss) <= o.balance_rtol * scale) | (scale <= o.balance_atol)
-        if not energy_balance or work is None:
-            balanced = np.ones(N, dtype=bool)
-        cycle = has & ~fixed & (spread < o.period_rtol) & (ret < o.return_tol) & balanced & finite
-        # refined winding axis over the last n_check full turns, closed through the crossing points
-        # (a partial turn in the rough sum tilts it by O(1/turns))
-        t0w, t1w = T[:, 0], T[:, -1]
-        inw = (times[None, :] >= t0w[:, None]) & (times[None, :] <= t1w[:, None])
-        pair = inw[:, :-1] & inw[:, 1:]
-        area2 = np.where(pair[..., None], cross(mm[:, :-1], mm[:, 1:]), 0.0).sum(1)
-        has_in = inw.any(1)
-        k_first = np.argmax(inw, axis=1)
-        k_last = n - 1 - np.argmax(inw[:, ::-1], axis=1)
-        rows = np.arange(N)
-        mc0 = np.nan_to_num(MC[:, 0])
-        mc1 = np.nan_to_num(MC[:, -1])
-        area2 = area2 + cross(mc0, mm[rows, k_first]) + cross(mm[rows, k_last], mc1)
-        n2 = np.linalg.norm(area2, axis=1)
-        good2 = has & has_in & (n2 > 0)
-        a = np.where(good2[:, None], area2 / np.where(n2 > 0, n2, 1.0)[:, None], a)
-        # properties over the last full period
-        t_a, t_b = T[:, -2], T[:, -1]
-        inper = (times[None, :] >= t_a[:, None]) & (times[None, :] <= t_b[:, None])
-        cnt = np.maximum(inper.sum(1), 1)
-        c = np.where(inper[..., None], mm, 0.0).sum(1) / cnt[:, None]
-        c /= np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-300)
-        pol = angle_between(mm, a[:, None, :])
-        pmin = np.where(inper, pol, np.inf).min(1)
-        pmax = np.where(inper, pol, -np.inf).max(1)
-        amp = 0.5 * (pmax - pmin)
-        cone = np.where(inper, pol, 0.0).sum(1) / cnt
-        sel = cycle
-        out["period"][sel] = periods[sel, -1]
-        out["amplitude"][sel] = amp[sel]
-        out["cone_angle"][sel] = cone[sel]
-        out["cycle_axis"][sel] = a[sel]
-        out["cycle_center"][sel] = c[sel]
-        out["cycle_polar_min"][sel] = pmin[sel]
-        out["cycle_polar_max"][sel] = pmax[sel]
-        out["work_input_per_period"][sel] = w_in[sel]
-        out["dissipation_per_period"][sel] = w_diss[sel]
+    target = psi[tr, 0] + 2 * np.pi * level[tr, kk + 1]
+    base = np.clip(kk - 1, 0, n - 4)
+    nodes = base[:, None] + np.arange(4)[None, :]
+    P4 = psi[tr[:, None], nodes]
+    s = np.clip((target - psi[tr, kk]) / (psi[tr, kk + 1] - psi[tr, kk]), 0.0, 1.0) + kk - base - 1
+    lo, hi = kk - base - 1.0, kk - base
+    for _ in range(4):  # Newton on the cubic, kept inside the bracketing interval
+        wgt, dwgt = _lagrange_weights(s)
+        g = (wgt * P4).sum(1) - target
+        dg = (dwgt * P4).sum(1)
+        s = np.clip(s - g / np.where(dg > 0, dg, np.inf), lo, hi)
+    wgt, _ = _lagrange_weights(s)
+    t_c = times[0] + dt * (base + 1 + s)
+    m_c = np.einsum("ek,eki->ei", wgt, m[tr[:, None], nodes])
+    m_c /= np.linalg.norm(m_c, axis=1, keepdims=True)
+    W_c = np.einsum("ek,eki->ei", wgt, work[tr[:, None], nodes]) if work is not None else np.zeros((len(tr), 2))
+    return tr, t_c, m_c, W_c
+
+
+def _last_crossings(N: int, need: int, tr, t_c, m_c, W_c):
+    """The last ``need`` crossings of each trajectory: times (N, need), states (N, need, 3), work
+    integrals (N, need, 2) (NaN where fewer), and whether a trajectory has ``need``."""
+    counts = np.bincount(tr, minlength=N)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(tr)) - first[tr]
+    col = rank - (counts[tr] - need)
+    keep = col >= 0
+    T = np.full((N, need), np.nan)
+    MC = np.full((N, need, 3), np.nan)
+    WC = np.full((N, need, 2), np.nan)
+    T[tr[keep], col[keep]] = t_c[keep]
+    MC[tr[keep], col[keep]] = m_c[keep]
+    WC[tr[keep], col[keep]] = W_c[keep]
+    return T, MC, WC, counts >= need
+
+
+def _refined_axis(times: np.ndarray, mm: np.ndarray, T: np.ndarray, MC: np.ndarray, has: np.ndarray,
+                  a: np.ndarray) -> np.ndarray:
+    """Winding axis over the last n_check full turns, closed through the crossing points (a
+    partial turn in the rough sum tilts it by O(1/turns)); the rough axis ``a`` where undefined."""
+    n = mm.shape[1]
+    t0w, t1w = T[:, 0], T[:, -1]
+    inw = (times[None, :] >= t0w[:, None]) & (times[None, :] <= t1w[:, None])
+    pair = inw[:, :-1] & inw[:, 1:]
+    area2 = np.where(pair[..., None], cross(mm[:, :-1], mm[:, 1:]), 0.0).sum(1)
+    has_in = inw.any(1)
+    k_first = np.argmax(inw, axis=1)
+    k_last = n - 1 - np.argmax(inw[:, ::-1], axis=1)
+    rows = np.arange(len(mm))
+    mc0 = np.nan_to_num(MC[:, 0])
+    mc1 = np.nan_to_num(MC[:, -1])
+    area2 = area2 + cross(mc0, mm[rows, k_first]) + cross(mm[rows, k_last], mc1)
+    n2 = np.linalg.norm(area2, axis=1)
+    good2 = has & has_in & (n2 > 0)
+    return np.where(good2[:, None], area2 / np.where(n2 > 0, n2, 1.0)[:, None], a)
+
+
+def _store_cycle_properties(out: dict[str, np.ndarray], sel: np.ndarray, times: np.ndarray, mm: np.ndarray,
+                            T: np.ndarray, a: np.ndarray, period: np.ndarray, w_in: np.ndarray,
+                            w_diss: np.ndarray) -> None:
+    """Properties over the last full period (between the last two crossings ``T``) of the
+    cycles ``sel``, written into ``out``: polar angles about the axis ``a``, centre, period and
+    work per period."""
+    t_a, t_b = T[:, -2], T[:, -1]
+    inper = (times[None, :] >= t_a[:, None]) & (times[None, :] <= t_b[:, None])
+    cnt = np.maximum(inper.sum(1), 1)
+    c = np.where(inper[..., None], mm, 0.0).sum(1) / cnt[:, None]
+    c /= np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-300)
+    pol = angle_between(mm, a[:, None, :])
+    pmin = np.where(inper, pol, np.inf).min(1)
+    pmax = np.where(inper, pol, -np.inf).max(1)
+    amp = 0.5 * (pmax - pmin)
+    cone = np.where(inper, pol, 0.0).sum(1) / cnt
+    out["period"][sel] = period[sel]
+    out["amplitude"][sel] = amp[sel]
+    out["cone_angle"][sel] = cone[sel]
+    out["cycle_axis"][sel] = a[sel]
+    out["cycle_center"][sel] = c[sel]
+    out["cycle_polar_min"][sel] = pmin[sel]
+    out["cycle_polar_max"][sel] = pmax[sel]
+    out["work_input_per_period"][sel] = w_in[sel]
+    out["dissipation_per_period"][sel] = w_diss[sel]
+
+
+def _limit_cycles(out: dict[str, np.ndarray], times: np.ndarray, m: np.ndarray, mm: np.ndarray,
+                  work: np.ndarray | None, finite: np.ndarray, fixed: np.ndarray, o: ClassifyOptions,
+                  energy_balance: bool) -> np.ndarray:
+    """Which trajectories are limit cycles (criteria in the module docstring); their cycle
+    properties and every trajectory's ``n_turns`` are written into ``out``."""
+    N = len(m)
+    wind = _winding(mm, finite)
+    out["n_turns"] = np.where(wind.defined, wind.turns, 0.0)
+    tr, t_c, m_c, W_c = _section_crossings(times, m, work, wind)
+    if not len(tr):
+        return np.zeros(N, dtype=bool)
+    T, MC, WC, has = _last_crossings(N, o.n_check + 1, tr, t_c, m_c, W_c)
+    periods = np.diff(T, axis=1)
+    with np.errstate(invalid="ignore"):
+        mean_p = periods.mean(axis=1)
+        spread = (periods.max(axis=1) - periods.min(axis=1)) / mean_p
+        ret = np.max(angle_between(MC[:, 1:], MC[:, :-1]), axis=1)
+        dW = WC[:, -1] - WC[:, -2]
+        w_in, w_diss = dW[:, 0], dW[:, 1]
+        scale = np.maximum(np.abs(w_in), np.abs(w_diss))
+        balanced = (np.abs(w_in - w_diss) <= o.balance_rtol * scale) | (scale <= o.balance_atol)
+    if not energy_balance or work is None:
+        balanced = np.ones(N, dtype=bool)
+    cycle = has & ~fixed & (spread < o.period_rtol) & (ret < o.return_tol) & balanced & finite
+    a = _refined_axis(times, mm, T, MC, has, wind.axis)
+    _store_cycle_properties(out, cycle, times, mm, T, a, periods[:, -1], w_in, w_diss)
+    return cycle
+
+
+def _nearest_minimum(m_end: np.ndarray, minima: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the minimum nearest to each end state and whether it lies within ``tol`` (rad).
+    ``minima``: (k, 3) or (N, k, 3)."""
+    N = len(m_end)
+    mins = np.asarray(minima, float)
+    mins = mins / np.linalg.norm(mins, axis=-1, keepdims=True)
+    mins = np.broadcast_to(mins, (N,) + mins.shape[-2:]) if mins.ndim == 2 else mins
+    ang = angle_between(m_end[:, None, :], mins)
+    best = np.argmin(np.where(np.isfinite(ang), ang, np.inf), axis=1)
+    return best, np.take_along_axis(ang, best[:, None], 1)[:, 0] < tol
+
+
+def classify(times: np.ndarray, m: np.ndarray, work: np.ndarray | None, status: np.ndarray,
+             minima: np.ndarray | None = None, options: ClassifyOptions = ClassifyOptions(),
+             energy_balance: bool = True) -> dict[str, np.ndarray]:
+    """Classify N trajectories of the LLG equation (eqs. 2.15, 2.26) from tail samples ``m``
+    (N, n, 3, unit vectors) at uniform ``times`` (n,), ``work`` (N, n, 2) = (W_in, W_diss)
+    cumulative (energy density, eqs. 2.11, 2.25; or None), integrator ``status`` (N,).
+    ``minima``: (k, 3) or per trajectory (N, k, 3) unit vectors.  Returns a dict of arrays
+    (classes and cycle properties as in the module docstring; angles in rad, periods in the
+    unit of ``times``)."""
+    o = options
+    N, n = m.shape[:2]
+    if n < 8:
+        raise ValueError("need at least 8 tail samples")
+    m_end = m[:, -1]
+    out = _empty_result(N)
+    finite = np.all(np.isfinite(m), axis=(1, 2))
+    # fixed points: the largest angle from the end state over the settle window
+    k0 = int(np.floor((1 - o.settle_fraction) * (n - 1)))
+    disp = np.max(angle_between(m[:, k0:], m_end[:, None, :]), axis=1)
+    out["settle_displacement"] = np.where(finite, disp, np.nan)
+    fixed = finite & (disp < o.fixed_tol)
+    mm = np.where(finite[:, None, None], m, 0.0)
+    cycle = _limit_cycles(out, times, m, mm, work, finite, fixed, o, energy_balance)
 
     cls = out["final_class"]
     cls[fixed] = FIXED_POINT
@@ -217,12 +291,7 @@ def classify(times: np.ndarray, m: np.ndarray, work: np.ndarray | None, status: 
     cls[stopped] = SINGULAR_POINT
     cls[(status != 0) & ~stopped] = INTEGRATION_FAILED
     if minima is not None:
-        mins = np.asarray(minima, float)
-        mins = mins / np.linalg.norm(mins, axis=-1, keepdims=True)
-        mins = np.broadcast_to(mins, (N,) + mins.shape[-2:]) if mins.ndim == 2 else mins
-        ang = angle_between(m_end[:, None, :], mins)
-        best = np.argmin(np.where(np.isfinite(ang), ang, np.inf), axis=1)
-        close = np.take_along_axis(ang, best[:, None], 1)[:, 0] < o.minimum_tol
+        best, close = _nearest_minimum(m_end, minima, o.minimum_tol)
         sel = (cls == FIXED_POINT) & close
         out["minimum_index"][sel] = best[sel]
     return out
