@@ -13,14 +13,16 @@ A parameter sweep overrides values per point with :func:`dataclasses.replace`::
                     model=base.model.with_parameters(J=0.2))
 
 The stages (:mod:`magcore.stages`) build one :class:`StudySettings` per call and pass its parts
-down; the raw ``cfg`` dict is kept only for provenance (the stored config and fingerprints).
+down; the raw ``cfg`` dict is used only for provenance (the stored config, the fingerprints, the
+check that upstream stores come from the same config sections).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -40,11 +42,11 @@ class ModelSettings:
     source: Mapping[str, Any] | None
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "ModelSettings":
+    def from_section(cls, section: Mapping[str, Any]) -> ModelSettings:
         return cls(name=section["name"], material=section["material"], parameters=dict(section["parameters"]),
                    source=copy.deepcopy(section["source"]))
 
-    def with_parameters(self, **values: float) -> "ModelSettings":
+    def with_parameters(self, **values: float) -> ModelSettings:
         """The same model with some parameters set (the others kept)."""
         return replace(self, parameters={**self.parameters, **values})
 
@@ -79,7 +81,7 @@ class MeshSettings:
     n_k: int
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "MeshSettings":
+    def from_section(cls, section: Mapping[str, Any]) -> MeshSettings:
         return cls(**{name: section[name] for name in cls.__dataclass_fields__})
 
     def build(self, model: Model) -> KMesh:
@@ -98,7 +100,7 @@ class SphereGrid:
     n_phi: int
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "SphereGrid":
+    def from_section(cls, section: Mapping[str, Any]) -> SphereGrid:
         return cls(n_theta=section["n_theta"], n_phi=section["n_phi"])
 
     def angles(self) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +119,7 @@ class BandsSettings:
     reference_directions_deg: tuple[tuple[float, float], ...]
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "BandsSettings":
+    def from_section(cls, section: Mapping[str, Any]) -> BandsSettings:
         return cls(path_points=section["path_points"], path_extent=section["path_extent"],
                    reference_directions_deg=tuple(tuple(d) for d in section["reference_directions_deg"]))
 
@@ -140,7 +142,7 @@ class TextureSettings:
     rotation_grid: tuple[int, int]
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "TextureSettings":
+    def from_section(cls, section: Mapping[str, Any]) -> TextureSettings:
         return cls(enabled=section["enabled"], walls=tuple(section["walls"]), profile=section["profile"],
                    width=section["width"], extent=section["extent"], n_points=section["n_points"],
                    fd_step=section["fd_step"], rotation_grid=tuple(section["rotation_grid"]))
@@ -162,7 +164,7 @@ class SlurmSettings:
     jobs: int
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "SlurmSettings":
+    def from_section(cls, section: Mapping[str, Any]) -> SlurmSettings:
         return cls(**{name: section[name] for name in cls.__dataclass_fields__})
 
 
@@ -174,7 +176,7 @@ class ComputeLimits:
     max_work: float
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "ComputeLimits":
+    def from_section(cls, section: Mapping[str, Any]) -> ComputeLimits:
         return cls(max_memory_gb=section["max_memory_gb"], max_work=section["max_work"])
 
 
@@ -191,7 +193,7 @@ class ComputeSettings:
     limits: ComputeLimits
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "ComputeSettings":
+    def from_section(cls, section: Mapping[str, Any]) -> ComputeSettings:
         return cls(points_per_chunk=section["points_per_chunk"],
                    wall_points_per_chunk=section["wall_points_per_chunk"], k_block=section["k_block"],
                    dask_cluster=section["dask_cluster"], dask_scheduler=section["dask_scheduler"],
@@ -206,7 +208,7 @@ class FigureSettings:
     dpi: int
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> "FigureSettings":
+    def from_section(cls, section: Mapping[str, Any]) -> FigureSettings:
         return cls(dpi=section["dpi"])
 
 
@@ -222,7 +224,7 @@ class LLGSettings:
     section: Mapping[str, Any]
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any], electric_field) -> "LLGSettings":
+    def from_section(cls, section: Mapping[str, Any], electric_field) -> LLGSettings:
         from .llg.spec import resolve_electric_fields
 
         resolved = copy.deepcopy(dict(section))
@@ -263,7 +265,7 @@ class StudySettings:
     electric_field: tuple[float, ...]
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> "StudySettings":
+    def from_config(cls, cfg: Mapping[str, Any]) -> StudySettings:
         """The settings of a configuration resolved by :func:`magcore.config.validate`."""
         return cls(
             study=cfg["study"], results_dir=cfg["results_dir"],
@@ -277,6 +279,6 @@ class StudySettings:
             electric_field=tuple(float(x) for x in cfg["electric_field"]),
         )
 
-    def with_chemical_potential(self, chemical_potential: float) -> "StudySettings":
+    def with_chemical_potential(self, chemical_potential: float) -> StudySettings:
         """The same study at another chemical potential (e.g. the bands stage's mid-gap value)."""
         return replace(self, electrons=replace(self.electrons, chemical_potential=float(chemical_potential)))

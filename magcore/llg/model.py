@@ -528,12 +528,12 @@ def _build_coefficient(v, name: str, ctx: _SpecContext):
     mp = ctx.need_maps(f"{name}: sphere")
     var = v["sphere"]
     if name == "gamma":
-        base = lambda m, _v=var: mp.interpolator(_v)(m)  # noqa: E731
+        base = lambda m, _v=var: mp.interpolator(_v)(m)
         if v.get("electric_field") is None:
             return base
         E = np.asarray(ctx.num(v["electric_field"]), float)
         return lambda m: base(m) / (1.0 + base(m) * (mp.inverse_gamma_E(m)[:, :E.shape[-1]] @ E))
-    base = lambda m, _v=var: mp.interpolator(_v, ("component", "component2"))(m)  # noqa: E731
+    base = lambda m, _v=var: mp.interpolator(_v, ("component", "component2"))(m)
     if v.get("electric_field") is None:
         return base
     E = np.asarray(ctx.num(v["electric_field"]), float)

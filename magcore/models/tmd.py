@@ -160,8 +160,9 @@ class TMD(Model):
     # -- six-band operators ----------------------------------------------------------------
     def _operators(self, k, m, which):
         """H (which = 0) or dH/dk (which = 1) on the broadcast batch by the compiled kernel
-        :func:`magcore.models._tmd_kernels._tmd_operators` (the formulas of :meth:`h_nn` and :meth:`dh_nn_dk`)."""
-        from ._tmd_kernels import _tmd_operators  # numba is imported where a kernel runs
+        :func:`magcore.models._tmd_kernels._tmd_operators` (the formulas of :meth:`h_nn` and
+        :meth:`dh_nn_dk`); numba is imported here, where a kernel runs."""
+        from ._tmd_kernels import _tmd_operators
 
         kf, mf, batch = self._flat_km(k, m)
         N = kf.shape[0]

@@ -76,5 +76,5 @@ def test_validating_a_shipped_config_imports_no_numba(study):
             "assert 'numba' not in sys.modules, sorted(m for m in sys.modules if m.startswith(('numba', 'magcore')))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT.parent), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-c", code, str(ROOT.parent / "config" / study)], cwd=ROOT.parent,
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
