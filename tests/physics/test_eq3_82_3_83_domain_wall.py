@@ -1,25 +1,14 @@
-"""Textures m(r) (magcore.texture): analytic gradients against finite differences, limits, frames."""
+"""Domain walls m(r) (magcore.texture): the dissertation's wall theta(y) = atan(y / w0) + pi/2, Bloch
+phi = 0 and Neel phi = pi/2 (eqs. 3.82-3.83), analytic gradients against finite differences, limits,
+frames.
+"""
 
 import numpy as np
 import pytest
 
-from magcore.texture import DomainWall, Skyrmion, wall_profile
+from magcore.texture import DomainWall, wall_profile
 
-
-def _fd_grad(tex, r, h=1e-4):
-    out = []
-    for j in range(2):
-        e = np.zeros(2)
-        e[j] = h
-        mp, _ = tex(r + e)
-        mm, _ = tex(r - e)
-        m2p, _ = tex(r + 2 * e)
-        m2m, _ = tex(r - 2 * e)
-        d1 = (mp - mm) / (2 * h)
-        d2 = (m2p - m2m) / (4 * h)
-        out.append((4 * d1 - d2) / 3)
-    return np.stack(out, axis=-2)
-
+from physics_helpers import fd_grad as _fd_grad
 
 WALLS = [
     DomainWall.bloch(100.0),
@@ -73,23 +62,3 @@ def test_dissertation_frame_bloch_and_neel():
         np.testing.assert_allclose(grad[:, 0], 0.0)  # no x dependence
         far, _ = wall(wall.along_normal(np.array([-1e10, 1e10])))
         np.testing.assert_allclose(far, [[0, 0, 1], [0, 0, -1]], atol=1e-6)
-
-
-@pytest.mark.parametrize("kw", [dict(), dict(helicity=np.pi / 2), dict(vorticity=-1, helicity=0.4, polarity=-1, magnitude=2.0)])
-def test_skyrmion_gradient_and_limits(kw):
-    sk = Skyrmion(radius=30.0, width=8.0, center=(3.0, -2.0), **kw)
-    rng = np.random.default_rng(2)
-    r = rng.uniform(-80, 80, (50, 2))
-    m, grad = sk(r)
-    np.testing.assert_allclose(np.linalg.norm(m, axis=-1), sk.magnitude, rtol=1e-13)
-    np.testing.assert_allclose(grad, _fd_grad(sk, r, 1e-3), atol=1e-8 * sk.magnitude)
-    # core and far field
-    core, gcore = sk(np.array(sk.center))
-    np.testing.assert_allclose(core, [0, 0, -sk.polarity * sk.magnitude], atol=1e-12)
-    np.testing.assert_allclose(gcore, _fd_grad(sk, np.array(sk.center), 1e-3), atol=1e-7)
-    far, _ = sk(np.array(sk.center) + np.array([1e4, 0.0]))
-    np.testing.assert_allclose(far, [0, 0, sk.polarity * sk.magnitude], atol=1e-9)
-    # helicity 0 (Neel): in-plane part radial at the wall radius
-    if not kw:
-        m30, _ = sk(np.array(sk.center) + np.array([30.0, 0.0]))
-        assert m30[0] > 0.99 and abs(m30[1]) < 1e-12

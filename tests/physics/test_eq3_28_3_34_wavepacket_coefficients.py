@@ -1,20 +1,17 @@
-"""Second-order wavepacket coefficients and the texture spin density (magcore.wavepacket, chapter 3)."""
+"""Second-order wavepacket coefficients per band (magcore.wavepacket): alpha (eq. 3.28), beta (3.29),
+gamma (3.33), eta (3.34), chi (3.46).  Analytic derivatives against finite differences, beta = alpha
+for a scalar coupling, gauge invariance, and NaN (not inf) on degenerate pairs.
+"""
 
 import numpy as np
-import pytest
 
+from magcore import wavepacket as wp
 from magcore.bands import eigensystem
-from magcore.electrons import Electrons
-from magcore.kmesh import bz_mesh
 from magcore.models import get_model
 from magcore.models.base import Model, broadcast_km
 from magcore.models.validation import GAMMA
-from magcore.texture import DomainWall
-from magcore import wavepacket as wp
 
-def _rng(seed=7):
-    return np.random.default_rng(seed)
-M_GENERIC = np.array([0.31, -0.52, 0.79])
+from physics_helpers import M_GENERIC, rng as _rng
 
 
 class PTDirac(Model):
@@ -88,7 +85,8 @@ class ScalarCoupling(Model):
 KEYS = ("berry_kk", "berry_km", "berry_mm", "spin_dipole", "alpha", "dalpha_dm", "beta", "gamma", "eta", "chi")
 
 
-# -- analytic derivatives -------------------------------------------------------------------
+# ---- analytic derivatives ----------------------------------------------------------------------------------
+
 
 def test_analytic_m_derivative_of_alpha_matches_finite_differences():
     model = get_model("tmd")
@@ -137,7 +135,8 @@ def test_beta_reduces_to_alpha_for_a_scalar_coupling():
     np.testing.assert_allclose(c["gamma"][:, 0], 0.0, atol=1e-12 * scale)
 
 
-# -- gauge invariance -------------------------------------------------------------------------
+# ---- gauge invariance --------------------------------------------------------------------------------------
+
 
 def test_coefficients_gauge_invariant_under_random_phases():
     model = get_model("tmd")
@@ -184,118 +183,3 @@ def test_degenerate_pairs_nonabelian_invariant_per_band_nan():
     assert c["degenerate"].all()
     for key in KEYS:
         assert np.isnan(c[key]).all() and not np.isinf(c[key]).any()
-
-
-# -- second Chern form ------------------------------------------------------------------------
-
-@pytest.mark.parametrize("name,params", [("qwz", dict(u=-1.0, J=0.7)), ("rashba_fm", dict())])
-def test_second_chern_form_vanishes_for_two_band_models(name, params):
-    model = get_model(name, **params)
-    k = _rng().uniform(-1, 1, (200, 2))
-    m = _rng(3).normal(size=(200, 3))
-    grad = _rng(3).normal(size=(200, 2, 3))
-    g = wp.texture_geometry(model, k, m, grad, occupied=[0])
-    scale = np.nanmax(np.abs(g["first_chern"])) * np.nanmax(np.abs(g["first_chern"])) + 1e-300
-    assert np.nanmax(np.abs(g["second_chern"])) < 1e-12 * max(scale, 1.0)
-    assert np.nanmax(np.abs(g["second_chern_nonabelian"])) < 1e-12 * max(scale, 1.0)
-
-
-def test_second_chern_form_nonzero_for_tmd():
-    model = get_model("tmd")
-    k = _rng().uniform(-1.5, 1.5, (200, 2))
-    wall = DomainWall.bloch(100.0)
-    m, grad = wall(wall.along_normal(np.array(50.0)))
-    g = wp.texture_geometry(model, k, m, grad, occupied=[0, 1])
-    assert np.abs(g["second_chern"][..., :2]).max() > 1e-6
-    assert np.abs(g["second_chern_nonabelian"]).max() > 1e-8
-
-
-# -- Maxwell relation (3.72-3.74) -------------------------------------------------------------
-
-def _sums(model, mesh, m, mu, T=0.0):
-    el = Electrons(chemical_potential=mu, temperature=T)
-    kap, pol, bad = wp._kappa_integrand(model, mesh.points, m, el, hessian_step=1e-3)
-    assert not bad.any()
-    return np.einsum("q,qijk->ijk", mesh.weights, kap), np.einsum("q,qji->ji", mesh.weights, pol)
-
-
-def test_maxwell_relation_tmd_insulator():
-    """d kappa_ijk / d mu = d P_ji / d m_k (T = 0, mu in the gap above the two lowest bands),
-    with P_ji = -int f alpha_ji the electron polarization per unit eE_i (charge -e)."""
-    model = get_model("tmd")
-    mesh = bz_mesh(model.reciprocal_vectors(), 24)
-    mu, dmu, h = 0.7, 0.05, 1e-3
-    kp, _ = _sums(model, mesh, M_GENERIC, mu + dmu)
-    km, _ = _sums(model, mesh, M_GENERIC, mu - dmu)
-    dk_dmu = (kp - km) / (2 * dmu)
-    dP = np.zeros((2, 2, 3))
-    for l in range(3):
-        e = np.zeros(3)
-        e[l] = h
-        P = {s: _sums(model, mesh, M_GENERIC + s * e, mu)[1] for s in (-2, -1, 1, 2)}
-        dP[..., l] = (4 * (P[1] - P[-1]) / (2 * h) - (P[2] - P[-2]) / (4 * h)) / 3
-    dPT = np.einsum("jik->ijk", dP)
-    assert np.abs(dPT).max() > 1e-4  # not trivially zero
-    np.testing.assert_allclose(dk_dmu, dPT, rtol=1e-6, atol=1e-7 * np.abs(dPT).max())
-    # the converged value: meshes 36 and 48 agree to 1e-3 (exponential convergence; 24 is off by 2%)
-    conv = []
-    for n in (36, 48):
-        fine = bz_mesh(model.reciprocal_vectors(), n)
-        conv.append((_sums(model, fine, M_GENERIC, mu + dmu)[0] - _sums(model, fine, M_GENERIC, mu - dmu)[0]) / (2 * dmu))
-    np.testing.assert_allclose(conv[0], conv[1], rtol=0, atol=1e-3 * np.abs(conv[1]).max())
-    assert np.abs(dk_dmu - conv[1]).max() > 1e-3 * np.abs(conv[1]).max()  # the coarse mesh is not converged
-
-
-# -- section 3.5 claims for WTe2, lowest two bands filled -------------------------------------
-
-@pytest.fixture(scope="module")
-def wte2_bloch():
-    model = get_model("tmd", material="WTe2")
-    mesh = bz_mesh(model.reciprocal_vectors(), 30)
-    y = np.array([-100.0, -30.0, 0.0, 30.0, 100.0])
-    return wp.wall_response(model, DomainWall.bloch(100.0), y, mesh, filling=2, k_block=4096)
-
-
-def test_first_chern_part_vanishes(wte2_bloch):
-    ds = wte2_bloch
-    h1 = np.abs(ds.spin_density_first_chern.sel(field="x")).max()
-    h2 = np.abs(ds.spin_density_second_chern.sel(field="x")).max()
-    assert h1 < 1e-3 * h2
-    for var in ("spin_density_first_chern", "spin_density_second_chern", "spin_density_spin_dipole",
-                "dmi_tensor", "kappa"):
-        assert {"long_name", "units", "equation"} <= set(ds[var].attrs)
-    assert (ds.n_degenerate_k == 0).all()
-
-
-def test_dominant_geometric_component_is_y_and_antisymmetric(wte2_bloch):
-    h = wte2_bloch.spin_density_second_chern.sel(field="x").values  # (y, component)
-    comp = np.abs(h).max(axis=0)
-    assert comp.argmax() == 1 and comp[[0, 2]].max() < 1e-8 * comp[1]
-    np.testing.assert_allclose(h[::-1, 1], -h[:, 1], rtol=1e-8, atol=1e-12)
-    assert abs(h[2, 1]) < 1e-10 * comp[1]  # zero at the centre
-
-
-def test_spin_dipole_part_relative_to_geometric(wte2_bloch):
-    """Ratio of the spin-dipole to the geometric density; the dissertation says ~10x.  Found
-    (converged in the k-mesh, 30 -> 60 -> 90, see the report): the spin-dipole part is also
-    y-polarised and antisymmetric for the Bloch wall, about 1.5x the per-band (Abelian)
-    second-Chern-form part and ~10^3 x the occupied-subspace (non-Abelian) one."""
-    ds = wte2_bloch
-    hF = ds.spin_density_spin_dipole.sel(field="x").values
-    hG = ds.spin_density_geometric.sel(field="x").values
-    hNA = ds.spin_density_second_chern_nonabelian.sel(field="x").values
-    err = ds.spin_density_spin_dipole_fd_error.sel(field="x").values
-    assert np.all(err[:, 1] < 1e-2 * np.abs(hF[:, 1]).max())
-    np.testing.assert_allclose(hF[::-1, 1], -hF[:, 1], rtol=1e-6, atol=1e-12)
-    assert np.abs(hF[:, [0, 2]]).max() < 1e-3 * np.abs(hF[:, 1]).max()
-    ratio = np.abs(hF[:, 1]).max() / np.abs(hG[:, 1]).max()
-    assert 1.2 < ratio < 2.0, ratio
-    assert np.abs(hF[:, 1]).max() / np.abs(hNA[:, 1]).max() > 100
-
-
-def test_second_chern_number_of_full_rotation_is_zero():
-    model = get_model("tmd")
-    mesh = bz_mesh(model.reciprocal_vectors(), 18)
-    out = wp.wall_rotation_second_chern(model, mesh, 2, n_theta=8, n_phi=6)
-    assert out["n_degenerate_nonabelian"] == 0
-    assert abs(out["C2_nonabelian"]) < 0.05

@@ -1,9 +1,11 @@
-"""2D-TI edge: H^E (eq. 2.41) and the quantized work around closed paths (eqs. 2.25, 2.42)."""
+"""2D-TI edge: the field-induced field H^E (eq. 2.41) and the quantized work e E C around closed paths
+(eqs. 2.25, 2.42), from the band sums and along LLG limit cycles."""
 
 import numpy as np
 import pytest
 
 from magcore.kmesh import segment_mesh
+from magcore.llg import LIMIT_CYCLE, LLG, FaradayField, UniaxialAnisotropy, Zeeman, sweep
 from magcore.models import get_model
 from magcore.pumping import intrinsic_field_induced_field, loop_derivative, work_integral
 from magcore.sphere import Electrons
@@ -77,3 +79,24 @@ def test_loop_derivative_is_spectral():
     dm = loop_derivative(m)
     np.testing.assert_allclose(dm[:, 0], -2 * np.pi * np.sin(2 * np.pi * t), atol=1e-12)
     np.testing.assert_allclose(dm[:, 1], 6 * np.pi * np.cos(2 * np.pi * 3 * t), atol=1e-11)
+
+
+# ---- along LLG limit cycles ----------------------------------------------------------------------------------
+
+
+def test_quantized_work_per_turn_with_the_eq_2_41_field():
+    # with H^E = -(B/m) e_phi / sin t (eq. 2.41) the work per turn about y is 2 pi |B| = eE
+    # whatever the orbit (eq. 2.42); with the printed eq. 2.45 it is 2 pi |B| <sin t> < 2 pi |B|.
+    # Both forms in one batch: Faraday terms of each form with B switched on per trajectory.
+    def model(p):
+        B41, B45 = -0.1 * (p["form"] == 41), -0.1 * (p["form"] == 45)
+        return LLG([UniaxialAnisotropy(1.0, [1, 0, 0]), UniaxialAnisotropy(-1.0, [0, 1, 0]), Zeeman([0, 1.0, 0]),
+                    FaradayField(B41, [0, 1, 0], "2.41"), FaradayField(B45, [0, 1, 0], "2.45")],
+                   gamma=1.0, damping=2 * 0.027)
+    ds = sweep(model, {"form": [41, 45]}, initial={"theta": 0.4 * np.pi, "phi": 0.0, "polar_axis": "y"},
+               t_end=300.0, n_tail=2048, tail_fraction=0.4, rtol=1e-7, atol=1e-9)
+    assert np.all(ds.final_class.values == LIMIT_CYCLE)
+    w41, w45 = ds.work_input_per_period.values
+    np.testing.assert_allclose(w41, 2 * np.pi * 0.1, rtol=1e-4)
+    assert w45 < 0.99 * 2 * np.pi * 0.1
+    np.testing.assert_allclose(ds.work_input_per_period, ds.dissipation_per_period, rtol=1e-3)

@@ -1,4 +1,6 @@
-"""Sphere maps of the TI surface model against eqs. 2.31, 2.32, 2.35 (section 2.3)."""
+"""The 3D-TI surface model (eq. 2.30): its sphere maps against eqs. 2.31 (Omega_theta_phi), 2.32
+(gamma_s), 2.34 (total gamma) and 2.35 (G_s), converged in the cutoff, and its gap closing on the
+equator (section 2.3)."""
 
 import warnings
 

@@ -25,6 +25,15 @@ HONEYCOMB = [[1 / 3, 1 / 3], [2 / 3, 2 / 3]]
 RNG = np.random.default_rng(20240611)
 
 
+@pytest.fixture(autouse=True)
+def _reseed_rng():
+    """Every test starts RNG from the same fixed seed, so its draws do not depend on which tests
+    ran before it (a subset, another order)."""
+    global RNG
+    RNG = np.random.default_rng(20240611)
+
+
+
 def haldane_hops(t1, t2, phi):
     """Haldane model on the honeycomb lattice as a PythTB hopping list (set_hop(amp, i, j, R)):
     nearest neighbours t1 (A=0 -> B=1), second neighbours t2 e^{+i phi} circulating one way."""

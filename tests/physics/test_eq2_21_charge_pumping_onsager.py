@@ -1,4 +1,6 @@
-"""Onsager reciprocity (eq. 2.21 vs 2.17) for the TMD model at a generic m.
+"""Charge pumping (eq. 2.21) and its Onsager reciprocity with the field-induced field (eq. 2.17): the
+intrinsic pumping tensor equals the intrinsic H^E, and the extrinsic pumping tensor is minus the
+extrinsic H^E tensor.
 
 The intrinsic field-induced field H^E_l = e E_i int f0 Omega_{k_i m_l} (sum over states, in
 magcore.sphere) and the intrinsic pumped current j_i = e int f0 Omega_{k_i m_l} m_dot_l are the same
@@ -6,6 +8,7 @@ tensor read two ways.  The pumping side is computed here independently: the (k_i
 curvature of each band from the Berry phase of a small plaquette of eigenvectors in the mixed
 (k, m) space (a link method: no energy denominators, no derivative operators).
 """
+
 
 import numpy as np
 import pytest
@@ -15,6 +18,8 @@ from magcore.kmesh import bz_mesh
 from magcore.models import get_model
 from magcore.occupation import fermi_dirac
 from magcore.sphere import Electrons, sphere_partial_sums
+
+from physics_helpers import metal, ti_map
 
 
 def plaquette_curvature(model, k, m, i, l, delta):
@@ -69,3 +74,14 @@ def test_intrinsic_field_vanishes_for_insulating_fillings():
         values.append(np.max(np.abs(out["omega_km"])))
     # zero up to the discretisation of a mesh that is not C3 symmetric, which decays fast
     assert values[0] > values[1] > values[2] and values[2] < 1e-8, values
+
+
+# ---- extrinsic part ----------------------------------------------------------------------------------------
+
+
+def test_extrinsic_pumping_is_minus_extrinsic_field_tensor():
+    # eq. 2.21 vs 2.17: j_e = +tau int v dE/dm f', H^E_e = -tau int v dE/dm f'
+    ds = ti_map(n_theta=9, n_phi=6, kc=60.0, electrons=metal())
+    pump = ds.charge_pumping_extrinsic.values  # (.., field i, component l)
+    hE = ds.field_induced_field_extrinsic.values  # (.., component l, field i)
+    np.testing.assert_allclose(pump, -hE.swapaxes(-1, -2), atol=1e-14)
