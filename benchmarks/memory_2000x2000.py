@@ -42,7 +42,7 @@ print(json.dumps({"k_points": mesh.size, "seconds": dt, "rss_before_mesh_MiB": r
                   "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "tracemalloc_peak_integration_MiB": peak / 2**20,
                   "mesh_MiB": (mesh.points.nbytes + mesh.weights.nbytes) / 2**20,
-                  "omega_mm_xy": float(out["omega_mm"][0, 0, 1]), "n_degenerate": int(out["n_degenerate"][0])}))
+                  "omega_mm_xy": float(out["sea_curvature"][0, model.dim, model.dim + 1]), "n_degenerate": int(out["n_degenerate"][0])}))
 """
 
 

@@ -9,14 +9,19 @@ machine code from ``magcore/__pycache__``); the eigensystems come from :mod:`mag
   band energies, dE/dl = d_0' -/+ d_hat . d', and the pair Berry curvature
   Omega^-_{ab} = -(1/2) d . (d_a x d_b) / |d|^3 of the lower band (the sum-over-states result of
   :mod:`magcore.geometry`, to round-off);
-* fused chapter-2 kernels (:func:`chapter2_sums`): for one (m-chunk, k-block) every sum that
-  :func:`magcore.sphere.sphere_partial_sums` returns is accumulated in a single pass, with the
-  matrix elements V = U^dag [dH/dk; dH/dm] U computed once per point and reused by every
-  quantity; for models with an exchange coupling the eigensystems, matrix elements,
-  occupations and Fermi-sea sums of blocks of LANES k-points are computed in SIMD lanes
-  (:func:`_chapter2_lanes`).  Semantics are those of the numpy reference
-  :func:`magcore.sphere._sphere_partial_sums_numpy` (same keys, shapes, degeneracy counting,
-  T = 0 and T > 0, smearing, the cutoff-centre Jacobian term of dG/dm).
+* fused chapter-2 kernels (:func:`chapter2_sums`): for one (m-chunk, k-block) every k-sum of
+  :data:`magcore.quantities.KERNEL_SUMS` is accumulated in a single pass, with the matrix
+  elements V = U^dag [dH/dk; dH/dm] U computed once per point and reused by every sum.  Each sum
+  has one accumulation routine (``_sea_*`` for the Fermi sea, on SIMD lanes; ``_surface_*`` for
+  the Fermi surface, per point), called by all three drivers: the per-point kernel
+  (:func:`_chapter2_generic`, one lane), the closed-form two-band kernel and, for models with an
+  exchange coupling, the lane kernel (:func:`_chapter2_lanes`: eigensystems, matrix elements,
+  occupations and Fermi-sea sums of LANES k-points at once).  The occupied Berry curvature is
+  accumulated over every pair of parameters (k, m) at once, so its (m, m), (k, m) and (k, k)
+  blocks (Omega_mm, intrinsic H^E and pumping, anomalous Hall conductivity) come from one sum.
+  Semantics are those of the numpy reference :func:`magcore.sphere._sphere_partial_sums_numpy`
+  (same keys, shapes, degeneracy counting, T = 0 and T > 0, smearing, the cutoff-centre
+  Jacobian term of dG/dm).
 
 The model evaluation (H, dH/dk, dH/dm or the d-vector and its Jacobians) is the model's: numpy
 or its own compiled code, and for the occupied-curvature maps optionally straight into the SIMD
@@ -32,6 +37,7 @@ from .linalg.eigh import _heev, _heev_work
 from .linalg.lane_eigensolver import LANES, _heev_block, _lane_buffers, _lane_work, block_solver
 from .models.base import Model, TwoBandModel
 from .occupation import FERMI_WINDOW
+from .quantities import KERNEL_SUMS
 
 _BATCH_BYTES = 24 * 2**20
 """Target size of the model arrays (H, dH) evaluated per sub-batch of an (m-chunk, k-block)."""
@@ -79,105 +85,136 @@ def _grand_potential(E, mu, T):
 
 
 # ------------------------------------------------------------------------------------------------
-# per-point accumulation of the chapter-2 sums
+# the chapter-2 k-sums (magcore.quantities.KERNEL_SUMS): one accumulation routine per sum
+#
+# Parameters lambda = (k_1 .. k_d, m_x, m_y, m_z) (index x < d: k, else m), matrix elements
+# V_x = U^dag dH/dlambda_x U, diagonal D[x, n] = dE_n/dlambda_x.  The Fermi-sea routines work on
+# SIMD lanes (arrays lane-last; the per-point kernels call them with one lane), the
+# Fermi-surface routines per point (lane ``l``), for the points with a band where df0/de != 0.
 # ------------------------------------------------------------------------------------------------
 
 @_kernel
-def _occupations(E, mu, T, T_fs, f, fp):
-    """f0 and df0/de (at T_fs) of the bands; returns (sum of g(E_n), any df0/de != 0)."""
-    any_fs = False
-    gsum = 0.0
-    for a in range(E.shape[0]):
-        f[a] = _fermi(E[a], mu, T)
-        if T_fs == T and T > 0.0:  # same f0 (bit for bit): skip the second exp
-            fp[a] = -f[a] * (1.0 - f[a]) / T
-        else:
-            fp[a] = _fermi_derivative(E[a], mu, T_fs)
-        gsum += _grand_potential(E[a], mu, T)
-        if fp[a] != 0.0:
-            any_fs = True
-    return gsum, any_fs
+def _occupations(El, mu, T, T_fs, f, fp, g, on_surface):
+    """f0 (n, L) at T, df0/de (n, L) at T_fs, sum_n g(E_n) per lane (L,), and per lane whether a
+    band has df0/de != 0, for the energies El (n, L)."""
+    n, L = El.shape
+    for l in range(L):
+        g[l] = 0.0
+        on_surface[l] = False
+    for a in range(n):
+        for l in range(L):
+            e = El[a, l]
+            fa = _fermi(e, mu, T)
+            if T_fs == T and T > 0.0:  # same f0 (bit for bit): skip the second exp
+                fpa = -fa * (1.0 - fa) / T
+            else:
+                fpa = _fermi_derivative(e, mu, T_fs)
+            f[a, l] = fa
+            fp[a, l] = fpa
+            g[l] += _grand_potential(e, mu, T)
+            on_surface[l] = on_surface[l] or fpa != 0.0
 
 
 @_kernel
-def _accumulate(E, D, Pim, dim, wk, Jc, tau, tol, f, fp, gsum, any_fs, bo,
-                o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_X, o_Y):
-    """Add the weight-``wk`` contribution of one (k, m) point to the accumulators.
+def _pair_weights(El, f, a, b, w, tol, c, near):
+    """Weights c[l] = -2 w (f_a - f_b) / (E_a - E_b)^2 of the band pair a < b in the Fermi-sea
+    curvature; 0 where f_a = f_b, and 0 where |E_a - E_b| < tol (never divided by: ``near[l]``
+    is set and the point counted in n_degenerate).  Returns whether the pair enters on any lane."""
+    L = c.shape[0]
+    enters = 0
+    for l in range(L):
+        df = f[a, l] - f[b, l]
+        dE = El[a, l] - El[b, l]
+        close = (abs(dE) < tol) & (df != 0.0)
+        near[l] = near[l] | close
+        skip = (df == 0.0) | close
+        c[l] = 0.0 if skip else -2.0 * df / (dE * dE) * w[l]
+        enters += 0 if skip else 1
+    return enters > 0
 
-    E (n,) energies, D (nop, n) diagonal matrix elements dE_n/dl_a (a < dim: k, else m),
-    Pim[n, l, a, b] = Im(V_a[n, l] conj(V_b[n, l])) for n < l and the operator pairs that enter
-    ((k_j, m_i) and (m_i, m_l), i < l), filled for the pairs of different occupation and those
-    with a band on the Fermi surface.  The Fermi-surface terms visit only bands with
-    df0/de != 0.  Returns True when a pair that enters is closer than ``tol`` (the point is
-    counted in ``n_degenerate``)."""
-    n = E.shape[0]
-    bad = False
-    o_g[0] += gsum * wk
-    # Fermi sea: occupied Berry curvature, pair form (equally occupied pairs cancel exactly)
+
+@_kernel
+def _sea_curvature(c, P, acc):
+    """Fermi-sea Berry curvature int f0 Omega_{lambda lambda'} (eqs. 2.6, 2.10, 2.17, 2.21), one
+    band pair: acc[x, y, l] += c[l] P[x, y, l] for x < y, with P[x, y] = Im(V_x[a, b] V_y[b, a])
+    of the pair and c its weight (:func:`_pair_weights`).  The lower triangle is filled by
+    antisymmetry when the lanes are reduced."""
+    nop = P.shape[0]
+    L = c.shape[0]
+    for x in range(nop):
+        for y in range(x + 1, nop):
+            for l in range(L):
+                acc[x, y, l] += c[l] * P[x, y, l]
+
+
+@_kernel
+def _sea_free_energy(g, w, acc):
+    """Electron free energy int sum_n g(E_n) (eq. 2.12), g per lane from :func:`_occupations`."""
+    for l in range(w.shape[0]):
+        acc[l] += w[l] * g[l]
+
+
+@_kernel
+def _sea_hellmann_feynman(D, f, w, Jc, dim, acc):
+    """dG/dm = int sum_n f0 dE_n/dm (eq. 2.12, Hellmann-Feynman) at fixed q = k - k0(m): the
+    derivative at fixed k plus (dk0_j/dm_i) dE_n/dk_j (Jc, zero on lattices).  D (p, n, L)."""
+    n, L = f.shape
     for a in range(n):
-        for b in range(a + 1, n):
-            df = f[a] - f[b]
-            if df == 0.0:
-                continue
-            dE = E[a] - E[b]
-            if abs(dE) < tol:
-                bad = True
-                continue
-            c = -2.0 * df / (dE * dE) * wk
-            for i in range(3):
-                for l in range(i + 1, 3):
-                    t = c * Pim[a, b, dim + i, dim + l]
-                    o_mm[i, l] += t
-                    o_mm[l, i] -= t
+        for i in range(3):
+            for l in range(L):
+                x = D[dim + i, a, l]
                 for j in range(dim):
-                    o_km[j, i] += c * Pim[a, b, j, dim + i]
-    # Hellmann-Feynman field with the cutoff-centre shift, damping, extrinsic H^E, dos
-    for a in range(n):
-        wf = wk * f[a]
-        for i in range(3):
-            x = D[dim + i, a]
-            for j in range(dim):
-                x += Jc[i, j] * D[j, a]
-            o_dG[i] += wf * x
-    if not any_fs:
-        return bad
-    return _accumulate_surface(E, D, Pim, dim, wk, tau, tol, fp, bo, o_eta, o_hE, o_dos, o_X, o_Y) or bad
+                    x += Jc[i, j] * D[j, a, l]
+                acc[i, l] += w[l] * f[a, l] * x
 
 
 @_kernel
-def _accumulate_surface(E, D, Pim, dim, wk, tau, tol, fp, bo, o_eta, o_hE, o_dos, o_X, o_Y):
-    """The Fermi-surface part of :func:`_accumulate` (bands with df0/de != 0): damping, extrinsic
-    H^E, density of states and the band-resolved curvatures of Omega^E and eta^E.  Returns True
-    when a Fermi-surface band has a partner closer than ``tol``."""
-    n = E.shape[0]
+def _surface_velocities(D, fp, l, w, tau, acc):
+    """-tau int sum_n f0'(E_n) dE_n/dlambda_x dE_n/dlambda_y (eqs. 2.11, 2.17, 2.21) at lane l of
+    one point: the damping (m, m) and the extrinsic H^E and pumping (k, m) blocks.  acc (p, p)."""
+    nop, n = D.shape[0], D.shape[1]
+    for a in range(n):
+        if fp[a, l] == 0.0:
+            continue
+        wfp = -tau * w * fp[a, l]
+        for x in range(nop):
+            for y in range(nop):
+                acc[x, y] += wfp * D[x, a, l] * D[y, a, l]
+
+
+@_kernel
+def _surface_density_of_states(fp, l, w, acc):
+    """Density of states at mu, -int sum_n f0'(E_n), at lane l of one point.  acc (1,)."""
+    s = 0.0
+    for a in range(fp.shape[0]):
+        if fp[a, l] != 0.0:
+            s += fp[a, l]
+    acc[0] -= s * w
+
+
+@_kernel
+def _surface_curvature_E(El, D, Pim, fp, l, w, tau, tol, dim, bo, X, Y):
+    """Band-resolved parts of the field-induced curvature Omega^E and damping eta^E (eqs. 2.18,
+    2.19) at lane l of one point: X[j, i, q] += tau w f0' Omega^n_{k_j m_i} dE_n/dm_q and
+    Y[j, i, q] += tau w f0' v_j Omega^n_{m_i m_q} over the bands with df0/de != 0
+    (:func:`_field_induced_curvature` combines them).  Pim[a, b, x, y] = Im(V_x[a, b] V_y[b, a])
+    for a < b, x < y, filled for every pair with a band on the Fermi surface.  A band with a
+    partner closer than ``tol`` is left out and True returned (the point is counted)."""
+    n = El.shape[0]
     bad = False
-    dsum = 0.0
     for a in range(n):
-        if fp[a] == 0.0:
-            continue
-        dsum += fp[a]
-        wfp = -tau * wk * fp[a]
-        for i in range(3):
-            for l in range(3):
-                o_eta[i, l] += wfp * D[dim + i, a] * D[dim + l, a]
-            for j in range(dim):
-                o_hE[j, i] += wfp * D[j, a] * D[dim + i, a]
-    o_dos[0] -= dsum * wk
-    # Fermi surface: band-resolved curvatures of the bands with df0/de != 0 (a band with a
-    # near-degenerate partner is dropped and the point counted)
-    for a in range(n):
-        if fp[a] == 0.0:
+        if fp[a, l] == 0.0:
             continue
         for i in range(3):
-            for l in range(3):
-                bo[a, dim + i, dim + l] = 0.0
+            for q in range(3):
+                bo[a, dim + i, dim + q] = 0.0
             for j in range(dim):
                 bo[a, j, dim + i] = 0.0
         degenerate = False
         for b in range(n):
             if b == a:
                 continue
-            dE = E[a] - E[b]
+            dE = El[a, l] - El[b, l]
             if abs(dE) < tol:
                 degenerate = True
                 break
@@ -189,36 +226,106 @@ def _accumulate_surface(E, D, Pim, dim, wk, tau, tol, fp, bo, o_eta, o_hE, o_dos
                 c = 2.0 / (dE * dE)
                 lo, hi = b, a
             for i in range(3):
-                for l in range(i + 1, 3):
-                    bo[a, dim + i, dim + l] += c * Pim[lo, hi, dim + i, dim + l]
+                for q in range(i + 1, 3):
+                    bo[a, dim + i, dim + q] += c * Pim[lo, hi, dim + i, dim + q]
                 for j in range(dim):
                     bo[a, j, dim + i] += c * Pim[lo, hi, j, dim + i]
         if degenerate:
             bad = True
             continue
-        wfp = wk * fp[a] * tau
+        wfp = w * fp[a, l] * tau
         for i in range(3):
-            for l in range(i + 1, 3):
-                om = bo[a, dim + i, dim + l]
+            for q in range(i + 1, 3):
+                om = bo[a, dim + i, dim + q]
                 for j in range(dim):
-                    t = wfp * D[j, a] * om
-                    o_Y[j, i, l] += t
-                    o_Y[j, l, i] -= t
+                    t = wfp * D[j, a, l] * om
+                    Y[j, i, q] += t
+                    Y[j, q, i] -= t
             for j in range(dim):
                 t = wfp * bo[a, j, dim + i]
-                for l in range(3):
-                    o_X[j, i, l] += t * D[dim + l, a]
+                for q in range(3):
+                    X[j, i, q] += t * D[dim + q, a, l]
     return bad
 
 
 @_kernel
-def _finish(o_X, o_Y, o_omegaE, o_etaE):
-    dim = o_X.shape[0]
+def _field_induced_curvature(X, Y, o_omegaE, o_etaE):
+    """Omega^E_{m_i m_q} = Y - (X)_A and eta^E = (X)_S per field direction j (eqs. 2.18, 2.19)."""
+    dim = X.shape[0]
     for j in range(dim):
         for i in range(3):
-            for l in range(3):
-                o_omegaE[j, i, l] = o_Y[j, i, l] - 0.5 * (o_X[j, i, l] - o_X[j, l, i])
-                o_etaE[j, i, l] = 0.5 * (o_X[j, i, l] + o_X[j, l, i])
+            for q in range(3):
+                o_omegaE[j, i, q] = Y[j, i, q] - 0.5 * (X[j, i, q] - X[j, q, i])
+                o_etaE[j, i, q] = 0.5 * (X[j, i, q] + X[j, q, i])
+
+
+@_kernel
+def _reduce_lanes(acc_curv, acc_g, acc_hf, o_curv, o_g, o_hf):
+    """Add the per-lane Fermi-sea sums of one magnetization to its outputs, lane by lane in
+    order; the curvature's lower triangle by antisymmetry."""
+    nop, L = acc_curv.shape[0], acc_curv.shape[2]
+    g = 0.0
+    for l in range(L):
+        g += acc_g[l]
+        for i in range(3):
+            o_hf[i] += acc_hf[i, l]
+        for x in range(nop):
+            for y in range(x + 1, nop):
+                o_curv[x, y] += acc_curv[x, y, l]
+                o_curv[y, x] -= acc_curv[x, y, l]
+    o_g[0] += g
+
+
+@_kernel
+def _sums_work(B, n, dim, L):
+    """Work arrays of the chapter-2 kernels for B magnetizations, n bands, dim k directions and
+    L lanes: per-lane Fermi-sea sums (curvature, free energy, dG/dm), per-magnetization
+    Fermi-surface parts X, Y of Omega^E and eta^E, and per-point work (occupations, weights,
+    diagonal elements D, pair products Pim, band-resolved curvatures)."""
+    nop = dim + 3
+    return (np.zeros((B, nop, nop, L)), np.zeros((B, L)), np.zeros((B, 3, L)),
+            np.zeros((B, dim, 3, 3)), np.zeros((B, dim, 3, 3)),
+            np.empty((n, L)), np.empty((n, L)), np.empty(L), np.empty(L, np.bool_), np.empty(L), np.empty(L, np.bool_),
+            np.empty((nop, n, L)), np.zeros((n, n, nop, nop)), np.zeros((n, nop, nop)))
+
+
+_OUTPUTS = ("sea_curvature", "surface_velocities", "free_energy", "hellmann_feynman", "density_of_states",
+            "berry_curvature_mm_E", "damping_E", "n_degenerate")
+"""The order in which the drivers take their outputs (the order of KERNEL_SUMS; a test checks it)."""
+
+
+@_kernel
+def _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad, out):
+    """Outputs of magnetization s from its lane sums and Fermi-surface parts."""
+    o_curv, _, o_g, o_hf, _, o_omegaE, o_etaE, o_ndeg = out
+    _reduce_lanes(acc_curv[s], acc_g[s], acc_hf[s], o_curv[s], o_g[s:s + 1], o_hf[s])
+    _field_induced_curvature(X[s], Y[s], o_omegaE[s], o_etaE[s])
+    o_ndeg[s] += nbad
+
+
+@_kernel
+def _one_point(El, D, Pim, f, fp, g, on_surface, w1, c, near, wk, Jc, tau, tol, dim, s, acc_curv, acc_g, acc_hf,
+               bo, X, Y, out):
+    """Every chapter-2 sum of one (k, m) point (one lane): E, D, Pim (pairs that enter),
+    occupations f, fp, g and on_surface given.  Returns True when the point is counted in
+    n_degenerate."""
+    n = El.shape[0]
+    nop = D.shape[0]
+    o_surf, o_dos = out[1], out[4]
+    w1[0] = wk
+    near[0] = False
+    _sea_free_energy(g, w1, acc_g[s])
+    for a in range(n):
+        for b in range(a + 1, n):
+            if _pair_weights(El, f, a, b, w1, tol, c, near):
+                _sea_curvature(c, Pim[a, b].reshape((nop, nop, 1)), acc_curv[s])
+    _sea_hellmann_feynman(D, f, w1, Jc, dim, acc_hf[s])
+    bad = near[0]
+    if on_surface[0]:
+        _surface_velocities(D, fp, 0, wk, tau, o_surf[s])
+        _surface_density_of_states(fp, 0, wk, o_dos[s:s + 1])
+        bad = _surface_curvature_E(El, D, Pim, fp, 0, wk, tau, tol, dim, bo, X[s], Y[s]) or bad
+    return bad
 
 
 @_kernel
@@ -273,18 +380,9 @@ def _spin_sandwich(J, up, dn, U, P, V, need):
 
 
 @_kernel
-def _point_work(n, dim):
-    """Per-point work arrays and per-magnetization sums of the chapter-2 kernels:
-    (E, D, Pim, f, fp, bo, X, Y, g, dos) for n bands and dim k-directions."""
-    nop = dim + 3
-    return (np.empty(n), np.empty((nop, n)), np.zeros((n, n, nop, nop)), np.empty(n), np.empty(n),
-            np.zeros((n, nop, nop)), np.empty((dim, 3, 3)), np.empty((dim, 3, 3)), np.zeros(1), np.zeros(1))
-
-
-@_kernel
-def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
-                      o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
-    """Fused chapter-2 sums for B magnetizations x K k-points.
+def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol, out):
+    """The chapter-2 sums (``out``, in the order of :data:`magcore.quantities.KERNEL_SUMS`) for
+    B magnetizations x K k-points, point by point.
 
     Point (s, k) has the Hamiltonian H[s, k] + Hm[s] and the operators dHk[s, k] (dim
     matrices) and dHm[s, k] (3 matrices), where a leading axis of length 1 is shared by every
@@ -306,15 +404,14 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
     Hp = np.empty((n, n), np.complex128)
     need = np.empty((n, n), np.bool_)
     V = np.empty((nop, n, n), np.complex128)
-    E, D, Pim, f, fp, bo, X, Y, g, dos = _point_work(n, dim)
+    E = np.empty(n)
+    El = E.reshape((n, 1))
+    acc_curv, acc_g, acc_hf, X, Y, f, fp, g, on_surface, c, near, D, Pim, bo = _sums_work(B, n, dim, 1)
+    w1 = np.empty(1)
     for s in range(B):
         sh = s if H.shape[0] > 1 else 0
         sm = s if dHm.shape[0] > 1 else 0
         sx = s if Hm.shape[0] > 1 else 0
-        X[:] = 0.0
-        Y[:] = 0.0
-        g[0] = 0.0
-        dos[0] = 0.0
         nbad = 0
         for kk in range(K):
             km = kk if dHm.shape[1] > 1 else 0
@@ -322,7 +419,7 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
                 for b in range(n):
                     Hp[a, b] = H[sh, kk, a, b] + Hm[sx, a, b]
             _heev(Hp, E, U, A, Q, Z, d, e, v, p, ph, True)
-            gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
+            _occupations(El, mu, T, T_fs, f, fp, g, on_surface)
             # matrix elements that enter: diagonal, pairs of different occupation, and every
             # pair with a band on the Fermi surface (df0/de != 0)
             for a in range(n):
@@ -331,7 +428,7 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
                 for b in range(a + 1, n):
                     UH[a, b] = U[b, a].conjugate()
                     UH[b, a] = U[a, b].conjugate()
-                    need[a, b] = f[a] != f[b] or fp[a] != 0.0 or fp[b] != 0.0
+                    need[a, b] = f[a, 0] != f[b, 0] or fp[a, 0] != 0.0 or fp[b, 0] != 0.0
             for op in range(nop):
                 if op < dim:
                     _sandwich(dHk[sh, kk, op], U, UH, W, V[op], need)
@@ -340,26 +437,20 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
                 elif op == dim:
                     _spin_sandwich(spin_J, up, dn, U, W, V[dim:], need)
                 for a in range(n):
-                    D[op, a] = V[op, a, a].real
+                    D[op, a, 0] = V[op, a, a].real
             for a in range(n):
                 for b in range(a + 1, n):
                     if not need[a, b]:
                         continue
-                    for i in range(3):
-                        vi = V[dim + i, a, b]
-                        for l in range(i + 1, 3):
-                            vl = V[dim + l, a, b]
-                            Pim[a, b, dim + i, dim + l] = vi.imag * vl.real - vi.real * vl.imag
-                        for j in range(dim):
-                            vj = V[j, a, b]
-                            Pim[a, b, j, dim + i] = vj.imag * vi.real - vj.real * vi.imag
-            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, bo,
-                           o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
+                    for x in range(nop):
+                        vx = V[x, a, b]
+                        for y in range(x + 1, nop):
+                            vy = V[y, a, b]
+                            Pim[a, b, x, y] = vx.imag * vy.real - vx.real * vy.imag
+            if _one_point(El, D, Pim, f, fp, g, on_surface, w1, c, near, w[kk], Jc[s], tau, tol, dim, s,
+                          acc_curv, acc_g, acc_hf, bo, X, Y, out):
                 nbad += 1
-        o_g[s] += g[0]
-        o_dos[s] += dos[0]
-        o_ndeg[s] += nbad
-        _finish(X, Y, o_omegaE[s], o_etaE[s])
+        _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad, out)
 
 
 @_kernel
@@ -438,18 +529,28 @@ def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Pr, Pi, Vr, Vi):
 
 
 @_kernel
-def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T, T_fs, tau,
-                    tol, o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
+def _lane_pair_products(Vr, Vi, a, b, P):
+    """P[x, y, l] = Im(V_x[a, b] V_y[b, a]) for x < y on every lane (V Hermitian)."""
+    nop, L = Vr.shape[0], Vr.shape[3]
+    for x in range(nop):
+        for y in range(x + 1, nop):
+            for l in range(L):
+                P[x, y, l] = Vi[x, a, b, l] * Vr[y, a, b, l] - Vr[x, a, b, l] * Vi[y, a, b, l]
+
+
+@_kernel
+def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
+                    out):
     """:func:`_chapter2_generic` for models with an exchange coupling, vectorised over k-points:
-    the eigensystems (:func:`magcore.linalg.lane_eigensolver._heev_block`) and the matrix elements of
+    the eigensystems (:func:`magcore.linalg.lane_eigensolver._heev_block`), the matrix elements of
     dH/dk and M, the occupations and the Fermi-sea sums are computed for blocks of LANES
     k-points at once in SIMD lanes (per-lane partial sums, reduced per magnetization); the
-    Fermi-surface terms (:func:`_accumulate_surface`) per point, for the points that have a band
-    with df0/de != 0.  k-blocks are the outer loop: a block's H(k; 0) and dH/dk are copied into
-    the lanes once and serve every magnetization (each magnetization's sums run over the
-    k-points in the same order as a loop over magnetizations outside would).  H(k; 0) as H0
-    (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened), nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi (3, n, n) with nzm, and
-    m_s . M as Hmr, Hmi (B, n, n)."""
+    Fermi-surface sums per point, for the points that have a band with df0/de != 0.  k-blocks
+    are the outer loop: a block's H(k; 0) and dH/dk are copied into the lanes once and serve
+    every magnetization (each magnetization's sums run over the k-points in the same order as
+    a loop over magnetizations outside would).  H(k; 0) as H0 (K, n * n) and dH/dk as dK
+    (K, dim * n * n) (flattened), nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi
+    (3, n, n) with nzm, and m_s . M as Hmr, Hmi (B, n, n)."""
     B = Hmr.shape[0]
     K = H0.shape[0]
     dim, n = nzk.shape[0], nzk.shape[1]
@@ -463,19 +564,8 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     Pr = np.empty((2, n, n, L))
     Pi = np.empty((2, n, n, L))
     wl = np.empty(L)
-    gs = np.empty(L)
-    cl = np.empty(L)
-    flag = np.empty(L, np.bool_)
-    anyfs = np.empty(L, np.bool_)
-    fl = np.empty((n, L))
-    fpl = np.empty((n, L))
-    acc_g = np.zeros((B, L))           # per-lane partial sums, reduced over the lanes per magnetization
-    acc_dG = np.zeros((B, 3, L))
-    acc_mm = np.zeros((B, 3, 3, L))
-    acc_km = np.zeros((B, dim, 3, L))
-    X = np.zeros((B, dim, 3, 3))  # Fermi-surface sums per magnetization (see _finish)
-    Y = np.zeros((B, dim, 3, 3))
-    dos = np.zeros(B)
+    P = np.empty((nop, nop, L))
+    acc_curv, acc_g, acc_hf, X, Y, fl, fpl, gs, anyfs, cl, flag, D, Pim, bo = _sums_work(B, n, dim, L)
     nbad = np.zeros(B, np.int64)
     W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     every = np.ones((n, n), np.bool_)  # all matrix elements a <= c
@@ -485,10 +575,13 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     Vi = np.empty((nop, n, n, L))
     Or = np.empty((n, n, L))
     Oi = np.empty((n, n, L))
-    E, D, Pim, _, fp, bo, _, _, _, _ = _point_work(n, dim)
+    o_surf, o_dos = out[1], out[4]
     for k0 in range(0, K, L):
         _fill_lanes(H0, k0, L, H0r, H0i, True)
         _fill_lanes(dK, k0, L, dKr, dKi, False)
+        nl = min(L, K - k0)
+        for l in range(L):
+            wl[l] = w[k0 + l] if l < nl else 0.0
         for s in range(B):
             for a in range(n):
                 for b in range(n):
@@ -512,95 +605,46 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                                 Or[a, b, l] = Mr[i, a, b]
                                 Oi[a, b, l] = Mi[i, a, b]
                     _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i], every)
-            nl = min(L, K - k0)
-            for l in range(L):
-                wl[l] = w[k0 + l] if l < nl else 0.0
-                gs[l] = 0.0
-                flag[l] = False
-                anyfs[l] = False
+            for op in range(nop):
+                for a in range(n):
+                    for l in range(L):
+                        D[op, a, l] = Vr[op, a, a, l]
             # occupations (the exponentials stay scalar: no vector exp in numba)
-            for a in range(n):
-                for l in range(L):
-                    e_ = El[a, l]
-                    fa = _fermi(e_, mu, T)
-                    fpa = -fa * (1.0 - fa) / T if (T_fs == T and T > 0.0) else _fermi_derivative(e_, mu, T_fs)
-                    fl[a, l] = fa
-                    fpl[a, l] = fpa
-                    gs[l] += _grand_potential(e_, mu, T)
-                    anyfs[l] = anyfs[l] or fpa != 0.0
+            _occupations(El, mu, T, T_fs, fl, fpl, gs, anyfs)
+            _sea_free_energy(gs, wl, acc_g[s])
             for l in range(L):
-                acc_g[s, l] += wl[l] * gs[l]
-            # Fermi sea (as in _accumulate): pair form, in lanes
+                flag[l] = False
             for a in range(n):
                 for b in range(a + 1, n):
-                    for l in range(L):
-                        df = fl[a, l] - fl[b, l]
-                        dE = El[a, l] - El[b, l]
-                        near = (abs(dE) < tol) & (df != 0.0)
-                        flag[l] = flag[l] | near
-                        cl[l] = 0.0 if ((df == 0.0) | near) else -2.0 * df / (dE * dE) * wl[l]
-                    for i in range(3):
-                        for q in range(i + 1, 3):
-                            for l in range(L):
-                                acc_mm[s, i, q, l] += cl[l] * (Vi[dim + i, a, b, l] * Vr[dim + q, a, b, l]
-                                                           - Vr[dim + i, a, b, l] * Vi[dim + q, a, b, l])
-                        for j in range(dim):
-                            for l in range(L):
-                                acc_km[s, j, i, l] += cl[l] * (Vi[j, a, b, l] * Vr[dim + i, a, b, l]
-                                                           - Vr[j, a, b, l] * Vi[dim + i, a, b, l])
-            # Hellmann-Feynman field with the cutoff-centre shift
-            for a in range(n):
-                for i in range(3):
-                    for l in range(L):
-                        x = Vr[dim + i, a, a, l]
-                        for j in range(dim):
-                            x += Jc[s, i, j] * Vr[j, a, a, l]
-                        acc_dG[s, i, l] += wl[l] * fl[a, l] * x
+                    if _pair_weights(El, fl, a, b, wl, tol, cl, flag):
+                        _lane_pair_products(Vr, Vi, a, b, P)
+                        _sea_curvature(cl, P, acc_curv[s])
+            _sea_hellmann_feynman(D, fl, wl, Jc[s], dim, acc_hf[s])
             # Fermi surface, per point
             for l in range(nl):
                 fs_bad = False
                 if anyfs[l]:
                     for a in range(n):
-                        E[a] = El[a, l]
-                        fp[a] = fpl[a, l]
-                    for op in range(nop):
-                        for a in range(n):
-                            D[op, a] = Vr[op, a, a, l]
-                    for a in range(n):
                         for b in range(a + 1, n):
-                            if fp[a] == 0.0 and fp[b] == 0.0:
+                            if fpl[a, l] == 0.0 and fpl[b, l] == 0.0:
                                 continue
-                            for i in range(3):
-                                ir = Vr[dim + i, a, b, l]
-                                ii = Vi[dim + i, a, b, l]
-                                for q in range(i + 1, 3):
-                                    Pim[a, b, dim + i, dim + q] = ii * Vr[dim + q, a, b, l] - ir * Vi[dim + q, a, b, l]
-                                for j in range(dim):
-                                    Pim[a, b, j, dim + i] = Vi[j, a, b, l] * ir - Vr[j, a, b, l] * ii
-                    fs_bad = _accumulate_surface(E, D, Pim, dim, wl[l], tau, tol, fp, bo, o_eta[s], o_hE[s],
-                                                 dos[s:s + 1], X[s], Y[s])
+                            for x in range(nop):
+                                xr = Vr[x, a, b, l]
+                                xi = Vi[x, a, b, l]
+                                for y in range(x + 1, nop):
+                                    Pim[a, b, x, y] = xi * Vr[y, a, b, l] - xr * Vi[y, a, b, l]
+                    _surface_velocities(D, fpl, l, wl[l], tau, o_surf[s])
+                    _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
+                    fs_bad = _surface_curvature_E(El, D, Pim, fpl, l, wl[l], tau, tol, dim, bo, X[s], Y[s])
                 if flag[l] or fs_bad:
                     nbad[s] += 1
     for s in range(B):
-        g = 0.0
-        for l in range(L):
-            g += acc_g[s, l]
-            for i in range(3):
-                o_dG[s, i] += acc_dG[s, i, l]
-                for q in range(i + 1, 3):
-                    o_mm[s, i, q] += acc_mm[s, i, q, l]
-                    o_mm[s, q, i] -= acc_mm[s, i, q, l]
-                for j in range(dim):
-                    o_km[s, j, i] += acc_km[s, j, i, l]
-        o_g[s] += g
-        o_dos[s] += dos[s]
-        o_ndeg[s] += nbad[s]
-        _finish(X[s], Y[s], o_omegaE[s], o_etaE[s])
+        _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad[s], out)
 
 
 @_kernel
 def _two_band_point(dv, Ja, E, D, dhat):
-    """Energies and diagonal derivatives of H = d_0 + d . s at one point; returns |d|."""
+    """Energies and diagonal derivatives D[x, n, 0] of H = d_0 + d . s at one point; returns |d|."""
     r = np.sqrt(dv[1] * dv[1] + dv[2] * dv[2] + dv[3] * dv[3])
     E[0] = dv[0] - r
     E[1] = dv[0] + r
@@ -614,8 +658,8 @@ def _two_band_point(dv, Ja, E, D, dhat):
         dhat[2] = -1.0
     for op in range(Ja.shape[0]):
         x = dhat[0] * Ja[op, 1] + dhat[1] * Ja[op, 2] + dhat[2] * Ja[op, 3]
-        D[op, 0] = Ja[op, 0] - x
-        D[op, 1] = Ja[op, 0] + x
+        D[op, 0, 0] = Ja[op, 0] - x
+        D[op, 1, 0] = Ja[op, 0] + x
     return r
 
 
@@ -629,44 +673,35 @@ def _pair_im(dv, r, Ja, a, b):
 
 
 @_kernel
-def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol,
-                       o_mm, o_km, o_g, o_dG, o_eta, o_hE, o_dos, o_omegaE, o_etaE, o_ndeg):
-    """Fused chapter-2 sums of a two-band model from d (B, K, 4), dd/dk (B, K, dim, 4) and
-    dd/dm (B, K, 3, 4)."""
+def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol, out):
+    """The chapter-2 sums of a two-band model from d (B, K, 4), dd/dk (B, K, dim, 4) and
+    dd/dm (B, K, 3, 4), in closed form (no eigenvectors)."""
     B, K = dvec.shape[0], dvec.shape[1]
     dim = jk.shape[2]
     nop = dim + 3
     Ja = np.empty((nop, 4))
     dhat = np.empty(3)
-    E, D, Pim, f, fp, bo, X, Y, g, dos = _point_work(2, dim)
+    E = np.empty(2)
+    El = E.reshape((2, 1))
+    acc_curv, acc_g, acc_hf, X, Y, f, fp, g, on_surface, c, near, D, Pim, bo = _sums_work(B, 2, dim, 1)
+    w1 = np.empty(1)
     for s in range(B):
-        X[:] = 0.0
-        Y[:] = 0.0
-        g[0] = 0.0
-        dos[0] = 0.0
         nbad = 0
         for kk in range(K):
             for op in range(nop):
-                for c in range(4):
-                    Ja[op, c] = jk[s, kk, op, c] if op < dim else jm[s, kk, op - dim, c]
+                for q in range(4):
+                    Ja[op, q] = jk[s, kk, op, q] if op < dim else jm[s, kk, op - dim, q]
             dv = dvec[s, kk]
             r = _two_band_point(dv, Ja, E, D, dhat)
-            if r > 0.0:
-                for i in range(3):
-                    for l in range(i + 1, 3):
-                        Pim[0, 1, dim + i, dim + l] = _pair_im(dv, r, Ja, dim + i, dim + l)
-                    for j in range(dim):
-                        Pim[0, 1, j, dim + i] = _pair_im(dv, r, Ja, j, dim + i)
-            else:
-                Pim[0, 1, :, :] = 0.0  # E_0 = E_1: the pair is always excluded
-            gsum, any_fs = _occupations(E, mu, T, T_fs, f, fp)
-            if _accumulate(E, D, Pim, dim, w[kk], Jc[s], tau, tol, f, fp, gsum, any_fs, bo,
-                           o_mm[s], o_km[s], g, o_dG[s], o_eta[s], o_hE[s], dos, X, Y):
+            for x in range(nop):
+                for y in range(x + 1, nop):
+                    # E_0 = E_1 at r = 0: the pair is always excluded
+                    Pim[0, 1, x, y] = _pair_im(dv, r, Ja, x, y) if r > 0.0 else 0.0
+            _occupations(El, mu, T, T_fs, f, fp, g, on_surface)
+            if _one_point(El, D, Pim, f, fp, g, on_surface, w1, c, near, w[kk], Jc[s], tau, tol, dim, s,
+                          acc_curv, acc_g, acc_hf, bo, X, Y, out):
                 nbad += 1
-        o_g[s] += g[0]
-        o_dos[s] += dos[0]
-        o_ndeg[s] += nbad
-        _finish(X, Y, o_omegaE[s], o_etaE[s])
+        _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad, out)
 
 
 def _rows_per_batch(K: int, bytes_per_point: int, P: int) -> int:
@@ -720,8 +755,9 @@ _PAULI_XYZ = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]]
 
 
 def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons) -> dict[str, np.ndarray]:
-    """Compiled :func:`magcore.sphere.sphere_partial_sums`: the same partial k-sums (same keys,
-    shapes and semantics) for magnetizations ``m`` (P, 3) and a mesh block ``q`` (K, dim), ``w`` (K,).
+    """Compiled :func:`magcore.sphere.sphere_partial_sums`: the k-sums of
+    :data:`magcore.quantities.KERNEL_SUMS` (same keys, shapes and semantics as the numpy
+    reference) for magnetizations ``m`` (P, 3) and a mesh block ``q`` (K, dim), ``w`` (K,).
 
     Two-band models go through their d-vectors (no eigenvectors at all), every other model
     through the compiled eigensolver and one pass over V = U^dag [dH/dk; dH/dm] U per point.
@@ -739,20 +775,7 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
     # compile a second specialisation, whose machine code may round differently
     center = model.k_center(m)
     Jc = np.ascontiguousarray(k_center_jacobian(model, m), dtype=float)
-    out = {
-        "omega_mm": np.zeros((P, 3, 3)),
-        "omega_km": np.zeros((P, dim, 3)),
-        "grand_potential": np.zeros(P),
-        "dG_dm": np.zeros((P, 3)),
-        "eta_mm": np.zeros((P, 3, 3)),
-        "hE_extrinsic": np.zeros((P, dim, 3)),
-        "dos": np.zeros(P),
-        "omegaE": np.zeros((P, dim, 3, 3)),
-        "etaE": np.zeros((P, dim, 3, 3)),
-        "n_degenerate": np.zeros(P, dtype=np.int64),
-    }
-    keys = ("omega_mm", "omega_km", "grand_potential", "dG_dm", "eta_mm", "hE_extrinsic", "dos",
-            "omegaE", "etaE", "n_degenerate")
+    out = {s.name: np.zeros((P,) + s.size(dim), dtype=s.dtype) for s in KERNEL_SUMS}
     if P == 0 or K == 0:
         return out
     args = (electrons.chemical_potential, float(electrons.temperature), float(electrons.fermi_surface_temperature),
@@ -769,15 +792,16 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
         dHm = _c128(coupling, (1, 1, 3, n, n))
         Hm = _c128(np.einsum("pi,iab->pab", m, coupling), (P, n, n))
         spin_J, up, dn = _spin_pairs(coupling)
+        outputs = tuple(out.values())
         if K < LANES:  # too few k-points to fill the SIMD lanes
-            _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, *(out[key] for key in keys))
+            _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, outputs)
             return out
         # k-points in SIMD lanes
         M = dHm[0, 0]
         _chapter2_lanes(block_solver(n), H0.reshape(K, -1), dHk.reshape(K, -1), np.any(dHk[0] != 0, axis=0),
                         np.ascontiguousarray(M.real), np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0),
                         np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, w, Jc,
-                        *args, *(out[key] for key in keys))
+                        *args, outputs)
         return out
     if two_band:
         rows = _rows_per_batch(K, 8 * 4 * (1 + dim + 3), P)
@@ -790,17 +814,17 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
         B = sl.stop - sl.start
         k = center[sl, None, :] + q[None, :, :]
         mm = m[sl, None, :]
-        res = tuple(out[key][sl] for key in keys)
+        outputs = tuple(x[sl] for x in out.values())
         if two_band:
             dvec = _f64(model.d_vector(k, mm), (B, K, 4))
             jk = _f64(model.d_jacobian_k(k, mm), (B, K, dim, 4))
             jm = _f64(model.d_jacobian_m(k, mm), (B, K, 3, 4))
-            _chapter2_two_band(dvec, jk, jm, w, Jc[sl], *args, *res)
+            _chapter2_two_band(dvec, jk, jm, w, Jc[sl], *args, outputs)
         else:
             H = _c128(model.hamiltonian(k, mm), (B, K, n, n))
             dHk = _c128(model.dh_dk(k, mm), (B, K, dim, n, n))
             dHm = _c128(model.dh_dm(k, mm), (B, K, 3, n, n))
-            _chapter2_generic(H, dHk, dHm, no_coupling, 0.0, _NO_PAIRS, _NO_PAIRS, w, Jc[sl], *args, *res)
+            _chapter2_generic(H, dHk, dHm, no_coupling, 0.0, _NO_PAIRS, _NO_PAIRS, w, Jc[sl], *args, outputs)
     return out
 
 
@@ -809,62 +833,69 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
 # ------------------------------------------------------------------------------------------------
 
 @_kernel
-def _occupied_generic(H, dA, dB, mu, T, tol, omega, bad):
-    """sum_n f_n Omega^n_{ab} (pair form of magcore.geometry.occupied_berry_curvature) for
-    H (N, n, n), dA (N, p, n, n), dB (N, q, n, n)."""
+def _occupied_block(acc, l, pa, pb, same, out):
+    """out[i, j] = the (A_i, B_j) element of the antisymmetric curvature whose upper triangle
+    is acc[x, y, l] (x < y), operators A = 0 .. pa - 1 and B = A if ``same`` else pa .. pa + pb - 1."""
+    for i in range(pa):
+        for j in range(pb):
+            y = j if same else pa + j
+            if i < y:
+                out[i, j] = acc[i, y, l]
+            elif i > y:
+                out[i, j] = -acc[y, i, l]
+            else:
+                out[i, j] = 0.0
+
+
+@_kernel
+def _occupied_generic(H, dX, pa, pb, same, mu, T, tol, omega, bad):
+    """Occupied Berry curvature sum_n f_n Omega^n (:func:`_sea_curvature` with unit weight, per
+    point) for H (N, n, n) and the operators dX (N, p, n, n): the (A, B) block of
+    :func:`_occupied_block` into omega (N, pa, pb), near-degenerate pairs in ``bad``."""
     N, n = H.shape[0], H.shape[1]
-    pa, pb = dA.shape[1], dB.shape[1]
+    p = dX.shape[1]
     E = np.empty(n)
+    El = E.reshape((n, 1))
     U = np.empty((n, n), np.complex128)
-    A, Q, Z, d, e, v, p, ph = _heev_work(n)
+    A, Q, Z, d, e, v, ph_, ph = _heev_work(n)
     W = np.empty((n, n), np.complex128)
-    VA = np.empty((pa, n, n), np.complex128)
-    VB = np.empty((pb, n, n), np.complex128)
-    f = np.empty(n)
+    UH = np.empty((n, n), np.complex128)
+    need = np.empty((n, n), np.bool_)
+    V = np.empty((p, n, n), np.complex128)
+    Pim = np.zeros((n, n, p, p))
+    f = np.empty((n, 1))
+    one = np.ones(1)
+    c = np.empty(1)
+    near = np.empty(1, np.bool_)
+    acc = np.empty((p, p, 1))
     for s in range(N):
-        _heev(H[s], E, U, A, Q, Z, d, e, v, p, ph, True)
-        for which in range(2):
-            ops = dA[s] if which == 0 else dB[s]
-            VV = VA if which == 0 else VB
-            for op in range(ops.shape[0]):
-                for a in range(n):
-                    for c in range(n):
-                        W[a, c] = 0.0
-                for a in range(n):
-                    for b in range(n):
-                        h = ops[op, a, b]
-                        if h.real == 0.0 and h.imag == 0.0:
-                            continue
-                        for c in range(n):
-                            W[a, c] += h * U[b, c]
-                for a in range(n):
-                    for c in range(a + 1, n):
-                        acc = 0.0j
-                        for b in range(n):
-                            acc += U[b, a].conjugate() * W[b, c]
-                        VV[op, a, c] = acc
+        _heev(H[s], E, U, A, Q, Z, d, e, v, ph_, ph, True)
         for a in range(n):
-            f[a] = _fermi(E[a], mu, T)
-        for i in range(pa):
-            for j in range(pb):
-                omega[s, i, j] = 0.0
-        flag = False
+            f[a, 0] = _fermi(E[a], mu, T)
+        for a in range(n):
+            UH[a, a] = U[a, a].conjugate()
+            need[a, a] = False
+            for b in range(a + 1, n):
+                UH[a, b] = U[b, a].conjugate()
+                UH[b, a] = U[a, b].conjugate()
+                need[a, b] = f[a, 0] != f[b, 0]
+        for op in range(p):
+            _sandwich(dX[s, op], U, UH, W, V[op], need)
+        acc[:] = 0.0
+        near[0] = False
         for a in range(n):
             for b in range(a + 1, n):
-                df = f[a] - f[b]
-                if df == 0.0:
+                if not need[a, b]:
                     continue
-                dE = E[a] - E[b]
-                if abs(dE) < tol:
-                    flag = True
-                    continue
-                c = -2.0 * df / (dE * dE)
-                for i in range(pa):
-                    x = VA[i, a, b]
-                    for j in range(pb):
-                        y = VB[j, a, b]
-                        omega[s, i, j] += c * (x.imag * y.real - x.real * y.imag)
-        bad[s] = flag
+                for x in range(p):
+                    vx = V[x, a, b]
+                    for y in range(x + 1, p):
+                        vy = V[y, a, b]
+                        Pim[a, b, x, y] = vx.imag * vy.real - vx.real * vy.imag
+                if _pair_weights(El, f, a, b, one, tol, c, near):
+                    _sea_curvature(c, Pim[a, b].reshape((p, p, 1)), acc)
+        _occupied_block(acc, 0, pa, pb, same, omega[s])
+        bad[s] = near[0]
 
 
 @_kernel
@@ -937,8 +968,9 @@ def _occupied_lanes(solver, fill, data, N, n, pa, pb, same, mu, T, tol, omega, b
     lanes of H and of the operators A (pa of them) and B (pb; not written when ``same``: B is A)
     of a block (:meth:`magcore.models.base.Model.lane_source`, or :func:`_array_lanes`); N
     points; writes omega (N, pa, pb) and bad (N,).  Elements of A, B that vanish on a whole
-    block and band pairs with equal occupations on a whole block are skipped."""
+    block and band pairs that do not enter on any lane of a block are skipped."""
     L = LANES
+    p = pa if same else pa + pb
     nzA = np.empty((pa, n, n), np.bool_)
     nzB = nzA if same else np.empty((pb, n, n), np.bool_)
     work = _lane_work(n, L)
@@ -950,15 +982,15 @@ def _occupied_lanes(solver, fill, data, N, n, pa, pb, same, mu, T, tol, omega, b
     W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
     Wr = np.empty((n, n, L))
     Wi = np.empty((n, n, L))
-    VAr = np.empty((pa, n, n, L))
-    VAi = np.empty((pa, n, n, L))
-    VBr = VAr if same else np.empty((pb, n, n, L))  # B is A: its matrix elements are A's
-    VBi = VAi if same else np.empty((pb, n, n, L))
+    Vr = np.empty((p, n, n, L))  # matrix elements of A, then of B unless B is A
+    Vi = np.empty((p, n, n, L))
     f = np.empty((n, L))
+    one = np.ones(L)
     cab = np.empty((n, n, L))
     live = np.zeros((n, n), np.bool_)
     flag = np.empty(L, np.bool_)
-    om = np.empty((pa, pb, L))
+    P = np.empty((p, p, L))
+    acc = np.empty((p, p, L))
     for s0 in range(0, N, L):
         fill(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, not same, scratch)
         _lane_nonzeros(Ar, Ai, nzA)
@@ -971,77 +1003,62 @@ def _occupied_lanes(solver, fill, data, N, n, pa, pb, same, mu, T, tol, omega, b
             else:
                 for l in range(L):
                     f[a, l] = _fermi(El[a, l], mu, T)
-        # weights of the band pairs a < b; "live" pairs have f_a != f_b on some lane of the block
+        # weights of the band pairs a < b; "live" pairs enter on some lane of the block
         flag[:] = False
         for a in range(n):
             for b in range(a + 1, n):
-                cnt = 0
-                for l in range(L):
-                    df = f[a, l] - f[b, l]
-                    dE = El[a, l] - El[b, l]
-                    near = abs(dE) < tol and df != 0.0
-                    flag[l] = flag[l] or near
-                    cab[a, b, l] = 0.0 if (df == 0.0 or near) else -2.0 * df / (dE * dE)
-                    cnt += 1 if df != 0.0 else 0
-                live[a, b] = cnt > 0
+                live[a, b] = _pair_weights(El, f, a, b, one, tol, cab[a, b], flag)
         # matrix elements of the live pairs only
         A3r = Ar.reshape((pa, n, n, L))
         A3i = Ai.reshape((pa, n, n, L))
         for op in range(pa):
-            _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, VAr[op], VAi[op], live)
+            _lane_sandwich(A3r[op], A3i[op], nzA[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op], live)
         if not same:
             _lane_nonzeros(Br, Bi, nzB)
             B3r = Br.reshape((pb, n, n, L))
             B3i = Bi.reshape((pb, n, n, L))
             for op in range(pb):
-                _lane_sandwich(B3r[op], B3i[op], nzB[op], Ur, Ui, L, Wr, Wi, VBr[op], VBi[op], live)
-        om[:] = 0.0
+                _lane_sandwich(B3r[op], B3i[op], nzB[op], Ur, Ui, L, Wr, Wi, Vr[pa + op], Vi[pa + op], live)
+        acc[:] = 0.0
         for a in range(n):
             for b in range(a + 1, n):
-                if not live[a, b]:
-                    continue
-                for i in range(pa):
-                    for j in range(pb):
-                        for l in range(L):
-                            xr = VAr[i, a, b, l]
-                            xi = VAi[i, a, b, l]
-                            om[i, j, l] += cab[a, b, l] * (xi * VBr[j, a, b, l] - xr * VBi[j, a, b, l])
+                if live[a, b]:
+                    _lane_pair_products(Vr, Vi, a, b, P)
+                    _sea_curvature(cab[a, b], P, acc)
         for l in range(min(L, N - s0)):
             bad[s0 + l] = flag[l]
-            for i in range(pa):
-                for j in range(pb):
-                    omega[s0 + l, i, j] = om[i, j, l]
+            _occupied_block(acc, l, pa, pb, same, omega[s0 + l])
 
 
 @_kernel
-def _occupied_two_band(dvec, ja, jb, mu, T, tol, omega, bad):
-    N = dvec.shape[0]
-    pa, pb = ja.shape[1], jb.shape[1]
+def _occupied_two_band(dvec, jx, pa, pb, same, mu, T, tol, omega, bad):
+    """:func:`_occupied_generic` for a two-band model from d (N, 4) and the Jacobians of the
+    operators jx (N, p, 4), in closed form (:func:`_pair_im`)."""
+    N, p = jx.shape[0], jx.shape[1]
+    E = np.empty(2)
+    El = E.reshape((2, 1))
+    f = np.empty((2, 1))
+    one = np.ones(1)
+    c = np.empty(1)
+    near = np.empty(1, np.bool_)
+    P = np.zeros((p, p, 1))
+    acc = np.empty((p, p, 1))
     for s in range(N):
         dv = dvec[s]
         r = np.sqrt(dv[1] * dv[1] + dv[2] * dv[2] + dv[3] * dv[3])
-        E0 = dv[0] - r
-        E1 = dv[0] + r
-        df = _fermi(E0, mu, T) - _fermi(E1, mu, T)
-        for i in range(pa):
-            for j in range(pb):
-                omega[s, i, j] = 0.0
-        bad[s] = False
-        if df == 0.0:
-            continue
-        dE = E0 - E1
-        if abs(dE) < tol:
-            bad[s] = True
-            continue
-        c = -2.0 * df / (dE * dE * r)
-        for i in range(pa):
-            a = ja[s, i]
-            for j in range(pb):
-                b = jb[s, j]
-                cx = a[2] * b[3] - a[3] * b[2]
-                cy = a[3] * b[1] - a[1] * b[3]
-                cz = a[1] * b[2] - a[2] * b[1]
-                omega[s, i, j] = -c * (dv[1] * cx + dv[2] * cy + dv[3] * cz)
+        E[0] = dv[0] - r
+        E[1] = dv[0] + r
+        f[0, 0] = _fermi(E[0], mu, T)
+        f[1, 0] = _fermi(E[1], mu, T)
+        acc[:] = 0.0
+        near[0] = False
+        if _pair_weights(El, f, 0, 1, one, tol, c, near):
+            for x in range(p):
+                for y in range(x + 1, p):
+                    P[x, y, 0] = _pair_im(dv, r, jx[s], x, y)
+            _sea_curvature(c, P, acc)
+        _occupied_block(acc, 0, pa, pb, same, omega[s])
+        bad[s] = near[0]
 
 
 def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu: float, *,
@@ -1063,13 +1080,15 @@ def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu:
     if isinstance(model, TwoBandModel):
         dvec = _f64(model.d_vector(k, m), batch + (4,)).reshape(N, 4)
         jac = {"k": lambda: model.d_jacobian_k(k, m), "m": lambda: model.d_jacobian_m(k, m)}
+        same = params[1] == params[0]
         ja = jac[params[0]]()
-        jb = ja if params[1] == params[0] else jac[params[1]]()
-        ja = _f64(ja, batch + ja.shape[-2:]).reshape(N, -1, 4)
-        jb = _f64(jb, batch + jb.shape[-2:]).reshape(N, -1, 4)
-        omega = np.empty((N, ja.shape[1], jb.shape[1]))
+        jx = ja if same else np.concatenate([ja, jac[params[1]]()], axis=-2)
+        pa = ja.shape[-2]
+        jx = _f64(jx, batch + jx.shape[-2:]).reshape(N, -1, 4)
+        pb = pa if same else jx.shape[1] - pa
+        omega = np.empty((N, pa, pb))
         bad = np.empty(N, dtype=bool)
-        _occupied_two_band(dvec, ja, jb, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+        _occupied_two_band(dvec, jx, pa, pb, same, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
     else:
         same = params[1] == params[0]
         n = model.n_bands
@@ -1084,7 +1103,9 @@ def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu:
             dA = _c128(ops[params[0]](), batch + (pa, n, n)).reshape(N, pa, n, n)
             dB = dA if same else _c128(ops[params[1]](), batch + (pb, n, n)).reshape(N, pb, n, n)
             if N < LANES:
-                _occupied_generic(H, dA, dB, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+                dX = dA if same else np.concatenate([dA, dB], axis=1)
+                _occupied_generic(H, dX, pa, pb, same, float(mu), float(temperature), float(degeneracy_tol), omega,
+                                  bad)
                 return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)
             source = (_array_lanes, (H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1)))
         fill, data = source  # SIMD lanes

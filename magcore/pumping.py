@@ -13,6 +13,7 @@ import numpy as np
 from .kmesh import KMesh
 from .models.base import Model
 from .engine import integrate_over_mesh
+from .quantities import from_kernel_sums
 from .sphere import Electrons, sphere_partial_sums
 
 
@@ -23,7 +24,7 @@ def intrinsic_field_induced_field(model: Model, m: np.ndarray, mesh: KMesh, elec
     sums = integrate_over_mesh(sphere_partial_sums, model, np.asarray(m, dtype=float), mesh, electrons, **integrate)
     if np.any(sums["n_degenerate"]):
         raise ValueError("the path passes through a gap closing: the work integral is undefined there")
-    return sums["omega_km"].swapaxes(-1, -2)
+    return from_kernel_sums(sums, model)["field_induced_field_intrinsic"]
 
 
 def loop_derivative(m: np.ndarray) -> np.ndarray:

@@ -3,10 +3,18 @@
 An entry gives the store name, the dimensions after (theta, phi), the long name, the units
 (a template filled with the model's units), the dissertation equation, the formula, whether it
 is a Fermi-sea or Fermi-surface sum (or derived from other entries), its parity under
-m -> -m, and the flag bits that make it NaN.  :func:`magcore.sphere.sphere_map` builds the
-store's variables and attributes from it; the table in ``docs/physics.md`` is generated from it
-(``python -m magcore.quantities``; a test keeps the two equal), and a test checks on real maps
-that each quantity is NaN exactly where its entry says.
+m -> -m, the flag bits that make it NaN and, for a k-sum, where it sits in the sums the
+kernels accumulate (:data:`KERNEL_SUMS`, :class:`Block`).  :func:`magcore.sphere.sphere_map`
+builds the store's variables and attributes from it; the table in ``docs/physics.md`` is
+generated from it (``python -m magcore.quantities``; a test keeps the two equal), and a test
+checks on real maps that each quantity is NaN exactly where its entry says.
+
+The kernels (:mod:`magcore.kernels`, and the numpy reference
+:func:`magcore.sphere._sphere_partial_sums_numpy`) accumulate a few k-sums over the parameters
+lambda = (k_1 .. k_d, m_x, m_y, m_z): the occupied Berry curvature Omega_{lambda lambda'} of
+the Fermi sea and the Fermi-surface product -tau f0' dE/dlambda dE/dlambda' hold every
+(k, k), (k, m) and (m, m) block at once.  A k-sum quantity names its sum and block; adding one
+that is a block of these sums is one catalogue entry.
 
 Units templates: ``{E}`` energy unit, ``{L}`` length unit, ``{d}`` dimension, ``{density}``
 = ``{L}^-{d}``, ``{per_field}`` = energy density per unit eE, ``{per_field_tensor}`` =
@@ -16,13 +24,73 @@ hbar density per unit eE.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 # flag meanings (magcore.sphere.FLAG_MEANINGS) that make a quantity NaN
 DENOMINATORS = ("gap_closed", "near_degenerate_k_points", "non_finite_k_sums")
 FERMI_SURFACE = ("non_finite_k_sums", "fermi_surface_unresolved")
 BOTH = ("gap_closed", "near_degenerate_k_points", "non_finite_k_sums", "fermi_surface_unresolved")
 STENCIL = ("stencil_touches_flagged", "undefined_on_grid")
+
+
+@dataclass(frozen=True)
+class KernelSum:
+    """One k-sum the chapter-2 kernels accumulate per magnetization (summed over a mesh block
+    with the quadrature weights).  ``shape``: axis lengths after the magnetization axis, "d"
+    the model's k directions, "p" = d + 3 the parameters lambda = (k_1 .. k_d, m_x, m_y, m_z)."""
+
+    name: str
+    shape: tuple[str, ...]
+    formula: str
+    equation: str
+    dtype: str = "float64"
+
+    def size(self, dim: int) -> tuple[int, ...]:
+        """The shape for a model with ``dim`` k directions."""
+        return tuple({"d": dim, "p": dim + 3, "3": 3}[a] for a in self.shape)
+
+
+KERNEL_SUMS: tuple[KernelSum, ...] = (
+    KernelSum("sea_curvature", ("p", "p"),
+              "int f0 Omega_{lambda lambda'} = -2 int sum_{a<b} (f_a - f_b) Im(V_x[a,b] V_y[b,a]) / (E_a - E_b)^2",
+              "2.6, 2.10"),
+    KernelSum("surface_velocities", ("p", "p"), "-tau int sum_n f0'(E_n) dE_n/dlambda dE_n/dlambda'", "2.11, 2.17"),
+    KernelSum("free_energy", (), "int sum_n g(E_n)", "2.12"),
+    KernelSum("hellmann_feynman", ("3",), "int sum_n f0 (dE_n/dm + (dk0/dm).dE_n/dk) at fixed k - k0(m)", "2.12"),
+    KernelSum("density_of_states", (), "-int sum_n f0'(E_n)", "-"),
+    KernelSum("berry_curvature_mm_E", ("d", "3", "3"),
+              "tau int f0' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A] (band-resolved curvatures)", "2.18"),
+    KernelSum("damping_E", ("d", "3", "3"), "tau int f0' (Omega_{k_j m_i} dE/dm_l)_S", "2.19"),
+    KernelSum("n_degenerate", (), "k-points where a pair that enters is closer than degeneracy_tol", "-", "int64"),
+)
+"""The sums of :func:`magcore.kernels.chapter2_sums` (and of the numpy reference)."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where a k-sum quantity sits in a :data:`KERNEL_SUMS` entry.
+
+    ``rows``/``cols``: the parameter groups ("k" or "m") of the sum's two axes, or "" for the
+    whole sum; ``transposed``: element (r, c) of the quantity is sum[cols_c, rows_r] instead of
+    sum[rows_r, cols_c]; ``scale``: a factor (a number, or a function of the model for unit
+    conversions) the quantity is multiplied by."""
+
+    sum: str
+    rows: str = ""
+    cols: str = ""
+    transposed: bool = False
+    scale: float | Callable[[Any], float] = 1.0
+
+    def take(self, sums: dict[str, Any], dim: int, model=None):
+        """This block of ``sums`` (arrays with leading axes, e.g. (theta, phi)), scaled."""
+        x = sums[self.sum]
+        if self.rows:
+            group = {"k": slice(0, dim), "m": slice(dim, dim + 3)}
+            x = x[..., group[self.rows], group[self.cols]]
+            if self.transposed:
+                x = x.swapaxes(-1, -2)
+        scale = self.scale(model) if callable(self.scale) else self.scale
+        return x if scale == 1.0 else x * scale
 
 
 @dataclass(frozen=True)
@@ -39,6 +107,7 @@ class Quantity:
     parity: str = "-"  # "even" or "odd" under m -> -m, "-" if neither is implied
     nan_where: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    block: Block | None = None  # for a k-sum: where it sits in KERNEL_SUMS
 
     def attrs(self, units: dict[str, str]) -> dict[str, Any]:
         """The store attributes, with the units template filled from ``units``."""
@@ -80,7 +149,8 @@ SPHERE_QUANTITIES: tuple[Quantity, ...] = (
     Quantity("magnetization", C, "magnetization vector m", "1", "m = |m| (sin t cos p, sin t sin p, cos t)",
              "|m| m_hat(theta, phi)", "-", "odd"),
     Quantity("berry_curvature_mm", C + C2, "gyrotropic Berry curvature Omega_{m_i m_j}, Fermi-sea sum",
-             "hbar {density}", "2.10", "int f0 Omega_{m_i m_j}", "Fermi sea", "-", DENOMINATORS),
+             "hbar {density}", "2.10", "int f0 Omega_{m_i m_j}", "Fermi sea", "-", DENOMINATORS,
+             block=Block("sea_curvature", "m", "m")),
     Quantity("berry_curvature_m", C, "vector form Omega_i = eps_ijk Omega_jk / 2", "hbar {density}", "2.16",
              "eps_ijk Omega_jk / 2", "derived", "-", DENOMINATORS),
     Quantity("berry_curvature_theta_phi", (), "Berry curvature Omega_{theta phi}", "hbar {density}", "2.10, 2.31",
@@ -91,21 +161,24 @@ SPHERE_QUANTITIES: tuple[Quantity, ...] = (
              "{L}^{d} hbar^-1", "2.33", "1/gamma = 1/gamma_f + 1/gamma_s", "derived", "-", DENOMINATORS),
     Quantity("free_energy", (), "electron free energy (grand potential) density G", "{E} {density}", "2.12, 2.35",
              "int sum_n g(E_n)", "Fermi sea", "-", ("non_finite_k_sums",),
-             {"note": "band-energy sum with no energy denominators: finite across gap closings"}),
+             {"note": "band-energy sum with no energy denominators: finite across gap closings"},
+             block=Block("free_energy")),
     Quantity("effective_field", C, "effective field H = -dG/dm, Hellmann-Feynman band sum of <dH/dm>",
              "{E} {density}", "2.12",
              "-int sum_n f0 dE_n/dm (plus (dk0/dm).dE/dk for the co-moving continuum disc: the total -dG/dm)",
-             "Fermi sea", "-", ("non_finite_k_sums",)),
+             "Fermi sea", "-", ("non_finite_k_sums",), block=Block("hellmann_feynman", scale=-1.0)),
     Quantity("effective_field_from_G", C, "tangential effective field -dG/dm from the stored G", "{E} {density}",
              "2.12", "-dG/dm of the stored G (2nd-order differences in theta, spectral in phi)", "derived", "-",
              ("non_finite_k_sums",) + STENCIL),
     Quantity("damping", C + C2, "damping tensor eta_mm", "hbar {density}", "2.11",
-             "-tau int f0' dE/dm_i dE/dm_j", "Fermi surface", "-", FERMI_SURFACE),
+             "-tau int f0' dE/dm_i dE/dm_j", "Fermi surface", "-", FERMI_SURFACE,
+             block=Block("surface_velocities", "m", "m")),
     Quantity("field_induced_field_intrinsic", C + F, "H^E, Fermi-sea (intrinsic) part, per unit eE",
-             "{per_field}", "2.17", "int f0 Omega_{k_j m_i} (component i, field j)", "Fermi sea", "-", DENOMINATORS),
+             "{per_field}", "2.17", "int f0 Omega_{k_j m_i} (component i, field j)", "Fermi sea", "-", DENOMINATORS,
+             block=Block("sea_curvature", "k", "m", transposed=True)),
     Quantity("field_induced_field_extrinsic", C + F, "H^E, Fermi-surface (extrinsic, tau) part, per unit eE",
              "{per_field}", "2.17", "-tau int f0' v_j dE/dm_i (component i, field j)", "Fermi surface", "-",
-             FERMI_SURFACE),
+             FERMI_SURFACE, block=Block("surface_velocities", "k", "m", transposed=True)),
     Quantity("field_induced_field", C + F, "field-induced effective field H^E per unit eE", "{per_field}", "2.17",
              "intrinsic + extrinsic", "sea and surface", "-", BOTH),
     Quantity("field_induced_field_intrinsic_odd", C + F, "part of intrinsic H^E odd under m -> -m",
@@ -121,32 +194,59 @@ SPHERE_QUANTITIES: tuple[Quantity, ...] = (
              "derived", "-", DENOMINATORS + STENCIL),
     Quantity("berry_curvature_mm_E", F + C + C2, "field-induced Berry curvature Omega^E_{m_i m_l} per unit eE",
              "{per_field_tensor}", "2.18", "tau int f0' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A]",
-             "Fermi surface", "-", BOTH),
+             "Fermi surface", "-", BOTH, block=Block("berry_curvature_mm_E")),
     Quantity("damping_E", F + C + C2, "field-induced damping eta^E_{m_i m_l} per unit eE", "{per_field_tensor}",
-             "2.19", "tau int f0' (Omega_{k_j m_i} dE/dm_l)_S", "Fermi surface", "-", BOTH),
+             "2.19", "tau int f0' (Omega_{k_j m_i} dE/dm_l)_S", "Fermi surface", "-", BOTH,
+             block=Block("damping_E")),
     *_torques(),
     Quantity("charge_pumping_intrinsic", F + C,
              "intrinsic pumped current j_i per unit m_dot_l (Onsager partner of H^E)", "e {density}", "2.21",
-             "int f0 Omega_{k_i m_l}", "Fermi sea", "-", DENOMINATORS),
+             "int f0 Omega_{k_i m_l}", "Fermi sea", "-", DENOMINATORS, block=Block("sea_curvature", "k", "m")),
     Quantity("charge_pumping_extrinsic", F + C, "extrinsic (tau) pumped current j_i per unit m_dot_l",
-             "e {density}", "2.21", "+tau int f0' v_i dE/dm_l", "Fermi surface", "-", FERMI_SURFACE),
+             "e {density}", "2.21", "+tau int f0' v_i dE/dm_l", "Fermi surface", "-", FERMI_SURFACE,
+             block=Block("surface_velocities", "k", "m", scale=-1.0)),
     Quantity("density_of_states", (), "density of states at mu (Fermi-surface weight -df0/de)",
-             "{E}^-1 {density}", "-", "-int sum_n f0'(E_n)", "Fermi surface", "-", FERMI_SURFACE),
+             "{E}^-1 {density}", "-", "-int sum_n f0'(E_n)", "Fermi surface", "-", FERMI_SURFACE,
+             block=Block("density_of_states")),
     Quantity("n_degenerate_k", (), "k-points with pairs closer than degeneracy_tol", "1", "-",
-             "count of k-points with an occupied/empty pair closer than degeneracy_tol", "-"),
+             "count of k-points with an occupied/empty pair closer than degeneracy_tol", "-",
+             block=Block("n_degenerate")),
 )
 
 BY_NAME = {q.name: q for q in SPHERE_QUANTITIES}
 
 
+def from_kernel_sums(sums: dict[str, Any], model) -> dict[str, Any]:
+    """Every k-sum quantity of the catalogue (store name -> array) from the kernels' sums
+    (:data:`KERNEL_SUMS`, arrays with any leading axes), not masked."""
+    return {q.name: q.block.take(sums, model.dim, model) for q in SPHERE_QUANTITIES if q.block is not None}
+
+
+def _block_cell(b: Block | None) -> str:
+    if b is None:
+        return "-"
+    cell = b.sum + (f"[{b.rows}, {b.cols}]" if b.rows else "") + (" transposed" if b.transposed else "")
+    if callable(b.scale):
+        cell += " x units factor"
+    elif b.scale != 1.0:
+        cell = f"{b.scale:g} x " + cell
+    return cell
+
+
 def docs_table() -> str:
-    """The Markdown table of the catalogue, as in ``docs/physics.md``."""
-    rows = ["| variable | formula | units | eq. | sum | parity | NaN where (flag) |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    """The Markdown tables of the catalogue (quantities, then the kernels' k-sums), as in
+    ``docs/physics.md``."""
+    rows = ["| variable | formula | units | eq. | sum | parity | NaN where (flag) | from k-sum |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for q in SPHERE_QUANTITIES:
         dims = ", ".join(("theta", "phi") + q.dims)
-        cells = (q.formula, q.units, q.equation, q.sum, q.parity, ", ".join(q.nan_where) or "-")
+        cells = (q.formula, q.units, q.equation, q.sum, q.parity, ", ".join(q.nan_where) or "-", _block_cell(q.block))
         rows.append(f"| `{q.name}` ({dims}) | " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    rows += ["", "The k-sums the kernels accumulate (p = d + 3 parameters lambda = (k_1 .. k_d, m_x, m_y, m_z)):", "",
+             "| k-sum | shape | formula | eq. |", "| --- | --- | --- | --- |"]
+    for k in KERNEL_SUMS:
+        cells = (", ".join(k.shape) or "scalar", k.formula, k.equation)
+        rows.append(f"| `{k.name}` | " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
 
 

@@ -127,23 +127,23 @@ def _sphere_partial_sums_numpy(
     (numpy reference implementation of :func:`sphere_partial_sums`).
 
     ``m`` (P, 3) full magnetization vectors; ``q`` (K, dim), ``w`` (K,) a block of the mesh
-    relative to ``model.k_center(m)``.  With V_k = <n|dH/dk|l>, V_m = <n|dH/dm|l> computed once
-    per point, f = f0(E), f' = df0/de (at the Fermi-surface temperature), tau = relaxation time:
+    relative to ``model.k_center(m)``.  With the parameters lambda = (k_1 .. k_d, m_x, m_y, m_z),
+    V_x = <n|dH/dlambda_x|l> computed once per point, f = f0(E), f' = df0/de (at the
+    Fermi-surface temperature), tau = relaxation time, the keys of
+    :data:`magcore.quantities.KERNEL_SUMS`:
 
-    ==================  ===========================================================  ========
-    key                 integrand (summed over bands, weighted by [dk])              eq.
-    ==================  ===========================================================  ========
-    omega_mm (3,3)      f Omega_{m_i m_j}                                             2.10
-    omega_km (d,3)      f Omega_{k_j m_i}    (intrinsic H^E per unit eE_j, pumping)   2.17, 2.21
-    grand_potential     g(E)                                                          2.12
-    dG_dm (3)           f dE/dm_i (Hellmann-Feynman; with the cutoff-centre shift)    2.12
-    eta_mm (3,3)        -tau f' dE/dm_i dE/dm_j                                       2.11
-    hE_extrinsic (d,3)  -tau f' dE/dk_j dE/dm_i                                       2.17
-    omegaE (d,3,3)      tau f' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A]    2.18
-    etaE (d,3,3)        tau f' (Omega_{k_j m_i} dE/dm_l)_S                            2.19
-    dos                 -f'  (density of states at mu, smeared)                       -
-    n_degenerate        k-points where a pair that enters is closer than tol          -
-    ==================  ===========================================================  ========
+    ====================  ========================================================  ==========
+    key                   integrand (summed over bands, weighted by [dk])           eq.
+    ====================  ========================================================  ==========
+    sea_curvature (p,p)   f Omega_{lambda lambda'}                                  2.6, 2.10
+    surface_velocities    -tau f' dE/dlambda dE/dlambda'                            2.11, 2.17
+    free_energy           g(E)                                                      2.12
+    hellmann_feynman (3)  f dE/dm_i (with the cutoff-centre shift)                  2.12
+    density_of_states     -f'  (density of states at mu, smeared)                   -
+    berry_curvature_mm_E  tau f' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A]  2.18
+    damping_E (d,3,3)     tau f' (Omega_{k_j m_i} dE/dm_l)_S                        2.19
+    n_degenerate          k-points where a pair that enters is closer than tol      -
+    ====================  ========================================================  ==========
     """
     dim = model.dim
     k = model.k_center(m)[:, None, :] + q[None, :, :]
@@ -162,13 +162,11 @@ def _sphere_partial_sums_numpy(
     dEm_q = dEm + np.einsum("pij,pkjn->pkin", k_center_jacobian(model, m), vk)
     wb = np.broadcast_to(w, bad.shape)
     out = {
-        "omega_mm": np.einsum("pk,pkij->pij", wb, omega[..., dim:, dim:]),
-        "omega_km": np.einsum("pk,pkji->pji", wb, omega[..., :dim, dim:]),
-        "grand_potential": (g * wb).sum(axis=1),
-        "dG_dm": np.einsum("pk,pkn,pkin->pi", wb, f, dEm_q),
-        "eta_mm": -tau * np.einsum("pk,pkn,pkin,pkjn->pij", wb, fp, dEm, dEm),
-        "hE_extrinsic": -tau * np.einsum("pk,pkn,pkjn,pkin->pji", wb, fp, vk, dEm),
-        "dos": -(fp.sum(-1) * wb).sum(axis=1),
+        "sea_curvature": np.einsum("pk,pkxy->pxy", wb, omega),
+        "surface_velocities": -tau * np.einsum("pk,pkn,pkxn,pkyn->pxy", wb, fp, diag, diag),
+        "free_energy": (g * wb).sum(axis=1),
+        "hellmann_feynman": np.einsum("pk,pkn,pkin->pi", wb, f, dEm_q),
+        "density_of_states": -(fp.sum(-1) * wb).sum(axis=1),
     }
     omegaE = np.zeros(m.shape[:1] + (dim, 3, 3))
     etaE = np.zeros_like(omegaE)
@@ -184,8 +182,8 @@ def _sphere_partial_sums_numpy(
         omegaE = np.einsum("pkn,pkjn,pkiln->pjil", wfp, vk, band_omega[..., dim:, dim:, :]) \
             - 0.5 * (X - X.swapaxes(-1, -2))
         etaE = 0.5 * (X + X.swapaxes(-1, -2))
-    out["omegaE"] = omegaE
-    out["etaE"] = etaE
+    out["berry_curvature_mm_E"] = omegaE
+    out["damping_E"] = etaE
     out["n_degenerate"] = bad.sum(axis=1)
     return out
 
@@ -346,7 +344,7 @@ def sphere_map(
     trouble = _Trouble.find(S, level, shape, min_gap, gap_tolerance, gap_closed)
     trouble.warn(electrons, gap_tolerance, level)
     stencils = _Stencils(shape)
-    values = _quantities(S, trouble, stencils, theta, phi, mhat, magnitude, gamma_f)
+    values = _quantities(S, trouble, stencils, model, theta, phi, mhat, magnitude, gamma_f)
     flag = trouble.flag()
     flag[stencils.touched] |= FLAG_STENCIL_TOUCHES_FLAGGED
     flag[stencils.undefined] |= FLAG_UNDEFINED_ON_GRID
@@ -396,6 +394,12 @@ class _Trouble:
     def fermi_surface(self) -> np.ndarray:
         """Points where Fermi-surface (-df0/de) quantities are NaN."""
         return self.fs_unresolved | self.non_finite
+
+    def where(self, meanings: tuple[str, ...]) -> np.ndarray:
+        """Points with any of the troubles named by their flag meanings (of bits 1-8)."""
+        by_meaning = {"gap_closed": self.closed, "near_degenerate_k_points": self.near_degenerate,
+                      "non_finite_k_sums": self.non_finite, "fermi_surface_unresolved": self.fs_unresolved}
+        return np.logical_or.reduce([by_meaning[m] for m in meanings])
 
     def flag(self) -> np.ndarray:
         flag = np.zeros(self.closed.shape, dtype=np.uint8)
@@ -483,7 +487,7 @@ class _Stencils:
         return op(x)
 
 
-def _quantities(S: dict[str, np.ndarray], trouble: _Trouble, stencils: _Stencils, theta: np.ndarray,
+def _quantities(S: dict[str, np.ndarray], trouble: _Trouble, stencils: _Stencils, model: Model, theta: np.ndarray,
                 phi: np.ndarray, mhat: np.ndarray, magnitude: float, gamma_f: float) -> dict[str, np.ndarray]:
     """Every quantity of the catalogue (:mod:`magcore.quantities`) from the k-sums ``S``, NaN
     where ``trouble`` says so (eqs. 2.10-2.33)."""
@@ -492,23 +496,25 @@ def _quantities(S: dict[str, np.ndarray], trouble: _Trouble, stencils: _Stencils
     def masked(x, where):
         return np.where(where.reshape(shape + (1,) * (x.ndim - 2)), np.nan, x)
 
-    denominators, fermi_surface_bad, non_finite = trouble.denominators, trouble.fermi_surface, trouble.non_finite
-    omega_mm = masked(S["omega_mm"], denominators)
+    values = {"magnetization": magnitude * mhat}
+    for q in SPHERE_QUANTITIES:  # the k-sums, NaN where their catalogue entry says
+        if q.block is not None:
+            x = q.block.take(S, model.dim, model)
+            values[q.name] = masked(x, trouble.where(q.nan_where)) if q.nan_where else x
+    omega_mm = values["berry_curvature_mm"]
     omega_vec = vector_form(omega_mm)
     t, _ = np.meshgrid(theta, phi, indexing="ij")
     # Omega_{theta phi} = Omega . (d_theta m x d_phi m) = |m|^2 sin(theta) Omega . m_hat
     omega_tp = magnitude**2 * np.sin(t) * np.einsum("...i,...i->...", omega_vec, mhat)
     gamma_s = gyromagnetic_ratio(omega_vec, magnitude * mhat)
     gamma = total_gyromagnetic_ratio(gamma_s, gamma_f)
-    G = masked(S["grand_potential"], non_finite)
-    H = -masked(S["dG_dm"], non_finite)  # Hellmann-Feynman
+    G, H = values["free_energy"], values["effective_field"]  # H: Hellmann-Feynman
     H_from_G = stencils.apply(lambda g: field_from_free_energy(g, theta, phi, magnitude), G)
-    eta = masked(S["eta_mm"], fermi_surface_bad)
-    hE_int = masked(S["omega_km"], denominators).swapaxes(-1, -2)  # (.., component i, field j) = Omega_{k_j m_i}
-    hE_ext = masked(S["hE_extrinsic"], fermi_surface_bad).swapaxes(-1, -2)
+    eta = values["damping"]
+    hE_int = values["field_induced_field_intrinsic"]  # (.., component i, field j) = Omega_{k_j m_i}
+    hE_ext = values["field_induced_field_extrinsic"]
     hE = hE_int + hE_ext
-    omegaE = masked(S["omegaE"], denominators | fermi_surface_bad)  # (.., field j, i, l)
-    etaE = masked(S["etaE"], denominators | fermi_surface_bad)
+    omegaE, etaE = values["berry_curvature_mm_E"], values["damping_E"]  # (.., field j, i, l)
     omegaE_vec = vector_form(omegaE)  # (.., field, 3)
     # torques per unit field (eqs. 2.27-2.29), with the electronic H and the tensors above
     M = (magnitude * mhat)[..., :, None]  # (.., 3, 1) broadcast over field
@@ -526,17 +532,10 @@ def _quantities(S: dict[str, np.ndarray], trouble: _Trouble, stencils: _Stencils
         even = stencils.apply(lambda y: parity_parts(y, theta, phi)[0], x)
         return even, parity_parts(x, theta, phi)[1]
 
-    values = {"magnetization": magnitude * mhat, "berry_curvature_mm": omega_mm, "berry_curvature_m": omega_vec,
-              "berry_curvature_theta_phi": omega_tp, "gyromagnetic_ratio_s": gamma_s, "gyromagnetic_ratio": gamma,
-              "free_energy": G, "effective_field": H, "effective_field_from_G": H_from_G, "damping": eta,
-              "field_induced_field_intrinsic": hE_int, "field_induced_field_extrinsic": hE_ext,
-              "field_induced_field": hE,
-              "curl_field_induced_field": stencils.apply(lambda h: radial_curl(h, theta, phi, magnitude), hE_int),
-              "berry_curvature_mm_E": omegaE, "damping_E": etaE,
-              "charge_pumping_intrinsic": masked(S["omega_km"], denominators),  # (.., k_i, m_l)
-              "charge_pumping_extrinsic": -masked(S["hE_extrinsic"], fermi_surface_bad),  # +tau f' v_i dE/dm_l
-              "density_of_states": masked(S["dos"], fermi_surface_bad),
-              "n_degenerate_k": S["n_degenerate"].astype(np.int64)}
+    values.update({"berry_curvature_m": omega_vec, "berry_curvature_theta_phi": omega_tp,
+                   "gyromagnetic_ratio_s": gamma_s, "gyromagnetic_ratio": gamma, "effective_field_from_G": H_from_G,
+                   "field_induced_field": hE,
+                   "curl_field_induced_field": stencils.apply(lambda h: radial_curl(h, theta, phi, magnitude), hE_int)})
     for name, value in (("torque_H", tau_H), ("torque_gamma", tau_gamma), ("torque_eta", tau_eta)):
         values[name] = value
         values[name + "_damping_like"], values[name + "_field_like"] = parity(value)

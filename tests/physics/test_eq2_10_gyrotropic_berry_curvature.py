@@ -11,6 +11,7 @@ from magcore.engine import integrate_over_mesh
 from magcore.kmesh import disc_mesh
 from magcore.models import get_model
 from magcore.models.rashba import HBAR2_OVER_2ME
+from magcore.quantities import from_kernel_sums
 from magcore.sphere import Electrons, sphere_partial_sums
 
 from physics_helpers import RASHBA
@@ -37,7 +38,7 @@ def test_rashba_fermi_sea_berry_curvature_closed_form(mz):
     mesh = disc_mesh(2 * kF, 20, 10, 0.5, 6)
     out = integrate_over_mesh(sphere_partial_sums, model, np.array([[0.0, 0.0, mz]]), mesh,
                               Electrons(chemical_potential=mu))
-    om = out["omega_mm"][0]
+    om = from_kernel_sums(out, model)["berry_curvature_mm"][0]
     assert out["n_degenerate"][0] == 0
     np.testing.assert_allclose(om[0, 1], expected, rtol=1e-9)
     np.testing.assert_allclose(om, -om.T, atol=1e-15)

@@ -45,7 +45,7 @@ def test_omegaE_and_etaE_are_the_E_mdot_bilinear_part_of_the_force_balance():
             e, d = np.eye(2)[i] * h, np.eye(3)[j] * h
             C[i, j] = (force(e, d) - force(e, -d) - force(-e, d) + force(-e, -d)) / (4 * h * h)
     out = sphere_partial_sums(model, m[None], k, mesh.weights, el)
-    omegaE, etaE = out["omegaE"][0], out["etaE"][0]  # (field, j, l)
+    omegaE, etaE = out["berry_curvature_mm_E"][0], out["damping_E"][0]  # (field, j, l)
     scale = np.max(np.abs(C))
     assert scale > 1e-3  # a metal with a Fermi surface: not vacuous
     np.testing.assert_allclose(omegaE + etaE, C, atol=1e-10 * scale)

@@ -176,6 +176,14 @@ def test_general_layout_matches_numpy_reference_and_shared_layout(electrons):
     assert_same_sums(fast, sphere_partial_sums(declared, m, q, w, el), w.sum())
 
 
+def test_kernel_outputs_are_the_catalogue_sums():
+    from magcore.quantities import KERNEL_SUMS
+
+    assert kernels._OUTPUTS == tuple(k.name for k in KERNEL_SUMS)
+    out = kernels.chapter2_sums(get_model("qwz"), np.zeros((1, 3)), np.zeros((1, 2)), np.ones(1), Electrons())
+    assert tuple(out) == kernels._OUTPUTS
+
+
 def test_spin_pair_recognition():
     assert kernels._spin_pairs(get_model("tmd", J=0.3).exchange_coupling())[0] == 0.3
     assert kernels._spin_pairs(get_model("dirac4d", J=0.4).exchange_coupling())[0] == 0.4
@@ -208,7 +216,7 @@ def test_comparison_detects_a_difference():
     m = np.array([[0.2, 0.1, 0.9]])
     ref = _sphere_partial_sums_numpy(model, m, q, w, el)
     fast = sphere_partial_sums(model, m, q, w, el)
-    for key in ("omega_mm", "omegaE", "dG_dm"):
+    for key in ("sea_curvature", "berry_curvature_mm_E", "hellmann_feynman"):
         bad = {k: np.array(v, copy=True) for k, v in fast.items()}
         flat = bad[key].reshape(-1)
         i = np.argmax(np.abs(flat))
@@ -304,7 +312,7 @@ def test_user_tight_binding_model_matches_numpy_reference(spin):
     m = np.array([[0.0, 0.0, 1.0], [0.6, -0.3, 0.2]])
     el = Electrons(chemical_potential=-0.2, temperature=0.04, relaxation_time=1.5)  # in the valence bands
     ref = _sphere_partial_sums_numpy(model, m, q, w, el)
-    assert np.all(ref["dos"] > 0)  # a Fermi surface: the Fermi-surface terms are exercised
+    assert np.all(ref["density_of_states"] > 0)  # a Fermi surface: the Fermi-surface terms are exercised
     assert_same_sums(sphere_partial_sums(model, m, q, w, el), ref, w.sum())
 
 
