@@ -18,11 +18,13 @@ that is a block of these sums is one catalogue entry.
 
 Units templates: ``{E}`` energy unit, ``{L}`` length unit, ``{d}`` dimension, ``{density}``
 = ``{L}^-{d}``, ``{per_field}`` = energy density per unit eE, ``{per_field_tensor}`` =
-hbar density per unit eE.
+hbar density per unit eE, ``{conductivity}`` = e^2/h in 2D (per layer), S/cm for a 3D model
+with lengths in Angstrom, e^2/h {L}^(2-d) otherwise.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -121,10 +123,31 @@ def units_of(model) -> dict[str, str]:
     density = f"{L}^-{d}"
     return {"E": E, "L": L, "d": str(d), "density": density,
             "per_field": f"{E} {density} / ({E} {L}^-1)",
-            "per_field_tensor": f"hbar {density} / ({E} {L}^-1)"}
+            "per_field_tensor": f"hbar {density} / ({E} {L}^-1)",
+            "conductivity": _hall_conductivity_units(model)[1]}
 
 
-C, C2, F = ("component",), ("component2",), ("field",)
+E2_OVER_H_SIEMENS = 3.8740458649318244e-05
+"""e^2/h in siemens (scipy.constants.e**2 / scipy.constants.h; a test checks it)."""
+
+
+def _hall_conductivity_units(model) -> tuple[float, str]:
+    """(factor, units) of the anomalous Hall conductivity sigma = (e^2/hbar) int [dk] f0 Omega_kk:
+    2 pi int [dk] f0 Omega_kk in units of e^2/h (per layer in 2D, times L^(2-d) otherwise), in
+    S/cm for a 3D model with lengths in Angstrom."""
+    d, L = model.dim, model.length_unit
+    if d == 2:
+        return 2 * math.pi, "e^2/h"
+    if d == 3 and L == "Angstrom":
+        return 2 * math.pi * E2_OVER_H_SIEMENS * 1e8, "S/cm"
+    return 2 * math.pi, f"e^2/h {L}^{2 - d}"
+
+
+def _hall_conductivity_factor(model) -> float:
+    return _hall_conductivity_units(model)[0]
+
+
+C, C2, F, F2 = ("component",), ("component2",), ("field",), ("field2",)
 _TORQUES = (("torque_H", "2.27", "tau^H = m x H^E", "m x H^E"),
             ("torque_gamma", "2.28", "tau^gamma = -(gamma/gamma_E) m x (H - eta.m_dot_0)",
              "-(gamma/gamma_E) m x (H - eta.m_dot_0), 1/gamma_E = m.Omega^E, m_dot_0 the exact field-free rate of 2.15"),
@@ -205,6 +228,10 @@ SPHERE_QUANTITIES: tuple[Quantity, ...] = (
     Quantity("charge_pumping_extrinsic", F + C, "extrinsic (tau) pumped current j_i per unit m_dot_l",
              "e {density}", "2.21", "+tau int f0' v_i dE/dm_l", "Fermi surface", "-", FERMI_SURFACE,
              block=Block("surface_velocities", "k", "m", scale=-1.0)),
+    Quantity("anomalous_hall_conductivity", F + F2,
+             "anomalous Hall conductivity sigma_ij = (e^2/hbar) int f0 Omega_{k_i k_j}", "{conductivity}",
+             "2.6, 3.13", "(e^2/hbar) int f0 Omega_{k_i k_j} (j_i = sigma_ij E_j)", "Fermi sea", "-", DENOMINATORS,
+             block=Block("sea_curvature", "k", "k", scale=_hall_conductivity_factor)),
     Quantity("density_of_states", (), "density of states at mu (Fermi-surface weight -df0/de)",
              "{E}^-1 {density}", "-", "-int sum_n f0'(E_n)", "Fermi surface", "-", FERMI_SURFACE,
              block=Block("density_of_states")),

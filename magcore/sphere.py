@@ -563,6 +563,7 @@ def _dataset(values: dict[str, np.ndarray], flag: np.ndarray, model: Model, thet
             "component": ("component", comp, {"long_name": "Cartesian component", "units": "1"}),
             "component2": ("component2", comp, {"long_name": "second Cartesian component", "units": "1"}),
             "field": ("field", field, {"long_name": "direction of the electric field (or of the current)", "units": "1"}),
+            "field2": ("field2", field, {"long_name": "second field (or current) direction", "units": "1"}),
         },
         attrs={"model": model.name, "model_parameters": dict(model.params),
                "model_material": str(getattr(model, "material", "")),
