@@ -45,9 +45,12 @@ FERMI_LEVEL_KEYS = ("mesh_energies_finite", "fermi_surface", "mu_outside_bands",
 """Variables of bands.zarr that the sphere stage passes on (:func:`magcore.sphere.sphere_map`)."""
 
 
-def _check_same_study(store: xr.Dataset, cfg: dict[str, Any], path: Path, sections: tuple[str, ...]) -> None:
-    """An upstream store must come from the same config ``sections`` and the same content of the
-    model's files (a model file edited after the store was written is caught)."""
+def _check_same_study(store: xr.Dataset, cfg: dict[str, Any], path: Path, sections: tuple[str, ...],
+                      model) -> None:
+    """An upstream store must come from the same config ``sections``, the same content of the
+    model's files (a model file edited after the store was written is caught) and the same
+    definition of the model (:meth:`~magcore.models.base.Model.fingerprint`: e.g. a material
+    table corrected in the library)."""
     stored = study_config(store)
     for key in sections:
         if stored.get(key) != cfg.get(key):
@@ -58,6 +61,10 @@ def _check_same_study(store: xr.Dataset, cfg: dict[str, Any], path: Path, sectio
     changed = sorted(p for p, digest in mine.items() if theirs.get(p) != digest)
     if changed:
         raise ValueError(f"{path} was made from other contents of {', '.join(changed)}; rerun its stage")
+    theirs = store.attrs.get("model_fingerprint", "")
+    if theirs and theirs != model.fingerprint():
+        raise ValueError(f"{path} was made from another definition of the model {model.name} (model fingerprint "
+                         f"{theirs[:12]}, now {model.fingerprint()[:12]}); rerun its stage")
 
 
 def band_path(model, m_ref: np.ndarray, n_points: int, extent: float) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
@@ -314,8 +321,8 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
     started = now()
     settings = StudySettings.from_config(cfg)
     bands = open_store(bands_path)
-    _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh", "sphere"))
     model = settings.model.build()
+    _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh", "sphere"), model)
     mesh = settings.mesh.build(model)
     theta, phi = settings.sphere.angles()
     electrons = settings.with_chemical_potential(float(bands["chemical_potential"])).electrons
@@ -347,8 +354,8 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     started = now()
     settings = StudySettings.from_config(cfg)
     bands = open_store(bands_path)
-    _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh"))
     model = settings.model.build()
+    _check_same_study(bands, cfg, Path(bands_path), ("model", "magnetization", "electrons", "mesh"), model)
     mesh = settings.mesh.build(model)
     tex, comp = settings.texture, settings.compute
     electrons = settings.with_chemical_potential(float(bands["chemical_potential"])).electrons

@@ -261,10 +261,6 @@ def test_an_unknown_model_is_an_error_and_nothing_is_written(tmp_path):
     assert written(tmp_path / "out") == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: run_sphere and run_texture compare the bands store's config sections and "
-                   "model-file hashes, not its model_fingerprint, so a bands store of a model whose definition "
-                   "changed in the library (here the WTe2 parameter table) is used (issue 16, item 6: the "
-                   "fingerprint is 'checked wherever a stage reads another stage's store'; run_llg does check it)")
 @pytest.mark.parametrize("stage", ["sphere", "texture"])
 def test_a_bands_store_of_another_model_definition_is_refused(wte2_bands, tmp_path, monkeypatch, no_dask, stage):
     from magcore.models import tmd
