@@ -74,24 +74,54 @@ TEXTURE_OUTPUTS = (
 )
 
 
+# A sweep study (a `sweep` section): its expensive points, each a job, by id
+# (magcore.sweep.point_id), with the settings that make the point as the job's params.
+SWEEP = None
+if config.get("sweep"):
+    import json
+
+    from magcore.stages import sweep_point_stages
+    from magcore.sweep import sweep_from_config
+
+    SWEEP = sweep_from_config(config)
+if SWEEP is not None:
+    POINT_STAGES = sweep_point_stages(config)
+    _cheap = [(a.name, list(a.values)) for a in SWEEP.axes if a.cheap]
+    SWEEP_POINTS = {
+        p.id: json.dumps({"overrides": {".".join(k): v for k, v in p.overrides.items()}, "cheap": _cheap})
+        for p in SWEEP.expensive_points(config)
+    }
+
+
 # Stores are declared by their zarr.json (a directory() output would get a
 # .snakemake_timestamp file inside, which zarr warns about on every open).
-include: "workflow/rules/bands.smk"
-include: "workflow/rules/sphere.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/texture.smk"
-include: "workflow/rules/llg.smk"
+if SWEEP is None:
+
+    include: "workflow/rules/bands.smk"
+    include: "workflow/rules/sphere.smk"
+    include: "workflow/rules/figures.smk"
+    include: "workflow/rules/texture.smk"
+    include: "workflow/rules/llg.smk"
+
+    rule all:
+        default_target: True
+        input:
+            STUDY / "bands.zarr" / "zarr.json",
+            STUDY / "sphere.zarr" / "zarr.json",
+            FIGURES.values(),
+            STUDY / "summary.txt",
+            TEXTURE_OUTPUTS,
+            LLG_OUTPUTS,
+
+else:
+
+    include: "workflow/rules/sweep.smk"
+
+    rule all:
+        default_target: True
+        input:
+            [STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
+            STUDY / "summary.txt",
 
 
 report: "workflow/report/workflow.rst"
-
-
-rule all:
-    default_target: True
-    input:
-        STUDY / "bands.zarr" / "zarr.json",
-        STUDY / "sphere.zarr" / "zarr.json",
-        FIGURES.values(),
-        STUDY / "summary.txt",
-        TEXTURE_OUTPUTS,
-        LLG_OUTPUTS,

@@ -8,6 +8,7 @@ fingerprints, the check that upstream stores come from the same config sections)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -105,6 +106,16 @@ def _occupied_berry_curvature_k(model, k: np.ndarray, m_ref: np.ndarray, mu: flo
                       f"directions have pairs closer than {electrons.degeneracy_tol:g}; NaN there", RuntimeWarning,
                       stacklevel=2)
     return np.where(bad[..., None, None], np.nan, omega)
+
+
+@contextlib.contextmanager
+def _dask_client(compute, threads: int, mem_mb: int | None, client=None):
+    """``client`` if one is open, else the cluster of the ``compute`` settings."""
+    if client is not None:
+        yield client
+        return
+    with dask_client_from_config(compute, threads, mem_mb) as client:
+        yield client
 
 
 def _stage(run):
@@ -316,8 +327,9 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = N
 
 @_stage
 def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1,
-               mem_mb: int | None = None) -> xr.Dataset:
-    """Sphere stage: chapter-2 coefficient maps over the (theta, phi) grid, with Dask."""
+               mem_mb: int | None = None, client=None) -> xr.Dataset:
+    """Sphere stage: chapter-2 coefficient maps over the (theta, phi) grid, with Dask (the
+    cluster of the config's ``compute`` settings, or an open ``client``)."""
     started = now()
     settings = StudySettings.from_config(cfg)
     bands = open_store(bands_path)
@@ -329,7 +341,7 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
     comp = settings.compute
     # finished chunks survive an interruption here (not a Snakemake output, so not deleted)
     checkpoints = stage_checkpoints(Path(out).parent / ".checkpoints", "sphere", fingerprint(cfg, model))
-    with dask_client_from_config(comp, threads, mem_mb) as client:
+    with _dask_client(comp, threads, mem_mb, client) as client:
         ds = sphere_map(model, theta, phi, mesh, electrons, magnitude=settings.magnitude, gamma_f=settings.gamma_f,
                         min_gap=bands["min_gap"].values, gap_tolerance=settings.gap_tolerance,
                         gap_closed=bands["gap_closed"].values,
@@ -345,9 +357,10 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
 
 @_stage
 def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1,
-                mem_mb: int | None = None) -> xr.Dataset:
+                mem_mb: int | None = None, client=None) -> xr.Dataset:
     """Texture stage: spin densities, DMI and kappa across the configured domain walls (one
-    ``wall`` entry each), and the second Chern number of a full rotation of the wall."""
+    ``wall`` entry each), and the second Chern number of a full rotation of the wall (Dask as
+    in :func:`run_sphere`)."""
     from .texture import DomainWall
     from .wavepacket import wall_response, wall_rotation_second_chern
 
@@ -362,7 +375,7 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     mu = electrons.chemical_potential
     y = tex.positions()
     parts, checkpoints = [], []
-    with dask_client_from_config(comp, threads, mem_mb) as client:
+    with _dask_client(comp, threads, mem_mb, client) as client:
         for kind in tex.walls:
             wall = (DomainWall.bloch if kind == "bloch" else DomainWall.neel)(
                 tex.width, profile=tex.profile, magnitude=settings.magnitude)
@@ -492,3 +505,119 @@ def store_path(declared: str | Path) -> Path:
     """The zarr store directory of a Snakemake output/input declared as ``<store>/zarr.json``."""
     declared = Path(declared)
     return declared.parent if declared.name == "zarr.json" else declared
+
+
+# -- parameter sweeps ------------------------------------------------------------------------------
+
+SWEEP_STAGES = ("bands", "sphere", "texture")
+"""The stages a sweep point runs (texture when enabled), in order."""
+
+
+def sweep_point_stages(cfg: dict[str, Any]) -> tuple[str, ...]:
+    """The stages each point of the sweep in ``cfg`` runs."""
+    return tuple(s for s in SWEEP_STAGES if s != "texture" or cfg["texture"]["enabled"])
+
+
+def _reusable(path: Path, cfg: dict[str, Any]) -> bool:
+    """Whether ``path`` is a complete store made from exactly ``cfg`` (its fingerprint: config,
+    input files, model definition and code)."""
+    if not (path / "zarr.json").exists():
+        return False
+    try:
+        attrs = open_store(path).attrs
+    except Exception:  # a damaged store is recomputed
+        return False
+    model = StudySettings.from_config(cfg).model.build()
+    return attrs.get("complete") is True and attrs.get("fingerprint") == fingerprint(cfg, model)
+
+
+def _run_point_stages(cfg: dict[str, Any], folder: Path, stages: tuple[str, ...], client) -> int:
+    """The single-point stages of ``cfg`` into ``folder`` (stores already made from the same
+    fingerprint are kept); returns how many stages ran."""
+    ran = 0
+    for stage in stages:
+        out = folder / f"{stage}.zarr"
+        if _reusable(out, cfg):
+            continue
+        if stage == "bands":
+            run_bands(cfg, out)
+        elif stage == "sphere":
+            run_sphere(cfg, folder / "bands.zarr", out, client=client)
+        else:
+            run_texture(cfg, folder / "bands.zarr", out, client=client)
+        ran += 1
+    return ran
+
+
+def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, threads: int = 1,
+                    mem_mb: int | None = None) -> dict[str, Path]:
+    """One job of a sweep: the expensive point with id ``point`` (:mod:`magcore.sweep`).
+
+    Every combination of the cheap (electron-state) axes is a single-point study of its own
+    (:func:`magcore.sweep.point_config`), run by the single-point stages into
+    ``<out_dir>/cheap/<its id>/`` (kept there, so an interrupted job resumes where it stopped);
+    the stores are then stacked along the cheap dimensions into ``<out_dir>/<stage>.zarr``.
+    Returns those paths."""
+    from .sweep import point_config, point_id, sweep_from_config
+    from .sweep_store import stack_stores
+
+    started = now()
+    sweep = sweep_from_config(cfg)
+    expensive = {p.id: p for p in sweep.expensive_points(cfg)}
+    if point not in expensive:
+        raise ValueError(f"sweep point {point!r} is not a point of this sweep")
+    p = expensive[point]
+    out_dir = Path(out_dir)
+    stages = sweep_point_stages(cfg)
+    cheap = sweep.cheap_points(cfg)
+    folders = []
+    with dask_client_from_config(StudySettings.from_config(point_config(cfg, p.overrides)).compute, threads,
+                                 mem_mb) as client:  # one cluster for every electron state of the point
+        for i, c in enumerate(cheap):
+            cfg_c = point_config(cfg, {**p.overrides, **c.overrides})
+            folder = out_dir / "cheap" / point_id(cfg_c)
+            ran = _run_point_stages(cfg_c, folder, stages, client)
+            log.info("sweep point %s: electron state %d/%d %s (%s)", point, i + 1, len(cheap),
+                     _describe(c.overrides), "computed" if ran else "reused")
+            folders.append((c.index, folder))
+    dims = tuple(d for d in sweep.dims() if any(a.cheap and _dim_of(sweep, a.name) == d for a in sweep.axes))
+    coords = {name: c for name, c in sweep.coords().items() if c[0][0] in dims}
+    attrs = {"sweep_point": point, "sweep_point_overrides": _describe(p.overrides),
+             **_provenance_attrs(cfg, started)}
+    return {stage: stack_stores([(index, folder / f"{stage}.zarr") for index, folder in folders], dims, coords,
+                                out_dir / f"{stage}.zarr", attrs) for stage in stages}
+
+
+def run_sweep_combine(cfg: dict[str, Any], stage: str, points_dir: str | Path, out: str | Path) -> Path:
+    """The store of one stage over the whole sweep: the point stores ``<points_dir>/<id>/<stage>.zarr``
+    stacked along the expensive dimensions, chunked one point per chunk."""
+    from .sweep import sweep_from_config
+    from .sweep_store import stack_stores
+
+    started = now()
+    sweep = sweep_from_config(cfg)
+    points = sweep.expensive_points(cfg)
+    dims = tuple(d for d in sweep.dims() if any(not a.cheap and _dim_of(sweep, a.name) == d for a in sweep.axes))
+    coords = {name: c for name, c in sweep.coords().items() if c[0][0] in dims}
+    entries = [(p.index, Path(points_dir) / p.id / f"{stage}.zarr") for p in points]
+    path = stack_stores(entries, dims, coords, out, _provenance_attrs(cfg, started))
+    log.info("sweep: wrote %s (%d points)", out, len(points))
+    return path
+
+
+def _dim_of(sweep, axis: str) -> str:
+    """The dimension an axis lies along (its zip group's first axis)."""
+    for group in sweep.groups:
+        if axis in group:
+            return group[0]
+    return axis
+
+
+def _describe(overrides: dict) -> str:
+    return ", ".join(f"{'.'.join(path)}={value}" for path, value in overrides.items()) or "(base)"
+
+
+def _provenance_attrs(cfg: dict[str, Any], started: str) -> dict[str, Any]:
+    from .store import provenance
+
+    return provenance(cfg, started)

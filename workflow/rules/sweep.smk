@@ -1,0 +1,62 @@
+# A study with a `sweep` section: one job per point of the expensive axes (model parameters,
+# material, magnetization, mesh, wall), each running the single-point stages for every
+# combination of the cheap (electron-state) axes, then one combine job per stage that stacks
+# the point stores along the sweep dimensions.  Point folders are keyed by the point's own
+# settings (magcore.sweep.point_id): adding axis values adds folders, the others are reused.
+
+
+rule sweep_point:
+    input:
+        model_files=MODEL_FILES,
+    output:
+        [STUDY / "points" / "{point}" / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
+    log:
+        STUDY / "logs" / "points" / "{point}.log",
+    wildcard_constraints:
+        point="|".join(SWEEP_POINTS) or "no-point",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 64  # scaled down to --cores locally; set per job in the slurm profile
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        settings=lambda wc: SWEEP_POINTS[wc.point],
+    script:
+        "../scripts/sweep_point.py"
+
+
+rule sweep_combine:
+    input:
+        lambda wc: [STUDY / "points" / p / f"{wc.stage}.zarr" / "zarr.json" for p in SWEEP_POINTS],
+    output:
+        STUDY / "{stage}.zarr" / "zarr.json",
+    log:
+        STUDY / "logs" / "combine_{stage}.log",
+    wildcard_constraints:
+        stage="|".join(POINT_STAGES),
+    conda:
+        "../envs/magcore.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/sweep_combine.py"
+
+
+rule sweep_summary:
+    input:
+        [STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
+    output:
+        STUDY / "summary.txt",
+    log:
+        STUDY / "logs" / "summary.log",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/summary.py"
