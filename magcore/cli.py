@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     revisions.add_argument("--common-only", action="store_true",
                            help="variables that only one revision has are listed but do not count as differences")
     revisions.add_argument("--keep", metavar="DIR", default=None,
-                           help="build the trees in DIR/A and DIR/B and keep them (default: a temporary folder, removed)")
-    revisions.add_argument("--repo", default=".", help="the git repository (default: the one around the current folder)")
+                           help="build the trees in DIR/A and DIR/B and keep them "
+                                "(default: a temporary folder, removed)")
+    revisions.add_argument("--repo", default=".",
+                           help="the git repository (default: the one around the current folder)")
     args = parser.parse_args(argv)
     if args.command == "status":
         return _status(args.study_dir)

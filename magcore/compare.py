@@ -245,18 +245,19 @@ def build_studies(tree: str | Path, configs=SHIPPED_CONFIGS, cores: int = 2,
     magcore.  Returns config -> None, or the tail of Snakemake's output if it failed."""
     tree = Path(tree).resolve()
     log(f"  magcore imported from {imported_magcore(tree)}")
-    failed: dict[str, str | None] = {}
+    outcome: dict[str, str | None] = {}
     for config in configs:
         cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores)]
         if config != _DEFAULT_CONFIG:
             cmd += ["--configfile", config]
         started = time.monotonic()
-        with open(tree / f"build_{Path(config).stem}.log", "w") as out:
-            rc = subprocess.run(cmd, cwd=tree, env=tree_environment(tree), stdout=out, stderr=subprocess.STDOUT).returncode
-        text = (tree / f"build_{Path(config).stem}.log").read_text()
-        failed[config] = None if rc == 0 else "\n".join(text.splitlines()[-30:])
+        output = tree / f"build_{Path(config).stem}.log"
+        with open(output, "w") as out:
+            rc = subprocess.run(cmd, cwd=tree, env=tree_environment(tree), stdout=out,
+                                stderr=subprocess.STDOUT).returncode
+        outcome[config] = None if rc == 0 else "\n".join(output.read_text().splitlines()[-30:])
         log(f"  {config}: {'built' if rc == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
-    return failed
+    return outcome
 
 
 def compare_revisions(revision: str, against: str = WORKING_TREE, *, repo: str | Path = ".",
@@ -283,7 +284,8 @@ def compare_revisions(revision: str, against: str = WORKING_TREE, *, repo: str |
         for c in comparisons:
             log("\n".join(c.lines(common_only)))
         n_same = sum(c.same(common_only) for c in comparisons)
-        log(f"{n_same} of {len(comparisons)} stores identical" + (" in the variables both trees have" if common_only else ""))
+        log(f"{n_same} of {len(comparisons)} stores identical"
+            + (" in the variables both trees have" if common_only else ""))
         return 0 if comparisons and n_same == len(comparisons) else 1
     finally:
         if not keep:

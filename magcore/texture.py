@@ -118,7 +118,8 @@ class DomainWall:
         return a, e1, e2, n
 
     def theta(self, s):
-        return wall_profile(np.asarray(s, dtype=float) - 0.0, self.width, self.profile)[0]
+        """Polar angle theta(s) from the easy axis at signed distances ``s`` from the centre."""
+        return wall_profile(s, self.width, self.profile)[0]
 
     def along_normal(self, s: np.ndarray) -> np.ndarray:
         """Positions r = (center + s) n, shape ``s.shape + (2,)``."""

@@ -304,18 +304,18 @@ def sweep(model: Mapping[str, Any] | Callable[[dict], LLG], axes: Mapping[str, A
                                                      time_unit, energy_unit)
         data.update(rec_data)
         coords.update(rec_coords)
-    a = {"t_end": t_end, "rtol": rtol, "atol": atol, "tail_start": float(tail_times[0]), "n_tail": int(n_tail),
-         "singular_radius": singular_radius, "classification": options.describe(),
-         "time_unit": time_unit, "energy_unit": energy_unit, "n_trajectories": grid.size,
-         "wall_time_s": round(time.monotonic() - started, 3)}
+    store_attrs = {"t_end": t_end, "rtol": rtol, "atol": atol, "tail_start": float(tail_times[0]),
+                   "n_tail": int(n_tail), "singular_radius": singular_radius, "classification": options.describe(),
+                   "time_unit": time_unit, "energy_unit": energy_unit, "n_trajectories": grid.size,
+                   "wall_time_s": round(time.monotonic() - started, 3)}
     if isinstance(model, Mapping):
-        a["model"] = json.dumps(model, default=str)
+        store_attrs["model"] = json.dumps(model, default=str)
     if not callable(initial):
-        a["initial"] = json.dumps(initial, default=str)
+        store_attrs["initial"] = json.dumps(initial, default=str)
     if minima is not None and not callable(minima):
-        a["minima"] = json.dumps(minima, default=str)
-    a.update(attrs or {})
-    return xr.Dataset(data_vars=data, coords=coords, attrs=a)
+        store_attrs["minima"] = json.dumps(minima, default=str)
+    store_attrs.update(attrs or {})
+    return xr.Dataset(data_vars=data, coords=coords, attrs=store_attrs)
 
 
 def sweep_from_config(cfg: Mapping[str, Any], sphere=None, client=None, checkpoints=None) -> xr.Dataset:
