@@ -6,6 +6,7 @@ Each function takes Datasets opened from the stores and returns a matplotlib Fig
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -497,3 +498,42 @@ def llg_phase_diagram(llg: xr.Dataset) -> plt.Figure:
     cbar.ax.set_yticklabels(labels)
     ax.set_title("final state of the LLG trajectories" + (f" ({sel})" if sel else ""))
     return fig
+
+
+def sweep_lines(sphere: xr.Dataset, panels, x: str, direction: tuple[float, float]) -> plt.Figure:
+    """Quantities of a sweep's sphere store (its ``sweep_dims`` attribute names the sweep
+    dimensions) against one sweep axis ``x``, at the magnetization
+    direction nearest ``direction`` = (theta, phi) in radians: one panel per entry of ``panels``
+    ((variable, selection) with ``selection`` picking components, e.g. {"component": "x",
+    "field": "x"}), one line per combination of the other sweep dimensions."""
+    dims = json.loads(sphere.attrs.get("sweep_dims", "[]"))
+    at = sphere.sel(theta=direction[0], phi=direction[1], method="nearest")
+    others = [d for d in dims if d != x]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+    for ax, (name, selection) in zip(axes[0], panels):
+        da = at[name].sel(selection) if selection else at[name]
+        lines = [{}]
+        for d in others:
+            if d in da.dims:
+                lines = [{**line, d: v} for line in lines for v in da[d].values]
+        for line in lines[:12]:
+            y = da.sel(line) if line else da
+            label = ", ".join(f"{d} = {_value(v, da[d])}" for d, v in line.items())
+            ax.plot(da[x].values, np.asarray(y.values, float), marker="o", ms=3, label=label or None)
+        ax.set_xlabel(_label(sphere[x]))
+        sel = ", ".join(f"{k} {v}" for k, v in selection.items())
+        ax.set_title(f"{name}" + (f" ({sel})" if sel else ""), fontsize=9)
+        ax.set_ylabel(f"[{da.attrs.get('units', '')}]")
+        ax.axhline(0.0, color="0.7", lw=0.6)
+        if len(lines) > 1:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"sweep over {', '.join(dims)} at m direction theta = {float(at.theta):.3g} rad, "
+                 f"phi = {float(at.phi):.3g} rad", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _value(v, coord: xr.DataArray) -> str:
+    units = coord.attrs.get("units", "")
+    text = str(v) if isinstance(v, str) or np.asarray(v).dtype.kind in "OUS" else f"{float(v):.4g}"
+    return text + (f" {units}" if units and units != "1" else "")

@@ -600,7 +600,8 @@ def run_sweep_combine(cfg: dict[str, Any], stage: str, points_dir: str | Path, o
     dims = tuple(d for d in sweep.dims() if any(not a.cheap and _dim_of(sweep, a.name) == d for a in sweep.axes))
     coords = {name: c for name, c in sweep.coords().items() if c[0][0] in dims}
     entries = [(p.index, Path(points_dir) / p.id / f"{stage}.zarr") for p in points]
-    path = stack_stores(entries, dims, coords, out, _provenance_attrs(cfg, started))
+    attrs = {"sweep_dims": json.dumps(list(sweep.dims())), **_provenance_attrs(cfg, started)}
+    path = stack_stores(entries, dims, coords, out, attrs)
     log.info("sweep: wrote %s (%d points)", out, len(points))
     return path
 

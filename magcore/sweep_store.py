@@ -122,9 +122,9 @@ def stack_stores(
     first = xr.open_zarr(paths[0])
     template = _template(first, full, varying, constant, dims, sizes, coords)
     template.attrs.update(attrs)
-    template.attrs["sweep_dims"] = json.dumps(list(dims))
-    template.attrs["sweep_constant_variables"] = json.dumps(constant)
-    template.attrs["sweep_dropped_variables"] = json.dumps(dropped)
+    template.attrs["stacked_dims"] = json.dumps(list(dims))
+    template.attrs["stacked_constant_variables"] = json.dumps(constant)
+    template.attrs["stacked_dropped_variables"] = json.dumps(dropped)
     out.parent.mkdir(parents=True, exist_ok=True)
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)

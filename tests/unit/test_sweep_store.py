@@ -47,7 +47,7 @@ def test_stacked_store_holds_every_point_bit_for_bit(tmp_path):
     assert ds.a.dims == ("J", "mu", "theta", "phi") and ds.a.encoding["chunks"] == (1, 1, 3, 4)
     assert ds.c.dims == ("theta",)  # equal in every point: stored once
     assert ds.b.dims == ("J", "mu", "theta")
-    assert "mesh" not in ds and json.loads(ds.attrs["sweep_dropped_variables"]) == ["mesh"]
+    assert "mesh" not in ds and json.loads(ds.attrs["stacked_dropped_variables"]) == ["mesh"]
     assert ds.J.attrs["long_name"] == "exchange J" and ds.attrs["note"] == "x"
     assert ds.f.attrs["flag_meanings"] == "x y" and ds.f.dtype == np.uint8
     for (i, j), ref in datasets.items():
