@@ -18,7 +18,8 @@ Effective field from a free energy: H = -(1/|m|) grad_sphere G, the tangential g
 interpolated G, by central differences along two tangent great circles through m (step
 ``fd_step``); this has no 1/sin(theta) and works at the poles.  Interpolating the stored
 Cartesian ``effective_field`` directly is more accurate (O(h^4) against O(h^3) for the
-gradient of the interpolant); both are measured in ``tests/physics/test_llg.py``.
+gradient of the interpolant); both are measured in
+``tests/physics/test_llg_sweep_and_interpolation.py``.
 """
 
 from __future__ import annotations

@@ -115,8 +115,8 @@ class Model:
         does not depend on m); ``None`` otherwise (the default).
 
         Declaring it lets the compiled kernels evaluate H(k; 0) and dH/dk once per k-point and
-        reuse them for every magnetization (``tests/physics/test_models.py`` checks the declaration
-        against :meth:`hamiltonian` and :meth:`dh_dm` for every model that makes it).
+        reuse them for every magnetization (``tests/physics/test_builtin_models.py`` checks the
+        declaration against :meth:`hamiltonian` and :meth:`dh_dm` for every model that makes it).
         """
         return None
 

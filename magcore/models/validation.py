@@ -9,7 +9,7 @@ is what the link-variable methods of :mod:`magcore.topology` assume.
       H = sin k_x s_x + sin k_y s_y + (u + cos k_x + cos k_y) s_z + J m . s .
   Lower-band Chern number (convention of docs/physics.md, C = (1/2 pi) int d^2k Omega_xy with
   Omega = -2 Im <d_x u | d_y u>):  C = +1 for -2 < u < 0,  C = -1 for 0 < u < 2,  C = 0 for
-  |u| > 2  (at J = 0; fixed by tests/physics/test_topology.py).
+  |u| > 2  (at J = 0; fixed by tests/physics/test_eq2_6_occupied_k_space_berry_curvature.py).
 
 * ``dirac4d``: the 4D lattice Dirac model of the 4D quantum Hall effect,
       H = sum_{i=1..4} sin k_i G_i + (m0 + sum_i cos k_i) G_5 + J (m . s) (x) I_2 ,
@@ -20,8 +20,8 @@ is what the link-variable methods of :mod:`magcore.topology` assume.
   degenerate (E = -/+ |d|); the lower two bands carry the second Chern number
   C2 = (1/32 pi^2) int d^4k eps^{ijkl} tr(F_ij F_kl)  (eps^{1234} = +1, k ordered k_1..k_4):
       m0 in (-4, -2): -1,  (-2, 0): +3,  (0, 2): -3,  (2, 4): +1,  |m0| > 4: 0
-  for this choice of Gamma matrices (fixed by tests/physics/test_topology.py; C2 is odd under the
-  chirality G_1...G_5 -> -G_1...G_5 and under an odd permutation of the k axes).
+  for this choice of Gamma matrices (fixed by tests/physics/test_eq3_84_second_chern_number.py; C2 is
+  odd under the chirality G_1...G_5 -> -G_1...G_5 and under an odd permutation of the k axes).
 
 The magnetization enters only through the optional exchange term J m . s (default J = 0), so that
 ``dh_dm`` is well defined for every model in the registry; m is the full magnetization vector
