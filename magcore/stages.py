@@ -394,7 +394,8 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
     if electrons.filling is not None:
         n_t, n_p = tex.rotation_grid
         c2 = wall_rotation_second_chern(model, mesh, electrons.filling, n_theta=n_t, n_phi=n_p,
-                                        magnitude=settings.magnitude, chemical_potential=mu)
+                                        magnitude=settings.magnitude, chemical_potential=mu,
+                                        k_block=comp.k_block)
         ds["wall_rotation_second_chern"] = ((), c2["C2_nonabelian"], {
             "long_name": "second Chern number of a full 2 pi rotation of the wall (occupied subspace)",
             "units": "1", "equation": "3.84-3.85"})

@@ -790,7 +790,7 @@ def wall_rotation_second_chern(
     magnitude: float = 1.0,
     chemical_potential: float | None = None,
     degeneracy_tol: float = 1e-9,
-    k_block: int = 4096,
+    k_block: int = 2048,
 ) -> dict[str, float]:
     """C2 over (k_x, k_y) x (wall coordinate, rotation angle) = T^2 x S^2 (eqs. 3.84-3.85).
 
@@ -805,21 +805,32 @@ def wall_rotation_second_chern(
     the occupied-subspace value ``C2_nonabelian`` ((1/32 pi^2) eps tr(F F), the topological
     invariant), the Abelian band sum ``C2_abelian`` (sum over the filled bands of the per-band
     form), and the counts of points left out.
+
+    The mesh is walked in blocks of ``k_block`` points (``compute.k_block``), rounded up to a
+    multiple of :data:`~magcore.engine.mesh_integral.K_TILE` as in the other k-integrals; the
+    k-sums are taken over tiles of K_TILE consecutive mesh points and added in mesh order (for
+    each tile, the directions in order), so the result is bitwise independent of ``k_block``.
     """
+    from .engine.mesh_integral import K_TILE
+
+    if k_block <= 0:
+        raise ValueError(f"k_block must be positive, got {k_block}")
     m, dm_dth, dm_dph, W = _rotation_sphere(n_theta, n_phi, magnitude)
     if chemical_potential is None:
         chemical_potential = midgap_chemical_potential(model, m, mesh, filling)[0]
     occ = np.arange(filling)
     c_na = c_ab = 0.0
     n_bad_na = n_bad_ab = 0
-    for q, w in mesh.blocks(k_block):
-        for p in range(len(m)):
-            s_na, bad_na, s_ab, bad_ab = _rotation_second_chern_sums(model, q, w, m[p], dm_dth[p], dm_dph[p], occ,
-                                                                     degeneracy_tol)
-            c_na += W[p] * s_na
-            n_bad_na += bad_na
-            c_ab += W[p] * s_ab
-            n_bad_ab += bad_ab
+    for q_block, w_block in mesh.blocks(-(-k_block // K_TILE) * K_TILE):
+        for start in range(0, len(q_block), K_TILE):
+            q, w = q_block[start:start + K_TILE], w_block[start:start + K_TILE]
+            for p in range(len(m)):
+                s_na, bad_na, s_ab, bad_ab = _rotation_second_chern_sums(model, q, w, m[p], dm_dth[p], dm_dph[p],
+                                                                         occ, degeneracy_tol)
+                c_na += W[p] * s_na
+                n_bad_na += bad_na
+                c_ab += W[p] * s_ab
+                n_bad_ab += bad_ab
     scale = (2 * np.pi) ** 2 / (4 * np.pi**2)
     return {"C2_nonabelian": scale * c_na, "C2_abelian": scale * c_ab,
             "n_degenerate_nonabelian": n_bad_na, "n_degenerate_abelian": n_bad_ab,

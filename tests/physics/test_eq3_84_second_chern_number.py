@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from magcore import topology, wavepacket as wp
+from magcore.engine.mesh_integral import K_TILE
 from magcore.kmesh import bz_mesh
 from magcore.models import get_model
 
@@ -74,3 +75,18 @@ def test_second_chern_number_of_full_rotation_is_zero():
     out = wp.wall_rotation_second_chern(model, mesh, 2, n_theta=8, n_phi=6)
     assert out["n_degenerate_nonabelian"] == 0
     assert abs(out["C2_nonabelian"]) < 0.05
+
+
+def test_second_chern_number_of_full_rotation_does_not_depend_on_k_block():
+    # 48 x 48 = 2304 mesh points: more than one summation tile (K_TILE = 2048), so blocks of
+    # 1 (rounded up to a tile), 2048, 3000 (rounded up to two tiles) and 10000 points cut the mesh
+    # differently; the tile sums are added in mesh order, so the result is the same bits
+    model = get_model("tmd")
+    mesh = bz_mesh(model.reciprocal_vectors(), 48)
+    assert mesh.size > K_TILE
+    outs = [wp.wall_rotation_second_chern(model, mesh, 2, n_theta=2, n_phi=2, k_block=k_block)
+            for k_block in (1, K_TILE, 3000, 10000)]
+    for out in outs[1:]:
+        assert out == outs[0]
+    with pytest.raises(ValueError):
+        wp.wall_rotation_second_chern(model, mesh, 2, n_theta=2, n_phi=2, k_block=0)
