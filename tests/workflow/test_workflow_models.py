@@ -21,7 +21,7 @@ STUDIES = {
     "qwz": {"model": {"name": "qwz", "parameters": {"u": -1.0, "J": 0.3}}, "electrons": {"filling": 1},
             "mesh": {"n_k": 12}},
     "dirac4d": {"model": {"name": "dirac4d", "parameters": {"m0": -3.0, "J": 0.3}}, "electrons": {"filling": 2},
-                "mesh": {"n_k": 4}, "figures": {"electric_field": [1.0, 0.0, 0.0]}},
+                "mesh": {"n_k": 4}, "electric_field": [1.0, 0.0, 0.0]},
     "tight_binding": {"model": {"name": "tight_binding",
                                 "source": {"hr_dat": "qwz_hr.dat", "lattice_vectors": [[1, 0], [0, 1]],
                                            "spin": "none"}},
