@@ -27,6 +27,11 @@ reference directions, L path points; 8-byte floats, 16-byte complex numbers):
   (chunk_size x tail samples x 5 values); the recorded trajectories (records x n_record x 6
   values).  Work is not estimated (it depends on the dynamics).
 
+The stores of a parameter sweep (the ``sweep`` section, :mod:`magcore.sweep`) are estimated by
+:func:`store_bytes` per point and summed by :func:`sweep_store_bytes`: each stage's store as
+above, split into the part that depends on the electron state (repeated for every value of the
+electron-state axes) and the part that does not (band energies on the path and the mesh).
+
 The estimates are sizes of arrays the code allocates, not measurements of peak memory; they
 are meant to refuse what cannot fit, not to predict what will.
 """
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -177,6 +182,7 @@ def estimates(cfg: Mapping[str, Any], model) -> list[Estimate]:
     path_f = _factor(cfg, "bands", "path_points", 201)
     filling = cfg["electrons"]["filling"] is not None
     mesh_bytes = 3 * N * (d + 1) * FLOAT
+    stores = store_bytes(cfg, model)
     out = [
         Estimate("bands", "memory", mesh_bytes, "hold the k-mesh", mesh_f),
         Estimate("bands", "memory", min(directions_per_chunk(N, n), P) * N * eig,
@@ -185,11 +191,11 @@ def estimates(cfg: Mapping[str, Any], model) -> list[Estimate]:
         Estimate("bands", "memory", R * N * eig, "diagonalise the whole k-mesh at the reference directions",
                  mesh_f + (refs_f, band_factor)),
         Estimate("bands", "memory", R * L * eig, "diagonalise the k path", (path_f, refs_f, band_factor)),
-        Estimate("bands", "memory", FLOAT * (R * N * n + R * L * (n + d) + N * (d + 1) + P * (d + 2)),
-                 "write a store", mesh_f + sphere_f + (path_f, refs_f, band_factor)),
+        Estimate("bands", "memory", sum(stores["bands"]), "write a store",
+                 mesh_f + sphere_f + (path_f, refs_f, band_factor)),
         Estimate("bands", "work", n * n * (P * (N + REFINE_ITERATIONS * 5**d) * (2 if filling else 1) + R * (N + L)),
                  "diagonalise", mesh_f + sphere_f + (path_f, band_factor)),
-        Estimate("sphere", "memory", 3 * P * (300 + 600 * d), "hold its results (with their intermediate copies)",
+        Estimate("sphere", "memory", 3 * stores["sphere"][1], "hold its results (with their intermediate copies)",
                  sphere_f),
         Estimate("sphere", "memory", mesh_bytes, "hold the k-mesh", mesh_f),
         Estimate("sphere", "memory",
@@ -206,7 +212,7 @@ def estimates(cfg: Mapping[str, Any], model) -> list[Estimate]:
         tex_f = (_factor(cfg, "texture", "n_points", 21),
                  Factor("texture.rotation_grid", str(list(tex["rotation_grid"])), n_t * n_p / 96))
         out += [
-            Estimate("texture", "memory", FLOAT * W * Y * (3 + 25 * d + 13 * d * d), "write a store", tex_f[:1]),
+            Estimate("texture", "memory", stores["texture"][1], "write a store", tex_f[:1]),
             Estimate("texture", "memory", N * eig if filling else 0, "diagonalise the whole k-mesh at one position",
                      mesh_f + (band_factor,)),
             Estimate("texture", "memory", 4 * min(TEXTURE_K_BLOCK, N) * n * n * COMPLEX * (d + 3) ** 2,
@@ -235,6 +241,36 @@ def estimates(cfg: Mapping[str, Any], model) -> list[Estimate]:
                      f"hold {records} recorded trajectories", (record_f,)),
         ]
     return out
+
+
+def store_bytes(cfg: Mapping[str, Any], model) -> dict[str, tuple[int, int]]:
+    """Bytes of the store of each stage a sweep point runs (bands, sphere, and texture when
+    enabled) as (the part independent of the electron state, the part that depends on it):
+    the bands store's energies on the path and the mesh, and its gap map and chemical potential;
+    the sphere store, about 300 + 600 d bytes per sphere point (measured); the texture store."""
+    n, d = int(model.n_bands), int(model.dim)
+    N = mesh_size(cfg, model)
+    P = int(cfg["sphere"]["n_theta"]) * int(cfg["sphere"]["n_phi"])
+    R = len(cfg["bands"]["reference_directions_deg"])
+    L = int(cfg["bands"]["path_points"])
+    out = {"bands": (FLOAT * (R * N * n + R * L * (n + d) + N * (d + 1)), FLOAT * P * (d + 2)),
+           "sphere": (0, P * (300 + 600 * d))}
+    tex = cfg["texture"]
+    if tex["enabled"]:
+        out["texture"] = (0, FLOAT * len(tex["walls"]) * int(tex["n_points"]) * (3 + 25 * d + 13 * d * d))
+    return out
+
+
+def sweep_store_bytes(point_cfgs: Iterable[Mapping[str, Any]], n_states: int, model) -> dict[str, float]:
+    """Bytes per stage of the stores of a sweep once combined: ``point_cfgs`` are the configs
+    of its expensive points (:func:`store_bytes` of each), each evaluated at ``n_states``
+    electron states (the points of the electron-state axes) which repeat the part of each store
+    that depends on them."""
+    total: dict[str, float] = {}
+    for cfg in point_cfgs:
+        for stage, (fixed, per_state) in store_bytes(cfg, model).items():
+            total[stage] = total.get(stage, 0.0) + fixed + per_state * n_states
+    return total
 
 
 # Memory per byte of a model file while it is read: measured 8.4 for a 13 MB _hr.dat (token

@@ -157,6 +157,10 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ConfigError(_message(jsonschema.exceptions.best_match(errors)))
     _check_semantics(resolved, given=config)
+    if resolved["sweep"]:  # its axes, and every axis value as a single-point study
+        from .sweep_spec import check as check_sweep
+
+        check_sweep(resolved, validate, ConfigError)
     return resolved
 
 
