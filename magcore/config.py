@@ -15,6 +15,7 @@ for the model, study names outside ``results_dir`` and studies whose estimated m
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -31,7 +32,12 @@ class ConfigError(ValueError):
 
 
 def schema() -> dict:
-    """The configuration JSON schema as a dict."""
+    """The configuration JSON schema as a dict (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_schema())
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
     text = resources.files("magcore").joinpath("data/config.schema.yaml").read_text()
     return yaml.safe_load(text)
 

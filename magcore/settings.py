@@ -170,14 +170,20 @@ class SlurmSettings:
 
 @dataclass(frozen=True)
 class ComputeLimits:
-    """``compute.limits``: the largest memory (GB) and work a study may need."""
+    """``compute.limits``: the largest memory (GB) and work a study may need, and the largest
+    sweep (points, jobs, combined store size in GB)."""
 
     max_memory_gb: float
     max_work: float
+    max_sweep_points: int
+    max_sweep_jobs: int
+    max_sweep_store_gb: float
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> ComputeLimits:
-        return cls(max_memory_gb=section["max_memory_gb"], max_work=section["max_work"])
+        return cls(max_memory_gb=section["max_memory_gb"], max_work=section["max_work"],
+                   max_sweep_points=section["max_sweep_points"], max_sweep_jobs=section["max_sweep_jobs"],
+                   max_sweep_store_gb=section["max_sweep_store_gb"])
 
 
 @dataclass(frozen=True)

@@ -581,7 +581,7 @@ def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, thr
             log.info("sweep point %s: electron state %d/%d %s (%s)", point, i + 1, len(cheap),
                      _describe(c.overrides), "computed" if ran else "reused")
             folders.append((c.index, folder))
-    dims = tuple(d for d in sweep.dims() if any(a.cheap and _dim_of(sweep, a.name) == d for a in sweep.axes))
+    dims = sweep.cheap_dims()
     coords = {name: c for name, c in sweep.coords().items() if c[0][0] in dims}
     attrs = {"sweep_point": point, "sweep_point_overrides": _describe(p.overrides),
              **_provenance_attrs(cfg, started)}
@@ -598,21 +598,13 @@ def run_sweep_combine(cfg: dict[str, Any], stage: str, points_dir: str | Path, o
     started = now()
     sweep = sweep_from_config(cfg)
     points = sweep.expensive_points(cfg)
-    dims = tuple(d for d in sweep.dims() if any(not a.cheap and _dim_of(sweep, a.name) == d for a in sweep.axes))
+    dims = sweep.expensive_dims()
     coords = {name: c for name, c in sweep.coords().items() if c[0][0] in dims}
     entries = [(p.index, Path(points_dir) / p.id / f"{stage}.zarr") for p in points]
     attrs = {"sweep_dims": json.dumps(list(sweep.dims())), **_provenance_attrs(cfg, started)}
     path = stack_stores(entries, dims, coords, out, attrs)
     log.info("sweep: wrote %s (%d points)", out, len(points))
     return path
-
-
-def _dim_of(sweep, axis: str) -> str:
-    """The dimension an axis lies along (its zip group's first axis)."""
-    for group in sweep.groups:
-        if axis in group:
-            return group[0]
-    return axis
 
 
 def _describe(overrides: dict) -> str:

@@ -239,10 +239,15 @@ def apply_overrides(base_cfg: Mapping[str, Any], overrides: Mapping[tuple[str, .
     return cfg
 
 
+NOT_IN_POINT_ID = NOT_SWEPT + ("compute", "figures", "llg")
+"""Config sections that do not determine a point's stores: where they go, how they are
+computed (results do not depend on the chunking or the workers) and what is drawn from them."""
+
+
 def point_id(point_cfg: Mapping[str, Any]) -> str:
     """The key of a point: SHA-256 (16 hex digits) of the canonical JSON (sorted keys, no
-    spaces, ASCII) of its config without ``study``, ``results_dir`` and ``sweep``."""
-    body = {k: v for k, v in point_cfg.items() if k not in NOT_SWEPT}
+    spaces, ASCII) of its config without the sections of :data:`NOT_IN_POINT_ID`."""
+    body = {k: v for k, v in point_cfg.items() if k not in NOT_IN_POINT_ID}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -581,6 +586,9 @@ def check(cfg: Mapping[str, Any], validate: Callable[[dict], dict], error: type[
         raise error(str(exc)) from None
     if sweep is None:
         return
+    if cfg["llg"]["enabled"]:
+        raise error("config error: llg.enabled: the llg stage does not run over a sweep yet; set llg.enabled: false "
+                    "in a study with a sweep section (or sweep the LLG axes in llg.axes of a single-point study)")
     axes = {a.name: a for a in sweep.axes}
 
     def overrides_of(rows: Sequence[tuple[tuple[str, ...], int]]) -> dict[tuple[str, ...], Any]:

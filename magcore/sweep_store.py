@@ -116,6 +116,9 @@ def stack_stores(
         raise ValueError(f"need one store per point of {sizes}: got {len(points)} ({len(seen)} distinct)")
     paths = [Path(p) for _, p in points]
     varying, constant, dropped, full = _classify(paths)
+    as_coordinates = _equal_to_sweep_coordinates(points, dims, coords, varying + constant)
+    varying = [v for v in varying if v not in as_coordinates]
+    constant = [v for v in constant if v not in as_coordinates]
     if dropped:
         log.warning("sweep store %s: variables %s change shape between the points and are not stacked",
                     out.name, ", ".join(dropped))
@@ -125,6 +128,7 @@ def stack_stores(
     template.attrs["stacked_dims"] = json.dumps(list(dims))
     template.attrs["stacked_constant_variables"] = json.dumps(constant)
     template.attrs["stacked_dropped_variables"] = json.dumps(dropped)
+    template.attrs["stacked_variables_as_coordinates"] = json.dumps(as_coordinates)
     out.parent.mkdir(parents=True, exist_ok=True)
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -132,14 +136,7 @@ def stack_stores(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
         template.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True, compute=False)
-        if constant:
-            part = first[constant]
-            part = part.drop_vars(list(part.coords))
-            part.attrs = {}
-            for v in constant:
-                part[v].encoding = {}
-            part.to_zarr(tmp, mode="r+", zarr_format=3, consolidated=False,
-                         region={d: slice(None) for d in part.dims})
+        _write_constants(first, constant, tmp)
         for index, path in points:
             _write_point(xr.open_zarr(path), full, varying, dims, index, tmp)
     old = None
@@ -150,6 +147,40 @@ def stack_stores(
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def _equal_to_sweep_coordinates(points, dims: tuple[str, ...], coords, names: list[str]) -> list[str]:
+    """Scalar variables of the point stores named like a sweep coordinate (e.g. the bands
+    store's chemical_potential in a sweep over it): left out of the result when they equal the
+    coordinate at every point (the coordinate holds them); any other name clash is refused."""
+    clash = [n for n in names if n in coords]
+    for name in clash:
+        axis = coords[name][0][0]
+        if axis not in dims:
+            raise ValueError(f"variable {name!r} of the point stores clashes with the sweep coordinate {name!r}")
+        values = np.asarray(coords[name][1])
+        for index, path in points:
+            v = xr.open_zarr(path)[name]
+            if v.ndim or v.values != values[index[dims.index(axis)]]:
+                raise ValueError(f"{path}: variable {name!r} is not the sweep coordinate's value there; the point "
+                                 "stores cannot be stacked")
+    return clash
+
+
+def _write_constants(first: xr.Dataset, constant: list[str], tmp: Path) -> None:
+    """Write the variables equal at every point once: arrays by a whole-array region write,
+    scalars through zarr (a region write needs a dimension)."""
+    import zarr
+
+    arrays = [v for v in constant if first[v].ndim]
+    if arrays:
+        part = xr.Dataset({v: first[v].variable.load() for v in arrays})
+        part.to_zarr(tmp, mode="r+", zarr_format=3, consolidated=False, region={d: slice(None) for d in part.dims})
+    scalars = [v for v in constant if not first[v].ndim]
+    if scalars:
+        group = zarr.open_group(tmp, mode="r+", zarr_format=3)
+        for v in scalars:
+            group[v][...] = first[v].values
 
 
 def _template(first: xr.Dataset, full: dict[str, xr.DataArray], varying: list[str], constant: list[str],
@@ -185,7 +216,7 @@ def _write_point(ds: xr.Dataset, full: dict[str, xr.DataArray], varying: list[st
         return
     arrays = {}
     for v in varying:
-        x = ds[v]
+        x = ds[v].load()  # one point in memory; its own chunks need not match the result's
         missing = {d: full[v].sizes[d] for d in full[v].dims if d not in x.dims}
         if missing:
             x = x.expand_dims(missing).transpose(*full[v].dims)
