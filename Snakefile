@@ -121,6 +121,7 @@ else:
         default_target: True
         input:
             [STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
+            STUDY / "figures" / "sweep_lines.png",
             STUDY / "summary.txt",
 
 

@@ -502,33 +502,53 @@ def llg_phase_diagram(llg: xr.Dataset) -> plt.Figure:
 
 def sweep_lines(sphere: xr.Dataset, panels, x: str, direction: tuple[float, float]) -> plt.Figure:
     """Quantities of a sweep's sphere store (its ``sweep_dims`` attribute names the sweep
-    dimensions) against one sweep axis ``x``, at the magnetization
-    direction nearest ``direction`` = (theta, phi) in radians: one panel per entry of ``panels``
-    ((variable, selection) with ``selection`` picking components, e.g. {"component": "x",
-    "field": "x"}), one line per combination of the other sweep dimensions."""
+    dimensions) against one sweep axis ``x``, at the magnetization direction nearest
+    ``direction`` = (theta, phi) in radians: one panel per entry of ``panels`` ((variable,
+    selection) with ``selection`` picking components, e.g. {"component": "x", "field": "x"}),
+    one line per combination of the other sweep dimensions (colour: the first, line style: the
+    second; at most 12 lines).  A panel whose values are zero to round-off (below 1e-9 of the
+    largest value of the variable anywhere in the store) says so instead of drawing the noise."""
     dims = json.loads(sphere.attrs.get("sweep_dims", "[]"))
     at = sphere.sel(theta=direction[0], phi=direction[1], method="nearest")
     others = [d for d in dims if d != x]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+    combos = [{}]
+    for d in others:
+        combos = [{**c, d: v} for c in combos for v in sphere[d].values]
+    combos = combos[:12]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ("-", "--", ":", "-.")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 2.2, 3.8), squeeze=False)
+    handles = []
     for ax, (name, selection) in zip(axes[0], panels):
         da = at[name].sel(selection) if selection else at[name]
-        lines = [{}]
-        for d in others:
-            if d in da.dims:
-                lines = [{**line, d: v} for line in lines for v in da[d].values]
-        for line in lines[:12]:
-            y = da.sel(line) if line else da
-            label = ", ".join(f"{d} = {_value(v, da[d])}" for d, v in line.items())
-            ax.plot(da[x].values, np.asarray(y.values, float), marker="o", ms=3, label=label or None)
-        ax.set_xlabel(_label(sphere[x]))
+        values = np.asarray(da.values, float)
+        scale = float(np.nanmax(np.abs(np.asarray(sphere[name].values, float)))) if values.size else 0.0
+        biggest = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         sel = ", ".join(f"{k} {v}" for k, v in selection.items())
-        ax.set_title(f"{name}" + (f" ({sel})" if sel else ""), fontsize=9)
+        ax.set_title(f"{name}" + (f"\n({sel})" if sel else ""), fontsize=9)
+        ax.set_xlabel(_label(sphere[x]))
         ax.set_ylabel(f"[{da.attrs.get('units', '')}]")
+        if biggest <= 1e-9 * scale:
+            ax.text(0.5, 0.5, f"zero to round-off here\n(max |value| = {biggest:.2g},\n"
+                              f"{scale:.2g} elsewhere in the store)", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=9)
+            continue
+        for c in combos:
+            y = da.sel({d: v for d, v in c.items() if d in da.dims})
+            codes = [list(sphere[d].values).index(v) for d, v in c.items()]
+            colour = colours[codes[0] % len(colours)] if codes else colours[0]
+            style = styles[codes[1] % len(styles)] if len(codes) > 1 else "-"
+            label = ", ".join(_value(v, sphere[d]) for d, v in c.items())
+            line, = ax.plot(da[x].values, np.asarray(y.values, float), style, color=colour, marker="o", ms=3,
+                            label=label or None)
+            if len(handles) < len(combos):
+                handles.append(line)
         ax.axhline(0.0, color="0.7", lw=0.6)
-        if len(lines) > 1:
-            ax.legend(fontsize=7)
-    fig.suptitle(f"sweep over {', '.join(dims)} at m direction theta = {float(at.theta):.3g} rad, "
-                 f"phi = {float(at.phi):.3g} rad", fontsize=10)
+    if len(combos) > 1 and handles:
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                   title=", ".join(others), title_fontsize=8)
+    fig.suptitle(f"sweep over {', '.join(dims)} at the magnetization direction theta = "
+                 f"{np.rad2deg(float(at.theta)):.4g} deg, phi = {np.rad2deg(float(at.phi)):.4g} deg", fontsize=10)
     fig.tight_layout()
     return fig
 

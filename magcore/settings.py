@@ -209,13 +209,14 @@ class ComputeSettings:
 
 @dataclass(frozen=True)
 class FigureSettings:
-    """``figures``: figure output."""
+    """``figures``: figure output; ``sweep``: the sweep figure's axis, direction and quantities."""
 
     dpi: int
+    sweep: Mapping[str, Any]
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> FigureSettings:
-        return cls(dpi=section["dpi"])
+        return cls(dpi=section["dpi"], sweep=copy.deepcopy(section["sweep"]))
 
 
 @dataclass(frozen=True)

@@ -615,3 +615,26 @@ def _provenance_attrs(cfg: dict[str, Any], started: str) -> dict[str, Any]:
     from .store import provenance
 
     return provenance(cfg, started)
+
+
+def run_sweep_figures(cfg: dict[str, Any], sphere_path: str | Path, out: str | Path) -> Path:
+    """The figure of a sweep study (``figures.sweep``): chosen quantities of the combined sphere
+    store against one sweep axis (:func:`magcore.plots.sweep_lines`)."""
+    from . import plots
+    from .sweep import sweep_from_config
+
+    settings = StudySettings.from_config(cfg)
+    figure = settings.figures.sweep
+    sweep = sweep_from_config(cfg)
+    x = figure["x"] or (sweep.cheap_dims() or sweep.dims()[-1:])[0]
+    sphere = open_store(sphere_path)
+    panels = [(q["variable"], dict(q.get("select", {}))) for q in figure["quantities"]]
+    for name, select in panels:
+        for dim, label in select.items():
+            if label not in sphere[dim].values:
+                raise ValueError(f"figures.sweep: {name} has no {dim} = {label!r} for this model "
+                                 f"(labels {', '.join(map(str, sphere[dim].values))})")
+    direction = tuple(np.deg2rad(figure["direction_deg"]))
+    path = plots.save(plots.sweep_lines(sphere, panels, x, direction), out, settings.figures.dpi)
+    log.info("sweep figure: wrote %s", path)
+    return path

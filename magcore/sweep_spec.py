@@ -589,6 +589,7 @@ def check(cfg: Mapping[str, Any], validate: Callable[[dict], dict], error: type[
     if cfg["llg"]["enabled"]:
         raise error("config error: llg.enabled: the llg stage does not run over a sweep yet; set llg.enabled: false "
                     "in a study with a sweep section (or sweep the LLG axes in llg.axes of a single-point study)")
+    _check_sweep_figure(cfg, sweep, error)
     axes = {a.name: a for a in sweep.axes}
 
     def overrides_of(rows: Sequence[tuple[tuple[str, ...], int]]) -> dict[tuple[str, ...], Any]:
@@ -629,6 +630,32 @@ def check(cfg: Mapping[str, Any], validate: Callable[[dict], dict], error: type[
     problem = _store_problem(sweep, cfg)
     if problem:
         raise error(problem)
+
+
+def _check_sweep_figure(cfg: Mapping[str, Any], sweep: Sweep, error: type[Exception]) -> None:
+    """figures.sweep names a sweep dimension, variables of the sphere maps and, for each further
+    dimension of a variable, one of its labels."""
+    from .quantities import BY_NAME
+
+    figure = cfg["figures"]["sweep"]
+    if figure["x"] is not None and figure["x"] not in sweep.dims():
+        raise error(f"config error: figures.sweep.x = {_show(figure['x'])} is not a sweep dimension "
+                    f"(one of {', '.join(sweep.dims())})")
+    labels = {"component": ("x", "y", "z"), "component2": ("x", "y", "z"), "field": ("x", "y", "z", "w"),
+              "field2": ("x", "y", "z", "w")}  # field labels beyond the model's k directions fail when drawn
+    for i, entry in enumerate(figure["quantities"]):
+        key = f"figures.sweep.quantities.{i}"
+        q = BY_NAME.get(entry["variable"])
+        if q is None:
+            raise error(f"config error: {key}.variable = {_show(entry['variable'])} is not a variable of "
+                        "sphere.zarr (docs/physics.md lists them)")
+        select = entry.get("select", {})
+        if set(select) != set(q.dims):
+            raise error(f"config error: {key}.select must give one label for each of {list(q.dims) or 'no'} "
+                        f"dimension(s) of {q.name}, got {sorted(select)}")
+        for dim, label in select.items():
+            if label not in labels[dim]:
+                raise error(f"config error: {key}.select.{dim} = {_show(label)}: use one of {', '.join(labels[dim])}")
 
 
 def _schema_accepts(path: tuple[str, ...], value: Any) -> bool:

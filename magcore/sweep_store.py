@@ -35,7 +35,34 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b))
 
 
-def _classify(paths: Sequence[Path]) -> tuple[list[str], list[str], list[str], dict[str, xr.DataArray]]:
+def _differing_coordinates(paths: Sequence[Path]) -> list[str]:
+    """Coordinates whose values differ between the point stores (e.g. the distance along the k
+    path of a lattice-constant sweep): they become variables ``<name>_coordinate`` along the
+    sweep dimensions, and their dimension is left without labels."""
+    first = xr.open_zarr(paths[0])
+    moved = set()
+    for path in paths[1:]:
+        ds = xr.open_zarr(path)
+        for name, coord in first.coords.items():
+            if name in moved:
+                continue
+            if name not in ds.coords or ds[name].shape != coord.shape or not _same(ds[name].values, coord.values):
+                moved.add(name)
+    return sorted(moved)
+
+
+def _open(path: Path, moved: Sequence[str]) -> xr.Dataset:
+    """A point store, its coordinates ``moved`` turned into variables ``<name>_coordinate``."""
+    ds = xr.open_zarr(path)
+    for name in moved:
+        if name in ds.coords:
+            var = ds[name].variable
+            ds = ds.drop_vars(name).assign({f"{name}_coordinate": var})
+    return ds
+
+
+def _classify(paths: Sequence[Path], moved: Sequence[str]) -> tuple[list[str], list[str], list[str],
+                                                                   dict[str, xr.DataArray]]:
     """(varying, constant, dropped, shapes) of the data variables of the point stores.
 
     A variable is constant when it is equal in every store; dropped when the same dimension has
@@ -44,14 +71,14 @@ def _classify(paths: Sequence[Path]) -> tuple[list[str], list[str], list[str], d
     may hold a variable without some leading dimensions another store has (a point store keeps
     a variable once when it does not change along that point's own inner sweep), and is then
     broadcast along them."""
-    first = xr.open_zarr(paths[0])
+    first = _open(paths[0], moved)
     names = list(first.data_vars)
     full = {name: first[name] for name in names}
     varying: set[str] = set()
     dropped: set[str] = set()
     reference = {name: None for name in names}
     for path in paths[1:]:
-        ds = xr.open_zarr(path)
+        ds = _open(path, moved)
         if set(ds.data_vars) != set(names):
             raise ValueError(f"{path}: variables {sorted(set(ds.data_vars) ^ set(names))} are not in every point store")
         for name in names:
@@ -80,18 +107,8 @@ def _classify(paths: Sequence[Path]) -> tuple[list[str], list[str], list[str], d
             if not _same(reference[name], b.values):
                 varying.add(name)
                 reference[name] = None  # no longer needed
-    _check_coords(first, paths)
     constant = [n for n in names if n not in varying and n not in dropped]
     return [n for n in names if n in varying], constant, sorted(dropped), full
-
-
-def _check_coords(first: xr.Dataset, paths: Sequence[Path]) -> None:
-    for path in paths[1:]:
-        ds = xr.open_zarr(path)
-        for name, coord in first.coords.items():
-            if name in ds.coords and ds[name].shape == coord.shape and not _same(ds[name].values, coord.values):
-                raise ValueError(f"{path}: coordinate {name!r} differs from that of {paths[0]}: the point stores "
-                                 "cannot be stacked")
 
 
 def stack_stores(
@@ -115,20 +132,22 @@ def stack_stores(
     if len(seen) != len(points) or len(points) != expected:
         raise ValueError(f"need one store per point of {sizes}: got {len(points)} ({len(seen)} distinct)")
     paths = [Path(p) for _, p in points]
-    varying, constant, dropped, full = _classify(paths)
+    moved = _differing_coordinates(paths)
+    varying, constant, dropped, full = _classify(paths, moved)
     as_coordinates = _equal_to_sweep_coordinates(points, dims, coords, varying + constant)
     varying = [v for v in varying if v not in as_coordinates]
     constant = [v for v in constant if v not in as_coordinates]
     if dropped:
         log.warning("sweep store %s: variables %s change shape between the points and are not stacked",
                     out.name, ", ".join(dropped))
-    first = xr.open_zarr(paths[0])
+    first = _open(paths[0], moved)
     template = _template(first, full, varying, constant, dims, sizes, coords)
     template.attrs.update(attrs)
     template.attrs["stacked_dims"] = json.dumps(list(dims))
     template.attrs["stacked_constant_variables"] = json.dumps(constant)
     template.attrs["stacked_dropped_variables"] = json.dumps(dropped)
     template.attrs["stacked_variables_as_coordinates"] = json.dumps(as_coordinates)
+    template.attrs["stacked_coordinates_as_variables"] = json.dumps(moved)
     out.parent.mkdir(parents=True, exist_ok=True)
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -138,7 +157,7 @@ def stack_stores(
         template.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True, compute=False)
         _write_constants(first, constant, tmp)
         for index, path in points:
-            _write_point(xr.open_zarr(path), full, varying, dims, index, tmp)
+            _write_point(_open(path, moved), full, varying, dims, index, tmp)
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.tmp-old-{os.getpid()}")
@@ -200,12 +219,18 @@ def _template(first: xr.Dataset, full: dict[str, xr.DataArray], varying: list[st
         data_vars[name] = (v.dims, da.zeros(v.shape, dtype=v.dtype, chunks=v.shape or ()), dict(v.attrs))
     inner = {k: c for v in varying for k, c in full[v].coords.items()}
     ds = xr.Dataset(data_vars, coords={**inner, **{k: c for k, c in first.coords.items()},
-                                       **{name: (c[0], np.asarray(c[1]), c[2]) for name, c in coords.items()}})
+                                       **{name: (c[0], _labels(c[1]), c[2]) for name, c in coords.items()}})
     for name in varying + constant:
         ds[name].encoding = {"chunks": ds[name].data.chunksize}
         if "_FillValue" in first[name].encoding:
             ds[name].encoding["_FillValue"] = first[name].encoding["_FillValue"]
     return ds
+
+
+def _labels(values) -> np.ndarray:
+    """Coordinate values; strings as variable-length strings (zarr 3 has a spec for those)."""
+    values = np.asarray(values)
+    return values.astype(object) if values.dtype.kind == "U" else values
 
 
 def _write_point(ds: xr.Dataset, full: dict[str, xr.DataArray], varying: list[str], dims: tuple[str, ...],

@@ -69,13 +69,15 @@ def test_a_variable_without_an_inner_dimension_is_broadcast(tmp_path):
     np.testing.assert_array_equal(ds.b.isel(J=1).values, r1.b.values)
 
 
-def test_mismatched_coordinates_and_missing_points_are_refused(tmp_path):
+def test_differing_coordinates_become_variables_and_missing_points_are_refused(tmp_path):
     p0, p1 = tmp_path / "p0.zarr", tmp_path / "p1.zarr"
     _point(p0, 0, 0)
-    _point(p1, 1, 0, theta=(0.0, 0.4, 1.0))
+    _point(p1, 1, 0, theta=(0.0, 0.4, 1.0))  # e.g. the k-path distances of two lattice constants
     coords = {"J": COORDS["J"]}
-    with pytest.raises(ValueError, match="coordinate 'theta'"):
-        stack_stores([((0,), p0), ((1,), p1)], ("J",), coords, tmp_path / "out.zarr", {})
+    ds = xr.open_zarr(stack_stores([((0,), p0), ((1,), p1)], ("J",), coords, tmp_path / "out.zarr", {}))
+    assert "theta" not in ds.coords and ds.theta_coordinate.dims == ("J", "theta")
+    np.testing.assert_array_equal(ds.theta_coordinate.values, [[0.0, 0.5, 1.0], [0.0, 0.4, 1.0]])
+    assert json.loads(ds.attrs["stacked_coordinates_as_variables"]) == ["theta"]
     with pytest.raises(ValueError, match="one store per point"):
-        stack_stores([((0,), p0)], ("J",), coords, tmp_path / "out.zarr", {})
-    assert not (tmp_path / "out.zarr").exists()
+        stack_stores([((0,), p0)], ("J",), coords, tmp_path / "out2.zarr", {})
+    assert not (tmp_path / "out2.zarr").exists()

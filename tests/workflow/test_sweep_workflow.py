@@ -67,6 +67,8 @@ def test_sweep_store_is_labelled_and_chunked_per_point(sweep_run):
         assert ds[name].attrs["units"] and ds[name].attrs["long_name"]
     assert ds.gyromagnetic_ratio.encoding["chunks"][0] == 1
     assert ds.attrs["complete"] is True
+    png = (work / "results" / "sweep" / "figures" / "sweep_lines.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 def test_every_point_equals_its_single_point_study(sweep_run):

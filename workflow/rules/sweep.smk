@@ -60,3 +60,22 @@ rule sweep_summary:
         runtime=5,
     script:
         "../scripts/summary.py"
+
+
+rule sweep_figures:
+    input:
+        sphere=STUDY / "sphere.zarr" / "zarr.json",
+    output:
+        report(STUDY / "figures" / "sweep_lines.png", caption="../report/sweep_lines.rst", category="Sweep"),
+    log:
+        STUDY / "logs" / "sweep_figures.log",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        figure=config["figures"]["sweep"],
+    script:
+        "../scripts/sweep_figures.py"
