@@ -1033,16 +1033,16 @@ def _occupied_lanes(solver, fill, data, N, n, pa, pb, same, mu, T, tol, omega, b
 @_kernel
 def _occupied_two_band(dvec, jx, pa, pb, same, mu, T, tol, omega, bad):
     """:func:`_occupied_generic` for a two-band model from d (N, 4) and the Jacobians of the
-    operators jx (N, p, 4), in closed form (:func:`_pair_im`)."""
-    N, p = jx.shape[0], jx.shape[1]
+    operators jx (N, p, 4), in closed form: the one band pair's weight (:func:`_pair_weights`)
+    times its product Im(V_x V_y) (:func:`_pair_im`, antisymmetric in x, y to the bit), which is
+    :func:`_sea_curvature` of a single pair."""
+    N = jx.shape[0]
     E = np.empty(2)
     El = E.reshape((2, 1))
     f = np.empty((2, 1))
     one = np.ones(1)
     c = np.empty(1)
     near = np.empty(1, np.bool_)
-    P = np.zeros((p, p, 1))
-    acc = np.empty((p, p, 1))
     for s in range(N):
         dv = dvec[s]
         r = np.sqrt(dv[1] * dv[1] + dv[2] * dv[2] + dv[3] * dv[3])
@@ -1050,14 +1050,12 @@ def _occupied_two_band(dvec, jx, pa, pb, same, mu, T, tol, omega, bad):
         E[1] = dv[0] + r
         f[0, 0] = _fermi(E[0], mu, T)
         f[1, 0] = _fermi(E[1], mu, T)
-        acc[:] = 0.0
         near[0] = False
-        if _pair_weights(El, f, 0, 1, one, tol, c, near):
-            for x in range(p):
-                for y in range(x + 1, p):
-                    P[x, y, 0] = _pair_im(dv, r, jx[s], x, y)
-            _sea_curvature(c, P, acc)
-        _occupied_block(acc, 0, pa, pb, same, omega[s])
+        enters = _pair_weights(El, f, 0, 1, one, tol, c, near)
+        for i in range(pa):
+            for j in range(pb):
+                y = j if same else pa + j
+                omega[s, i, j] = c[0] * _pair_im(dv, r, jx[s], i, y) if (enters and i != y) else 0.0
         bad[s] = near[0]
 
 
