@@ -4,11 +4,12 @@ Everything is measured in one process run on the same inputs, as CPU time of thi
 (``time.process_time``: "per core", and robust against other jobs sharing the machine), best of
 ``--repeat`` runs:
 
-1. Berry curvature Omega_{m_i m_j} of the occupied bands (Fermi sea, T = 0) of two-band models
-   and of the six-band ``tmd``: magcore (``magcore.kernels.occupied_berry_curvature_map``:
-   d-vector closed form for two bands, compiled eigensolver + sum over states otherwise)
-   against a straightforward numpy implementation (LAPACK eigh + einsum), with the max
-   difference of the two.
+1. Berry curvature Omega_{k_i k_j} of the occupied bands (Fermi sea, T = 0) at a few fixed
+   magnetizations, as the bands stage computes it for ``bands.zarr`` (``berry_curvature_k``), for
+   two-band models and the six-band ``tmd``: magcore
+   (``magcore.kernels.occupied_berry_curvature_map``: d-vector closed form for two bands,
+   compiled eigensolver + sum over states otherwise) against a straightforward numpy
+   implementation (LAPACK eigh + einsum), with the max difference of the two.
 2. ``tmd``: the full set of chapter-2 sphere-map sums (everything ``sphere_partial_sums``
    returns) at T > 0: the compiled kernel against the numpy reference
    ``magcore.sphere._sphere_partial_sums_numpy``.
@@ -45,7 +46,7 @@ def numpy_baseline(model, k, m, mu):
     """The textbook route: LAPACK eigh per matrix, einsum matrix elements, explicit sum."""
     H = model.hamiltonian(k, m)
     E, U = np.linalg.eigh(H)
-    dH = model.dh_dm(k, m)
+    dH = model.dh_dk(k, m)
     A = np.einsum("...an,...pab,...bl->...pnl", U.conj(), dH, U)
     f = (E < mu).astype(float)
     dE = E[..., :, None] - E[..., None, :]
@@ -186,15 +187,15 @@ def main(argv=None):
     print(f"{'quantity / model':<34} {'bands':>5} {'magcore pts/s':>13} {'base pts/s':>13} {'baseline':<14} "
           f"{'ratio':>8} {'max |diff|':>11}")
 
-    # 1. occupied Omega_mm
+    # 1. occupied Omega_kk at fixed magnetizations (the bands stage's berry_curvature_k)
     for name in [*args.two_band, "tmd"]:
         model = get_model(name, J=0.3) if name == "qwz" else get_model(name)
         k, m = inputs(model, args.n_k, args.n_m if name != "tmd" else 4, rng)
         mu = 1.0 if name == "tmd" else 0.0
         n = k.shape[1] * m.shape[0]
-        t_fast, fast = best_time(lambda: occupied_berry_curvature_map(model, k, m, mu)[0], args.repeat)
+        t_fast, fast = best_time(lambda: occupied_berry_curvature_map(model, k, m, mu, params="kk")[0], args.repeat)
         t_base, base = best_time(lambda: numpy_baseline(model, k, m, mu), args.repeat)
-        row(f"Omega_mm (T=0) {name}", model.n_bands, n, t_fast, t_base, "numpy", np.nanmax(np.abs(fast - base)))
+        row(f"Omega_kk (T=0) {name}", model.n_bands, n, t_fast, t_base, "numpy", np.nanmax(np.abs(fast - base)))
 
     # 1b. the eigensystems alone (6 x 6, tmd Hamiltonians): SIMD-lane solver vs LAPACK per matrix
     model = get_model("tmd")

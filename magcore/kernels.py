@@ -169,16 +169,18 @@ def _sea_hellmann_feynman(D, f, w, Jc, dim, acc):
 
 
 @_kernel
-def _surface_velocities(D, fp, l, w, tau, acc):
+def _surface_velocities(D, fp, l, w, tau, dim, acc):
     """-tau int sum_n f0'(E_n) dE_n/dlambda_x dE_n/dlambda_y (eqs. 2.11, 2.17, 2.21) at lane l of
-    one point: the damping (m, m) and the extrinsic H^E and pumping (k, m) blocks.  acc (p, p)."""
+    one point, for y an m direction: the damping (m, m) and the extrinsic H^E and pumping (k, m)
+    blocks.  acc (p, p); its columns y < dim (the (k, k) block, a Drude conductivity that no
+    quantity uses) are left at zero."""
     nop, n = D.shape[0], D.shape[1]
     for a in range(n):
         if fp[a, l] == 0.0:
             continue
         wfp = -tau * w * fp[a, l]
         for x in range(nop):
-            for y in range(nop):
+            for y in range(dim, nop):
                 acc[x, y] += wfp * D[x, a, l] * D[y, a, l]
 
 
@@ -322,7 +324,7 @@ def _one_point(El, D, Pim, f, fp, g, on_surface, w1, c, near, wk, Jc, tau, tol, 
     _sea_hellmann_feynman(D, f, w1, Jc, dim, acc_hf[s])
     bad = near[0]
     if on_surface[0]:
-        _surface_velocities(D, fp, 0, wk, tau, o_surf[s])
+        _surface_velocities(D, fp, 0, wk, tau, dim, o_surf[s])
         _surface_density_of_states(fp, 0, wk, o_dos[s:s + 1])
         bad = _surface_curvature_E(El, D, Pim, fp, 0, wk, tau, tol, dim, bo, X[s], Y[s]) or bad
     return bad
@@ -633,7 +635,7 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                                 xi = Vi[x, a, b, l]
                                 for y in range(x + 1, nop):
                                     Pim[a, b, x, y] = xi * Vr[y, a, b, l] - xr * Vi[y, a, b, l]
-                    _surface_velocities(D, fpl, l, wl[l], tau, o_surf[s])
+                    _surface_velocities(D, fpl, l, wl[l], tau, dim, o_surf[s])
                     _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
                     fs_bad = _surface_curvature_E(El, D, Pim, fpl, l, wl[l], tau, tol, dim, bo, X[s], Y[s])
                 if flag[l] or fs_bad:

@@ -163,7 +163,8 @@ def _sphere_partial_sums_numpy(
     wb = np.broadcast_to(w, bad.shape)
     out = {
         "sea_curvature": np.einsum("pk,pkxy->pxy", wb, omega),
-        "surface_velocities": -tau * np.einsum("pk,pkn,pkxn,pkyn->pxy", wb, fp, diag, diag),
+        "surface_velocities": np.concatenate([np.zeros(m.shape[:1] + (dim + 3, dim)),  # (k, k) block: unused
+                                              -tau * np.einsum("pk,pkn,pkxn,pkyn->pxy", wb, fp, diag, dEm)], axis=-1),
         "free_energy": (g * wb).sum(axis=1),
         "hellmann_feynman": np.einsum("pk,pkn,pkin->pi", wb, f, dEm_q),
         "density_of_states": -(fp.sum(-1) * wb).sum(axis=1),
