@@ -3,8 +3,11 @@
 ``MAGCORE_HOLD_AT=<window>[@<n>]`` makes the process stop at that window of a write (once at
 least ``n`` chunks are finished, if given): it creates ``<path>.held`` to announce it and then
 waits, so that a test can ``kill -9`` it at exactly that moment.  Windows:
-``checkpoint-write`` (a chunk file written, not yet renamed) and ``store-rename:<store name>``
-(a store renamed into place, its stage not yet returned to Snakemake).
+``checkpoint-write`` (a chunk file written, not yet renamed), ``store-rename:<store name>``
+(a store renamed into place, its stage not yet returned to Snakemake) and
+``sweep-store-rename:<store name>`` (a stacked sweep store renamed into place by
+:func:`magcore.sweep_store.stack_stores`: a sweep point's store or a combined store, its job not
+yet returned to Snakemake).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._faults import hold_for_test
+
 log = logging.getLogger(__name__)
 
 
@@ -165,6 +167,7 @@ def stack_stores(
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    hold_for_test(f"sweep-store-rename:{out.name}", out)
     return out
 
 
