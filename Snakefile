@@ -123,6 +123,12 @@ else:
             [STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
             STUDY / "figures" / "sweep_lines.png",
             STUDY / "summary.txt",
+            (
+                [STUDY / "convergence.zarr" / "zarr.json", STUDY / "figures" / "convergence.png",
+                 STUDY / "convergence.txt"]
+                if any(a.path[0] == "mesh" for a in SWEEP.axes)
+                else []
+            ),
 
 
 report: "workflow/report/workflow.rst"

@@ -557,3 +557,71 @@ def _value(v, coord: xr.DataArray) -> str:
     units = coord.attrs.get("units", "")
     text = str(v) if isinstance(v, str) or np.asarray(v).dtype.kind in "OUS" else f"{float(v):.4g}"
     return text + (f" {units}" if units and units != "1" else "")
+
+
+def mesh_convergence(report: xr.Dataset) -> plt.Figure:
+    """The mesh-convergence report of a sweep (:func:`magcore.convergence.convergence_report`):
+    the relative change of each quantity from the previous mesh against the finer mesh value of
+    each step, log y axis, one line per quantity (legend: its relative change at the last step),
+    the tolerance as a dashed line; one panel per mesh dimension.  A step with no change or zero
+    to round-off cannot be drawn on the log axis and a step with no point finite at both meshes
+    has no value: the quantities left out that way are named under the panels."""
+    tol = float(report.attrs["tolerance"])
+    dims = list(dict.fromkeys(str(d) for d in report.mesh_dim.values))
+    names = [str(q) for q in report.quantity.values]
+    colours = plt.get_cmap("tab20").colors
+    styles = ("-", "--", ":", "-.")
+    fig, axes = plt.subplots(1, len(dims), figsize=(6.4 * len(dims) + 4.0, 5.6), squeeze=False)
+    not_drawn: dict[str, list[str]] = {"no change or zero to round-off": [], "no point finite at both meshes": []}
+    handles, labels = [], []
+    for ax, dim in zip(axes[0], dims):
+        steps = np.flatnonzero(report.mesh_dim.values == dim)
+        sub = report.isel(mesh_step=steps)
+        x = sub.mesh_to.values
+        axis, units, long_name = (str(sub[c].values[0]) for c in ("mesh_axis", "mesh_units", "mesh_long_name"))
+        floor = []
+        for i, name in enumerate(names):
+            y = np.asarray(sub.relative_change.values[i], float)
+            shown = np.isfinite(y) & (y > 0)
+            if not shown.any():
+                key = "no point finite at both meshes" if not np.isfinite(y).any() else "no change or zero to round-off"
+                if name not in not_drawn[key]:
+                    not_drawn[key].append(name)
+                continue
+            floor.append(y[shown].min())
+            y = np.where(shown, y, np.nan)
+            line, = ax.plot(x, y, styles[(i // len(colours)) % len(styles)], color=colours[i % len(colours)],
+                            marker="o", ms=3, lw=1.2)
+            if len(dims) == 1 or name not in labels:
+                last = float(report.last_relative_change.values[i])
+                labels.append(f"{name} [{report.quantity_units.values[i]}]: {last:.3g}"
+                              + ("" if report.meets_tolerance.values[i] else "  (above tolerance)"))
+                handles.append(line)
+        ax.axhline(tol, color="k", ls="--", lw=1.0)
+        ax.text(x[0], tol, f" tolerance {tol:g}", va="bottom", ha="left", fontsize=8)
+        ax.set_yscale("log")
+        if floor:
+            ax.set_ylim(min(min(floor), tol) / 3, None)
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{sub.mesh_from.values[j]:g}->{v:g}" for j, v in enumerate(x)], fontsize=8)
+        ax.set_xlabel(f"{axis}: {long_name}" + (f" [{units}]" if units and units != "1" else "")
+                      + "\n(step from the coarser to the finer mesh value)", fontsize=9)
+        ax.set_ylabel("relative change from the previous mesh\nmax|X(mesh_i+1) - X(mesh_i)| / max|X(mesh_i+1)| [1]",
+                      fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    finest = ", ".join(f"{k} = {v}" for k, v in json.loads(report.attrs["finest_mesh"]).items())
+    n_bad = int((~report.meets_tolerance.values).sum())
+    fig.suptitle(f"mesh convergence: finest mesh {finest} "
+                 + ("meets" if n_bad == 0 else f"does not meet ({n_bad} of {len(names)} quantities)")
+                 + f" the tolerance {tol:g}", fontsize=10)
+    notes = [f"not drawn ({why}): {', '.join(q)}" for why, q in not_drawn.items() if q]
+    if notes:
+        import textwrap
+
+        text = "\n".join(textwrap.fill(n, 120) for n in notes)
+        fig.text(0.01, -0.01, text, ha="left", va="top", fontsize=8)
+    if handles:
+        fig.legend(handles=handles, labels=labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7,
+                   title="quantity [units]: relative change of the last step", title_fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -638,3 +638,29 @@ def run_sweep_figures(cfg: dict[str, Any], sphere_path: str | Path, out: str | P
     path = plots.save(plots.sweep_lines(sphere, panels, x, direction), out, settings.figures.dpi)
     log.info("sweep figure: wrote %s", path)
     return path
+
+
+def run_sweep_convergence(cfg: dict[str, Any], sphere_path: str | Path, out_store: str | Path,
+                          out_png: str | Path, out_txt: str | Path) -> xr.Dataset:
+    """The mesh-convergence report of a sweep over a mesh key (:mod:`magcore.convergence`): the
+    relative change of every sphere-map quantity between successive meshes of the combined
+    sphere store, against ``sweep.convergence_tolerance``; written as the store ``out_store``,
+    the figure ``out_png`` (:func:`magcore.plots.mesh_convergence`) and ``out_txt`` (the
+    verdict line, then a table per quantity)."""
+    from . import plots
+    from .convergence import convergence_report, mesh_dimensions, report_text, verdict_line
+    from .sweep import sweep_from_config
+
+    started = now()
+    sweep = sweep_from_config(cfg)
+    mesh_dims = mesh_dimensions(sweep) if sweep is not None else {}
+    if not mesh_dims:
+        raise ValueError("the convergence report needs a sweep axis over a mesh key (mesh.n_k, mesh.k_cutoff, ...)")
+    report = convergence_report(open_store(sphere_path), mesh_dims, cfg["sweep"]["convergence_tolerance"])
+    write_store(report, out_store, cfg, started)
+    plots.save(plots.mesh_convergence(report), out_png, StudySettings.from_config(cfg).figures.dpi)
+    Path(out_txt).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_txt).write_text(report_text(report))
+    log.info("%s", verdict_line(report))
+    log.info("convergence: wrote %s, %s, %s", out_store, out_png, out_txt)
+    return report

@@ -79,3 +79,27 @@ rule sweep_figures:
         figure=config["figures"]["sweep"],
     script:
         "../scripts/sweep_figures.py"
+
+
+# A sweep over a mesh key: the relative change of every sphere-map quantity between successive
+# meshes (magcore.convergence) against sweep.convergence_tolerance; convergence.txt starts with
+# the line saying whether the finest mesh meets it.
+rule sweep_convergence:
+    input:
+        sphere=STUDY / "sphere.zarr" / "zarr.json",
+    output:
+        store=STUDY / "convergence.zarr" / "zarr.json",
+        png=report(STUDY / "figures" / "convergence.png", category="Sweep"),
+        txt=STUDY / "convergence.txt",
+    log:
+        STUDY / "logs" / "sweep_convergence.log",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        tolerance=config["sweep"]["convergence_tolerance"],
+    script:
+        "../scripts/sweep_convergence.py"

@@ -1,0 +1,12 @@
+# Snakemake script of rule `sweep_convergence`: one library call.
+if __name__ == "__main__":
+    from _bootstrap import use_repository
+
+    use_repository(snakemake)  # noqa: F821
+
+    from magcore.stages import configure_logging, run_sweep_convergence, store_path
+
+    configure_logging(snakemake.log[0])  # noqa: F821
+    run_sweep_convergence(snakemake.config, store_path(snakemake.input.sphere),  # noqa: F821
+                          store_path(snakemake.output.store), snakemake.output.png,  # noqa: F821
+                          snakemake.output.txt)  # noqa: F821
