@@ -10,10 +10,18 @@ components, the other sweep dimensions):
 
 both maxima over the same points.  A point that is NaN or infinite at either mesh is left out of
 both maxima and counted (``n_ignored``).  A quantity whose largest magnitude at both meshes is at
-most ``round_off`` (1e-12) times its largest finite magnitude anywhere in the store (its scale)
-is zero to round-off there: its relative change is set to 0 and ``zero_to_round_off`` says so
-(a quantity exactly zero everywhere, scale 0, is such a case too).  A variable stored without
-the mesh dimension (equal at every mesh, so stored once) changes by exactly 0.
+most ``round_off`` (1e-12) times its reference scale is zero to round-off there: its relative
+change is set to 0 and ``zero_to_round_off`` says so.  The reference scale is the largest finite
+magnitude anywhere in the store of the quantity itself and of the compared quantities it is a
+part of: those in the same ``units`` whose name followed by ``_`` begins its name (the catalogue
+names the parts of a quantity ``<quantity>_<part>``: ``torque_H_damping_like`` is a part of
+``torque_H``, ``field_induced_field_intrinsic_even`` of ``field_induced_field_intrinsic`` and of
+``field_induced_field``).  A part that vanishes by symmetry (e.g. an even part the model does
+not have) is round-off everywhere and has no scale of its own; it is a difference of values of
+the whole, and its round-off is relative to the whole.  A quantity exactly zero wherever it is
+compared, with a reference scale of 0, is zero too.  A
+variable stored without the mesh dimension (equal at every mesh, so stored once) changes by
+exactly 0.
 
 The finest mesh meets a tolerance for a quantity when the relative change of the last step is
 below it.  With several mesh dimensions (mesh axes that are not zipped together), each is
@@ -67,30 +75,43 @@ def _finite_max_abs(x: np.ndarray) -> float:
     return float(x.max()) if x.size else 0.0
 
 
-def _scale(da: xr.DataArray, dim: str) -> float:
-    """Largest finite |value| of ``da``, read one mesh value at a time."""
-    if dim not in da.dims:
-        return _finite_max_abs(da.values)
-    return max(_finite_max_abs(da.isel({dim: i}).values) for i in range(da.sizes[dim]))
-
-
-def _step(a: np.ndarray, b: np.ndarray, scale: float, round_off: float) -> dict[str, Any]:
-    """The comparison of one quantity between a coarser mesh (``a``) and the next (``b``)."""
+def _compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """The maxima of one step between a coarser mesh (``a``) and the next (``b``), over the
+    points finite at both."""
     ok = np.isfinite(a) & np.isfinite(b)
     n_compared, n_ignored = int(ok.sum()), int(ok.size - ok.sum())
     if n_compared == 0:
-        return {"relative_change": np.nan, "max_abs_change": np.nan, "max_abs_finer": np.nan,
-                "zero_to_round_off": False, "n_compared": 0, "n_ignored": n_ignored}
+        return {"max_abs_change": np.nan, "max_abs_finer": np.nan, "max_abs_coarser": np.nan,
+                "n_compared": 0, "n_ignored": n_ignored}
     a, b = a[ok], b[ok]
-    change = float(np.abs(b - a).max())
-    finer = float(np.abs(b).max())
-    zero = max(finer, float(np.abs(a).max())) <= round_off * scale
+    return {"max_abs_change": float(np.abs(b - a).max()), "max_abs_finer": float(np.abs(b).max()),
+            "max_abs_coarser": float(np.abs(a).max()), "n_compared": n_compared, "n_ignored": n_ignored}
+
+
+def _judge(step: dict[str, Any], reference: float, round_off: float) -> dict[str, Any]:
+    """``step`` (:func:`_compare`) with its relative change and whether it is zero to round-off."""
+    if step["n_compared"] == 0:
+        return {**step, "relative_change": np.nan, "zero_to_round_off": False}
+    change, finer = step["max_abs_change"], step["max_abs_finer"]
+    zero = max(finer, step["max_abs_coarser"]) <= round_off * reference
     if zero or change == 0.0:
         relative = 0.0
     else:
         relative = change / finer if finer > 0 else np.inf
-    return {"relative_change": relative, "max_abs_change": change, "max_abs_finer": finer,
-            "zero_to_round_off": bool(zero), "n_compared": n_compared, "n_ignored": n_ignored}
+    return {**step, "relative_change": relative, "zero_to_round_off": bool(zero)}
+
+
+def _steps(da: xr.DataArray, dim: str) -> tuple[list[dict[str, Any]], float]:
+    """:func:`_compare` of every step of ``da`` along ``dim`` and its largest finite |value|,
+    reading one mesh value at a time (each once)."""
+    steps, scale, previous = [], 0.0, None
+    for i in range(da.sizes[dim]):
+        x = np.asarray(da.isel({dim: i}).values, float)
+        scale = max(scale, _finite_max_abs(x))
+        if previous is not None:
+            steps.append(_compare(previous, x))
+        previous = x
+    return steps, scale
 
 
 _FIELDS = ("relative_change", "max_abs_change", "max_abs_finer", "zero_to_round_off", "n_compared", "n_ignored")
@@ -103,9 +124,9 @@ def relative_changes(ds: xr.Dataset, dim: str, *, axis: str | None = None, varia
     ``axis`` names the coordinate along ``dim`` whose values label the steps (default ``dim``);
     ``variables`` the variables compared (default :func:`quantity_names`); ``hold`` fixes
     other dimensions at an index ({dim: index}) before anything is compared.  Each variable is
-    read two mesh values at a time.  Returns a Dataset with dimensions (quantity, mesh_step),
-    described in the module docstring (variables relative_change, max_abs_change,
-    max_abs_finer, zero_to_round_off, n_compared, n_ignored, scale)."""
+    read one mesh value at a time, each once.  Returns a Dataset with dimensions (quantity,
+    mesh_step), described in the module docstring (variables relative_change, max_abs_change,
+    max_abs_finer, zero_to_round_off, n_compared, n_ignored, scale, reference_scale)."""
     axis = axis or dim
     hold = dict(hold or {})
     if dim in hold:
@@ -115,22 +136,24 @@ def relative_changes(ds: xr.Dataset, dim: str, *, axis: str | None = None, varia
         raise ValueError(f"a convergence report needs at least 2 values along {dim!r}, got {n}")
     names = quantity_names(ds, variables)
     rows: dict[str, list[list[Any]]] = {f: [] for f in _FIELDS}
-    scales = []
+    units = [str(ds[name].attrs.get("units", "")) for name in names]
+    compared, scales = [], []
     for name in names:
-        da = ds[name]
-        da = da.isel({d: i for d, i in hold.items() if d in da.dims})
-        scale = _scale(da, dim)
+        da = ds[name].isel({d: i for d, i in hold.items() if d in ds[name].dims})
+        if dim in da.dims:
+            steps, scale = _steps(da, dim)
+        else:  # stored once: the same at every mesh
+            x = np.asarray(da.values, float)
+            steps, scale = [_compare(x, x)] * (n - 1), _finite_max_abs(x)
+        compared.append(steps)
         scales.append(scale)
-        steps = []
-        for i in range(n - 1):
-            if dim in da.dims:
-                a = np.asarray(da.isel({dim: i}).values, float)
-                b = np.asarray(da.isel({dim: i + 1}).values, float)
-            else:
-                a = b = np.asarray(da.values, float)
-            steps.append(_step(a, b, scale, round_off))
+    reference = [max([scale] + [scales[j] for j, whole in enumerate(names)
+                                if units[j] == unit and name.startswith(whole + "_")])
+                 for name, scale, unit in zip(names, scales, units)]
+    for steps, ref in zip(compared, reference):
+        judged = [_judge(step, ref, round_off) for step in steps]
         for f in _FIELDS:
-            rows[f].append([s[f] for s in steps])
+            rows[f].append([step[f] for step in judged])
     coord = ds[axis]
     values = coord.values
     coord_units, coord_name = coord.attrs.get("units", ""), coord.attrs.get("long_name", axis)
@@ -147,7 +170,8 @@ def relative_changes(ds: xr.Dataset, dim: str, *, axis: str | None = None, varia
             "long_name": "max |X(mesh_i+1)| over the points finite at both meshes",
             "units": "those of the quantity (quantity_units)"}),
         "zero_to_round_off": (q, np.array(rows["zero_to_round_off"], bool).reshape(len(names), n - 1), {
-            "long_name": f"the quantity is at most {round_off:g} of its scale at both meshes (counts as converged)",
+            "long_name": f"the quantity is at most {round_off:g} of its reference_scale at both meshes "
+                         "(counts as converged)",
             "units": "1"}),
         "n_compared": (q, np.array(rows["n_compared"], np.int64).reshape(len(names), n - 1), {
             "long_name": "points finite at both meshes (compared)", "units": "1"}),
@@ -155,6 +179,10 @@ def relative_changes(ds: xr.Dataset, dim: str, *, axis: str | None = None, varia
             "long_name": "points NaN or infinite at either mesh (left out)", "units": "1"}),
         "scale": (("quantity",), np.array(scales, float), {
             "long_name": "largest finite |X| in the store (at the held values)",
+            "units": "those of the quantity (quantity_units)"}),
+        "reference_scale": (("quantity",), np.array(reference, float), {
+            "long_name": "largest scale of the quantity and of the compared quantities in its units it is a part "
+                         f"of (named <quantity>_<part>); zero to round-off: at most {round_off:g} of it at both meshes",
             "units": "those of the quantity (quantity_units)"}),
     }
     coords = {
@@ -278,7 +306,7 @@ def report_text(report: xr.Dataset) -> str:
             cells.append("round-off" if row.zero_to_round_off.values[j] else f"{r:.3g}")
         n_ign = int(row.n_ignored.values[-1])
         n_all = n_ign + int(row.n_compared.values[-1])
-        lines.append(f"{str(q):<{width}}  {'yes' if row.meets_tolerance.item() else 'NO':>5}  "
+        lines.append(f"{q!s:<{width}}  {'yes' if row.meets_tolerance.item() else 'NO':>5}  "
                      + "  ".join(f"{c:>14}" for c in cells) + f"  {n_ign} of {n_all}")
     return "\n".join(lines) + "\n"
 

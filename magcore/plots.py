@@ -565,7 +565,9 @@ def mesh_convergence(report: xr.Dataset) -> plt.Figure:
     each step, log y axis, one line per quantity (legend: its relative change at the last step),
     the tolerance as a dashed line; one panel per mesh dimension.  A step with no change or zero
     to round-off cannot be drawn on the log axis and a step with no point finite at both meshes
-    has no value: the quantities left out that way are named under the panels."""
+    has no value: the quantities left out that way are named under the panels.  Changes below
+    1e-16 (double-precision round-off) are drawn at 1e-16."""
+    floor_value = 1e-16
     tol = float(report.attrs["tolerance"])
     dims = list(dict.fromkeys(str(d) for d in report.mesh_dim.values))
     names = [str(q) for q in report.quantity.values]
@@ -588,8 +590,8 @@ def mesh_convergence(report: xr.Dataset) -> plt.Figure:
                 if name not in not_drawn[key]:
                     not_drawn[key].append(name)
                 continue
-            floor.append(y[shown].min())
-            y = np.where(shown, y, np.nan)
+            floor.append(max(y[shown].min(), floor_value))
+            y = np.where(shown, np.maximum(y, floor_value), np.nan)
             line, = ax.plot(x, y, styles[(i // len(colours)) % len(styles)], color=colours[i % len(colours)],
                             marker="o", ms=3, lw=1.2)
             if len(dims) == 1 or name not in labels:
@@ -602,6 +604,10 @@ def mesh_convergence(report: xr.Dataset) -> plt.Figure:
         ax.set_yscale("log")
         if floor:
             ax.set_ylim(min(min(floor), tol) / 3, None)
+            if min(floor) == floor_value:
+                ax.axhline(floor_value, color="0.6", lw=0.8, ls=":")
+                ax.text(x[-1], floor_value, "changes below 1e-16 (round-off) drawn here ", va="bottom", ha="right",
+                        fontsize=7, color="0.4")
         ax.set_xticks(x)
         ax.set_xticklabels([f"{sub.mesh_from.values[j]:g}->{v:g}" for j, v in enumerate(x)], fontsize=8)
         ax.set_xlabel(f"{axis}: {long_name}" + (f" [{units}]" if units and units != "1" else "")

@@ -149,7 +149,7 @@ def test_two_mesh_dimensions_each_at_the_finest_value_of_the_other():
     r = convergence_report(ds, {"n_k": "n_k", "k_cutoff": "k_cutoff"}, tolerance=1e-3)
     assert r.mesh_dim.values.tolist() == ["n_k"] * 3 + ["k_cutoff"] * 2
     k = r.sel(quantity="free_energy").relative_change.values[3:]
-    f = lambda c: 1 + 1e-4 * 10.0 / c  # noqa: E731
+    f = lambda c: 1 + 1e-4 * 10.0 / c
     np.testing.assert_allclose(k, [(f(10) - f(20)) / f(20), (f(20) - f(40)) / f(40)], rtol=1e-9)
     assert r.mesh_units.values.tolist()[3:] == ["1/a", "1/a"]
     assert json.loads(r.attrs["finest_mesh"]) == {"n_k": 64, "k_cutoff": 40.0}
@@ -182,3 +182,26 @@ def test_the_report_is_a_store_and_a_figure(tmp_path):
     np.testing.assert_array_equal(back.relative_change.values, r.relative_change.values)
     png = plots.save(plots.mesh_convergence(r), tmp_path / "convergence.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_part_zero_by_symmetry_takes_the_scale_of_the_quantity_it_is_a_part_of():
+    rng = np.random.default_rng(2)
+    ds = _store()
+    dims, shape = ds.free_energy.dims, ds.free_energy.shape
+    units = {"units": "t a^-2 / (t a^-1)"}
+    ds["field_induced_field_intrinsic"] = (dims, 0.04 + np.zeros(shape), units)
+    ds["field_induced_field_intrinsic_even"] = (dims, 5e-18 * rng.standard_normal(shape), units)
+    ds["curl_field_induced_field"] = (dims, 5e-18 * rng.standard_normal(shape), units)  # same units, not a part
+    gamma = {"units": "a^2 hbar^-1"}
+    ds["gyromagnetic_ratio"] = (dims, 1.0 + 1e-2 * ds.free_energy.values, gamma)
+    ds["gyromagnetic_ratio_s"] = (dims, 1e18 + np.zeros(shape), gamma)  # a huge part: not the whole's scale
+    r = convergence_report(ds, {"n_k": "n_k"}, tolerance=1e-3)
+    even = r.sel(quantity="field_induced_field_intrinsic_even")
+    assert even.reference_scale.item() == 0.04 and even.scale.item() < 1e-16
+    assert even.zero_to_round_off.values.all() and bool(even.meets_tolerance)
+    curl = r.sel(quantity="curl_field_induced_field")  # its noise is its own scale: reported as it is
+    assert curl.reference_scale.item() == curl.scale.item()
+    assert not curl.zero_to_round_off.values.any() and not bool(curl.meets_tolerance)
+    g = r.sel(quantity="gyromagnetic_ratio")
+    assert g.reference_scale.item() == g.scale.item() and not g.zero_to_round_off.values.any()
+    assert g.relative_change.values[0] > 1e-5
