@@ -1,0 +1,203 @@
+"""Parallel efficiency of a parameter sweep through the real Snakemake workflow.
+
+A small tmd sweep (one or two exchange strengths J, the expensive axis: one ``sweep_point`` job
+each; a few chemical potentials, the cheap axis, inside each job) is run in fresh folders:
+
+  (i)   one expensive point, ``--cores 1``;
+  (ii)  two expensive points, ``--cores 2``, the rule's own threads (``sweep_point`` asks for
+        64, which Snakemake scales down to --cores: each job gets 2 and they run one after the
+        other, each with a 2-worker Dask cluster);
+  (iii) two expensive points, ``--cores 2 --set-threads sweep_point=1`` (one core per job, the
+        two jobs side by side).
+
+Each run is timed in two phases: the point jobs (``--until sweep_point``) and then the rest (the
+two combine jobs, bands and sphere; the figure and summary rules are not asked for).  Wall times
+include Snakemake's start-up and every job's process start, as a user sees them.  With two
+points on two cores against one point on one core, perfect scaling takes the same time:
+
+    speed-up   = 2 t(i) / t(ii)   (the time two points take one after the other on one core,
+                                   over the time they take on two cores)
+    efficiency = speed-up / 2 = t(i) / t(ii)          (issue 17's target: >= 0.9)
+
+The combined stores of (ii) and (iii) must be the same bits (the point results do not depend on
+the number of Dask workers).  The numba kernels are loaded (or compiled) once before timing.
+
+    python benchmarks/sweep_parallel_efficiency.py [--n-k 160] [--n-theta 6] [--n-phi 6] [--n-mu 8] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ("bands", "sphere")
+
+
+def study(n_k: int, n_theta: int, n_phi: int, n_mu: int, j_values: list[float]) -> dict:
+    return {
+        "study": "sweep_bench",
+        "model": {"name": "tmd", "material": "MoS2", "parameters": {"J": j_values[0]}},
+        "electrons": {"chemical_potential": 1.2, "temperature": 0.0, "smearing": 0.05, "relaxation_time": 1.0},
+        "mesh": {"n_k": n_k},
+        "sphere": {"n_theta": n_theta, "n_phi": n_phi},
+        "bands": {"path_points": 61},
+        "electric_field": [0.1, 0.0],
+        "llg": {"enabled": False},
+        "sweep": {"axes": {"J": {"values": j_values},
+                           "chemical_potential": {"start": 0.4, "stop": 2.4, "num": n_mu}}},
+    }
+
+
+def warm_up() -> None:
+    """Load the six-band kernels from the numba cache (compile them on a cold cache) in this
+    process, so that no timed job pays for a compilation."""
+    from magcore.kernels import occupied_berry_curvature_map
+    from magcore.linalg import eigh
+    from magcore.models import get_model
+    from magcore.sphere import Electrons, sphere_partial_sums
+
+    model = get_model("tmd")
+    k = np.random.default_rng(0).normal(size=(64, 2))
+    m = np.array([0.0, 0.0, 1.0])
+    eigh(model.hamiltonian(k, m))
+    occupied_berry_curvature_map(model, k, m, 1.0, params="kk")
+    sphere_partial_sums(model, m[None], k, np.full(64, 1 / 64), Electrons(chemical_potential=1.0, temperature=0.02))
+
+
+def snakemake(work: Path, args: list[str]) -> tuple[float, str]:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+           *args]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(f"snakemake failed in {work}:\n{proc.stderr[-4000:]}")
+    return wall, proc.stdout + proc.stderr
+
+
+def job_spans(output: str, rule: str) -> list[tuple[datetime, datetime]]:
+    """(start, end) of every job of ``rule`` from Snakemake's output (to one second)."""
+    stamp = None
+    starts, spans = {}, []
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", line.strip())
+        if m:
+            stamp = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+            continue
+        if line.strip() in (f"rule {rule}:", f"localrule {rule}:"):
+            for nxt in lines[i + 1:i + 12]:
+                j = re.match(r"\s*jobid: (\d+)", nxt)
+                if j:
+                    starts[j.group(1)] = stamp
+                    break
+        f = re.match(r"Finished jobid: (\d+) \(Rule: (\w+)\)", line.strip())
+        if f and f.group(2) == rule:
+            spans.append((starts[f.group(1)], stamp))
+    return spans
+
+
+def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda x: (x[0], x[1]))
+    now = best = 0
+    for _, d in events:
+        now += d
+        best = max(best, now)
+    return best
+
+
+def run(work: Path, cfg: dict, cores: int, extra: list[str]) -> dict:
+    work.mkdir(parents=True)
+    (work / "sweep.yaml").write_text(yaml.safe_dump(cfg))
+    targets = [f"results/{cfg['study']}/{stage}.zarr/zarr.json" for stage in STAGES]
+    args = [*targets, "--cores", str(cores), "--configfile", str(work / "sweep.yaml"), *extra]
+    t_points, out_points = snakemake(work, [*args, "--until", "sweep_point"])
+    t_combine, _ = snakemake(work, args)
+    logs = "".join(p.read_text() for p in (work / "results" / cfg["study"] / "logs" / "points").glob("*.log"))
+    workers = sorted({int(w) for w in re.findall(r"local Dask cluster: (\d+) worker", logs)})
+    threads = sorted({int(t) for t in re.findall(r"^\s*threads: (\d+)", out_points, re.M)}) or [1]
+    spans = job_spans(out_points, "sweep_point")
+    return {"points": t_points, "combine": t_combine, "total": t_points + t_combine,
+            "workers": workers, "threads": threads, "at_once": most_at_once(spans), "jobs": len(spans)}
+
+
+def same_stores(a: Path, b: Path) -> bool:
+    import xarray as xr
+
+    for stage in STAGES:
+        da, db = xr.open_zarr(a / f"{stage}.zarr").load(), xr.open_zarr(b / f"{stage}.zarr").load()
+        if set(da.variables) != set(db.variables):
+            return False
+        for name in da.variables:
+            x, y = da[name].values, db[name].values
+            if x.dtype != y.dtype or x.shape != y.shape:
+                return False
+            if x.dtype.kind in "fc":
+                if not np.array_equal(x.view(np.uint8), y.view(np.uint8)):
+                    return False
+            elif not np.array_equal(x, y):
+                return False
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-k", type=int, default=160, help="tmd mesh n_k x n_k")
+    parser.add_argument("--n-theta", type=int, default=6)
+    parser.add_argument("--n-phi", type=int, default=6)
+    parser.add_argument("--n-mu", type=int, default=8, help="chemical potentials per expensive point")
+    parser.add_argument("--keep", type=Path, help="run in this (new) folder and keep it")
+    args = parser.parse_args(argv)
+    warm_up()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="magcore-sweep-bench-"))
+    runs = [("(i)", [0.1], 1, []),
+            ("(ii)", [0.1, 0.2], 2, []),
+            ("(iii)", [0.1, 0.2], 2, ["--set-threads", "sweep_point=1"])]
+    print(f"tmd sweep: mesh {args.n_k} x {args.n_k}, {args.n_theta} x {args.n_phi} magnetizations, {args.n_mu} chemical potentials "
+          f"per expensive point (J)")
+    print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    results = {}
+    try:
+        for name, j_values, cores, extra in runs:
+            results[name] = r = run(base / name.strip("()"), study(args.n_k, args.n_theta, args.n_phi, args.n_mu, j_values), cores, extra)
+            r["n"] = len(j_values) * args.n_mu
+            r["label"] = f"{len(j_values)} point(s), --cores {cores} {' '.join(extra)}".strip()
+            print(f"  {name} done: {r['total']:.1f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
+        print()
+        print(f"{'run':<6} {'what':<52} {'threads/job':>11} {'workers/job':>11} {'jobs at once':>12} "
+              f"{'points s':>9} {'combine s':>9} {'total s':>8} {'sweep pts/s':>11}")
+        for name, r in results.items():
+            print(f"{name:<6} {r['label']:<52} {','.join(map(str, r['threads'])):>11} "
+                  f"{','.join(map(str, r['workers'])):>11} {r['at_once']:>12} {r['points']:>9.1f} "
+                  f"{r['combine']:>9.1f} {r['total']:>8.1f} {r['n'] / r['total']:>11.3f}")
+        t1 = results["(i)"]
+        print()
+        for name in ("(ii)", "(iii)"):
+            r = results[name]
+            for phase in ("points", "total"):
+                speed_up = 2 * t1[phase] / r[phase]
+                print(f"{name:<5} {phase:<6}: speed-up 2 t(i)/t{name} = {speed_up:.2f}, "
+                      f"parallel efficiency t(i)/t{name} = {speed_up / 2:.2f}")
+        same = same_stores(base / "ii" / "results" / "sweep_bench", base / "iii" / "results" / "sweep_bench")
+        print(f"\ncombined stores of (ii) and (iii) bitwise equal: {same}")
+        print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
