@@ -80,7 +80,7 @@ def snakemake(work: Path, args: list[str]) -> tuple[float, str]:
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
            *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
+    proc = subprocess.run(cmd, check=False, cwd=work, capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     wall = time.perf_counter() - t0
     if proc.returncode:
@@ -128,7 +128,7 @@ def run(work: Path, cfg: dict, cores: int, extra: list[str]) -> dict:
     t_combine, _ = snakemake(work, args)
     logs = "".join(p.read_text() for p in (work / "results" / cfg["study"] / "logs" / "points").glob("*.log"))
     workers = sorted({int(w) for w in re.findall(r"local Dask cluster: (\d+) worker", logs)})
-    threads = sorted({int(t) for t in re.findall(r"^\s*threads: (\d+)", out_points, re.M)}) or [1]
+    threads = sorted({int(t) for t in re.findall(r"^\s*threads: (\d+)", out_points, re.MULTILINE)}) or [1]
     spans = job_spans(out_points, "sweep_point")
     return {"points": t_points, "combine": t_combine, "total": t_points + t_combine,
             "workers": workers, "threads": threads, "at_once": most_at_once(spans), "jobs": len(spans)}

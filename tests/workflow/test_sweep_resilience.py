@@ -31,7 +31,6 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-
 from conftest import REPO, run_snakemake
 
 pytestmark = pytest.mark.workflow
