@@ -126,7 +126,7 @@ else:
             (
                 [STUDY / "convergence.zarr" / "zarr.json", STUDY / "figures" / "convergence.png",
                  STUDY / "convergence.txt"]
-                if any(a.path[0] == "mesh" for a in SWEEP.axes)
+                if any(a.path[0] == "mesh" and len(a.values) > 1 for a in SWEEP.axes)
                 else []
             ),
 

@@ -51,10 +51,10 @@ def mesh_dimensions(sweep) -> dict[str, str]:
     """{dimension: axis name} of the dimensions of ``sweep`` (a :class:`magcore.sweep.Sweep`)
     along which a mesh key changes: a mesh axis's dimension (the first axis of its zip group),
     with the first mesh axis of that group as the axis whose values label the steps.  Empty when
-    no axis sets a mesh key."""
+    no axis with more than one value sets a mesh key."""
     out: dict[str, str] = {}
     for axis in sweep.axes:
-        if axis.path[0] == "mesh":
+        if axis.path[0] == "mesh" and len(axis.values) > 1:
             out.setdefault(sweep.dim_of(axis.name), axis.name)
     return out
 

@@ -167,8 +167,9 @@ def test_mesh_dimensions_of_a_sweep():
                               "zip": [["k_cutoff", "radial_panels"]]}})
     assert cfg["sweep"]["convergence_tolerance"] == 1e-3
     assert mesh_dimensions(sweep_from_config(cfg)) == {"k_cutoff": "k_cutoff"}
-    cfg2 = validate({"model": {"name": "ti_surface"}, "sweep": {"axes": {"J": {"values": [0.5, 1.0]}}}})
-    assert mesh_dimensions(sweep_from_config(cfg2)) == {}
+    cfg2 = validate({"model": {"name": "ti_surface"}, "sweep": {"axes": {"J": {"values": [0.5, 1.0]},
+                                                                        "n_angle": {"values": [8]}}}})
+    assert mesh_dimensions(sweep_from_config(cfg2)) == {}  # one mesh value: nothing to compare
 
 
 def test_the_report_is_a_store_and_a_figure(tmp_path):
