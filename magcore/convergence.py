@@ -274,7 +274,7 @@ def verdict_line(report: xr.Dataset, worst: int = 3) -> str:
     last = report.last_relative_change.values
     meets = report.meets_tolerance.values
     n_bad = int((~meets).sum())
-    compared = [i for i in range(len(names)) if np.isfinite(last[i])]
+    compared = [i for i in range(len(names)) if not np.isnan(last[i])]  # inf: a change from 0 to non-zero
     if n_bad == 0:
         top = max(compared, key=lambda i: last[i]) if compared else None
         largest = f"; largest last change {names[top]} {last[top]:.2g}" if top is not None else ""
@@ -283,7 +283,7 @@ def verdict_line(report: xr.Dataset, worst: int = 3) -> str:
     failing = sorted((i for i in compared if not meets[i]), key=lambda i: -last[i])
     shown = ", ".join(f"{names[i]} {last[i]:.2g}" for i in failing[:worst])
     more = f" (+{len(failing) - worst} more)" if len(failing) > worst else ""
-    unknown = [names[i] for i in range(len(names)) if not np.isfinite(last[i])]
+    unknown = [names[i] for i in range(len(names)) if np.isnan(last[i])]
     unk = (f"; not compared (no point finite at both meshes): {', '.join(unknown[:worst])}"
            + (f" (+{len(unknown) - worst} more)" if len(unknown) > worst else "")) if unknown else ""
     return (f"mesh convergence: the finest mesh ({mesh}) does NOT meet the tolerance {tol:g} for {n_bad} of "
