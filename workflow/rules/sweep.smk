@@ -89,7 +89,7 @@ rule sweep_convergence:
         sphere=STUDY / "sphere.zarr" / "zarr.json",
     output:
         store=STUDY / "convergence.zarr" / "zarr.json",
-        png=report(STUDY / "figures" / "convergence.png", category="Sweep"),
+        png=report(STUDY / "figures" / "convergence.png", caption="../report/convergence.rst", category="Sweep"),
         txt=STUDY / "convergence.txt",
     log:
         STUDY / "logs" / "sweep_convergence.log",
