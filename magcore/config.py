@@ -357,7 +357,7 @@ def _check_chemical_potential(cfg: dict[str, Any], built) -> None:
     for axis in np.vstack([np.eye(3), -np.eye(3)]):
         m = cfg["magnetization"]["magnitude"] * axis
         with np.errstate(all="ignore"):
-            E = np.linalg.eigvalsh(built.hamiltonian(built.k_center(m) + q, m))
+            E = np.linalg.eigvalsh(built.hamiltonian_uncompiled(built.k_center(m) + q, m))
         lows.append(float(E.min()))
         highs.append(float(E.max()))
     low, high = max(lows), min(highs)

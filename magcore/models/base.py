@@ -99,6 +99,11 @@ class Model:
     def hamiltonian(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def hamiltonian_uncompiled(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """H(k; m) without compiled code (numba), for checks that must not compile (config
+        validation); a model whose :meth:`hamiltonian` is compiled overrides it."""
+        return self.hamiltonian(k, m)
+
     def dh_dk(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 

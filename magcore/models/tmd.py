@@ -199,6 +199,17 @@ class TMD(Model):
         """H(k; m), eqs. (3.78)-(3.80), shape ``batch + (6, 6)`` (eV)."""
         return self._operators(k, m, 0)
 
+    def hamiltonian_uncompiled(self, k, m):
+        """H(k; m) assembled in numpy from :meth:`h_nn`: I2 (x) H_NN + (lambda/2) s_z (x) L_z +
+        J m . s (x) I3 (eqs. 3.78-3.80), the same matrix as :meth:`hamiltonian` to round-off."""
+        k, m, batch = broadcast_km(k, m, self.dim)
+        h = np.broadcast_to(self.h_nn(k), batch + (3, 3))
+        soc = 0.5 * self.params["lambda"] * L_Z
+        H = np.zeros(batch + (6, 6), dtype=complex)
+        H[..., :3, :3] = h + soc
+        H[..., 3:, 3:] = h - soc
+        return H + np.einsum("...i,iab->...ab", np.broadcast_to(m, batch + (3,)), self.exchange_coupling())
+
     def dh_dk(self, k, m):
         """dH/dk_i (eV Angstrom), shape ``batch + (2, 6, 6)``: I2 (x) dH_NN/dk_i."""
         return self._operators(k, m, 1)

@@ -68,7 +68,7 @@ def test_no_import_cycles():
             visit(mod)
 
 
-@pytest.mark.parametrize("study", ["config.yaml", "wte2.yaml", "ti_edge_llg.yaml"])
+@pytest.mark.parametrize("study", ["config.yaml", "wte2.yaml", "ti_edge_llg.yaml", "tmd_sweep.yaml"])
 def test_validating_a_shipped_config_imports_no_numba(study):
     """Checking a config (as the Snakefile does before any job) builds the model and evaluates
     it on a mesh sample in numpy: the compiled kernels, and numba, are not imported."""
@@ -78,3 +78,14 @@ def test_validating_a_shipped_config_imports_no_numba(study):
     done = subprocess.run([sys.executable, "-c", code, str(ROOT.parent / "config" / study)], cwd=ROOT.parent,
                           env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_uncompiled_tmd_hamiltonian_is_the_compiled_one():
+    import numpy as np
+
+    from magcore.models import get_model
+
+    model = get_model("tmd", material="MoS2", J=0.3)
+    rng = np.random.default_rng(3)
+    k, m = rng.uniform(-2, 2, (40, 2)), rng.normal(size=(40, 3))
+    np.testing.assert_allclose(model.hamiltonian_uncompiled(k, m), model.hamiltonian(k, m), atol=1e-14)
