@@ -88,7 +88,12 @@ if SWEEP is not None:
     POINT_STAGES = sweep_point_stages(config)
     _cheap = [(a.name, list(a.values)) for a in SWEEP.axes if a.cheap]
     SWEEP_POINTS = {
-        p.id: json.dumps({"overrides": {".".join(k): v for k, v in p.overrides.items()}, "cheap": _cheap})
+        p.id: json.dumps(
+            {
+                "overrides": {".".join(k): v for k, v in p.overrides.items()},
+                "cheap": _cheap,
+            }
+        )
         for p in SWEEP.expensive_points(config)
     }
 
@@ -124,8 +129,11 @@ else:
             STUDY / "figures" / "sweep_lines.png",
             STUDY / "summary.txt",
             (
-                [STUDY / "convergence.zarr" / "zarr.json", STUDY / "figures" / "convergence.png",
-                 STUDY / "convergence.txt"]
+                [
+                    STUDY / "convergence.zarr" / "zarr.json",
+                    STUDY / "figures" / "convergence.png",
+                    STUDY / "convergence.txt",
+                ]
                 if any(a.path[0] == "mesh" and len(a.values) > 1 for a in SWEEP.axes)
                 else []
             ),

@@ -9,7 +9,10 @@ rule sweep_point:
     input:
         model_files=MODEL_FILES,
     output:
-        [STUDY / "points" / "{point}" / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
+        [
+            STUDY / "points" / "{point}" / f"{stage}.zarr" / "zarr.json"
+            for stage in POINT_STAGES
+        ],
     log:
         STUDY / "logs" / "points" / "{point}.log",
     wildcard_constraints:
@@ -28,7 +31,10 @@ rule sweep_point:
 
 rule sweep_combine:
     input:
-        lambda wc: [STUDY / "points" / p / f"{wc.stage}.zarr" / "zarr.json" for p in SWEEP_POINTS],
+        lambda wc: [
+            STUDY / "points" / p / f"{wc.stage}.zarr" / "zarr.json"
+            for p in SWEEP_POINTS
+        ],
     output:
         STUDY / "{stage}.zarr" / "zarr.json",
     log:
@@ -66,7 +72,11 @@ rule sweep_figures:
     input:
         sphere=STUDY / "sphere.zarr" / "zarr.json",
     output:
-        report(STUDY / "figures" / "sweep_lines.png", caption="../report/sweep_lines.rst", category="Sweep"),
+        report(
+            STUDY / "figures" / "sweep_lines.png",
+            caption="../report/sweep_lines.rst",
+            category="Sweep",
+        ),
     log:
         STUDY / "logs" / "sweep_figures.log",
     conda:
@@ -89,7 +99,11 @@ rule sweep_convergence:
         sphere=STUDY / "sphere.zarr" / "zarr.json",
     output:
         store=STUDY / "convergence.zarr" / "zarr.json",
-        png=report(STUDY / "figures" / "convergence.png", caption="../report/convergence.rst", category="Sweep"),
+        png=report(
+            STUDY / "figures" / "convergence.png",
+            caption="../report/convergence.rst",
+            category="Sweep",
+        ),
         txt=STUDY / "convergence.txt",
     log:
         STUDY / "logs" / "sweep_convergence.log",
