@@ -4,6 +4,10 @@ A small tmd sweep (one or two exchange strengths J, the expensive axis: one ``sw
 each; a few chemical potentials, the cheap axis, inside each job) is run in fresh folders:
 
   (i)   one expensive point, ``--cores 1``;
+  (i')  the same, the whole process tree pinned to one CPU (``sched_setaffinity``): ``--cores 1``
+        limits the jobs' threads, not the process tree (Snakemake itself, the job's Dask
+        scheduler, nanny and worker processes), which on a 2-CPU machine also uses the other CPU
+        a little (the "points cpu s" column: CPU time of the whole tree);
   (ii)  two expensive points, ``--cores 2``, the rule's own threads (``sweep_point`` asks for
         64, which Snakemake scales down to --cores: each job gets 2 and they run one after the
         other, each with a 2-worker Dask cluster);
@@ -19,10 +23,15 @@ points on two cores against one point on one core, perfect scaling takes the sam
                                    over the time they take on two cores)
     efficiency = speed-up / 2 = t(i) / t(ii)          (issue 17's target: >= 0.9)
 
+(printed for (ii) and (iii), against (i) and (i')).
+
 The combined stores of (ii) and (iii) must be the same bits (the point results do not depend on
 the number of Dask workers).  The numba kernels are loaded (or compiled) once before timing.
+The last column is the CPU the machine's other processes used during each run (average number
+of cores, from /proc/stat less this run's own CPU time): the numbers mean something only when it
+is close to 0.
 
-    python benchmarks/sweep_parallel_efficiency.py [--n-k 160] [--n-theta 6] [--n-phi 6] [--n-mu 8] [--keep DIR]
+    python benchmarks/sweep_parallel_efficiency.py [--n-k 160] [--n-theta 6] [--n-phi 6] [--n-mu 6] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,6 +53,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("bands", "sphere")
+OTHERS = 0.0
+"""CPU seconds used by other processes (not this benchmark's) during the timed runs."""
 
 
 def study(n_k: int, n_theta: int, n_phi: int, n_mu: int, j_values: list[float]) -> dict:
@@ -76,16 +88,35 @@ def warm_up() -> None:
     sphere_partial_sums(model, m[None], k, np.full(64, 1 / 64), Electrons(chemical_potential=1.0, temperature=0.02))
 
 
-def snakemake(work: Path, args: list[str]) -> tuple[float, str]:
+def _cpu_of_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every process), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def snakemake(work: Path, args: list[str], cpus: set[int] | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds (of the whole process tree: Snakemake, its jobs, their Dask workers)
+    of one Snakemake run, and its output; ``cpus``: pin the tree to these CPUs.  The CPU time
+    of other processes in the meantime is added to the global ``OTHERS`` (see ``main``)."""
+    global OTHERS
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
            *args]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, check=False, cwd=work, capture_output=True, text=True,
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    busy0, cpu0, t0 = _busy_cpu_seconds(), _cpu_of_children(), time.perf_counter()
+    proc = subprocess.run(cmd, check=False, cwd=work, capture_output=True, text=True, preexec_fn=pin,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu_of_children() - cpu0
+    OTHERS += max(_busy_cpu_seconds() - busy0 - cpu, 0.0)
     if proc.returncode:
         sys.exit(f"snakemake failed in {work}:\n{proc.stderr[-4000:]}")
-    return wall, proc.stdout + proc.stderr
+    return wall, cpu, proc.stdout + proc.stderr
 
 
 def job_spans(output: str, rule: str) -> list[tuple[datetime, datetime]]:
@@ -119,18 +150,19 @@ def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
     return best
 
 
-def run(work: Path, cfg: dict, cores: int, extra: list[str]) -> dict:
+def run(work: Path, cfg: dict, cores: int, extra: list[str], cpus: set[int] | None = None) -> dict:
     work.mkdir(parents=True)
     (work / "sweep.yaml").write_text(yaml.safe_dump(cfg))
     targets = [f"results/{cfg['study']}/{stage}.zarr/zarr.json" for stage in STAGES]
     args = [*targets, "--cores", str(cores), "--configfile", str(work / "sweep.yaml"), *extra]
-    t_points, out_points = snakemake(work, [*args, "--until", "sweep_point"])
-    t_combine, _ = snakemake(work, args)
+    others = OTHERS
+    t_points, cpu_points, out_points = snakemake(work, [*args, "--until", "sweep_point"], cpus)
+    t_combine, _, _ = snakemake(work, args, cpus)
     logs = "".join(p.read_text() for p in (work / "results" / cfg["study"] / "logs" / "points").glob("*.log"))
     workers = sorted({int(w) for w in re.findall(r"local Dask cluster: (\d+) worker", logs)})
     threads = sorted({int(t) for t in re.findall(r"^\s*threads: (\d+)", out_points, re.MULTILINE)}) or [1]
     spans = job_spans(out_points, "sweep_point")
-    return {"points": t_points, "combine": t_combine, "total": t_points + t_combine,
+    return {"points": t_points, "cpu_points": cpu_points, "others": (OTHERS - others) / (t_points + t_combine), "combine": t_combine, "total": t_points + t_combine,
             "workers": workers, "threads": threads, "at_once": most_at_once(spans), "jobs": len(spans)}
 
 
@@ -158,39 +190,44 @@ def main(argv=None):
     parser.add_argument("--n-k", type=int, default=160, help="tmd mesh n_k x n_k")
     parser.add_argument("--n-theta", type=int, default=6)
     parser.add_argument("--n-phi", type=int, default=6)
-    parser.add_argument("--n-mu", type=int, default=8, help="chemical potentials per expensive point")
+    parser.add_argument("--n-mu", type=int, default=6, help="chemical potentials per expensive point")
     parser.add_argument("--keep", type=Path, help="run in this (new) folder and keep it")
     args = parser.parse_args(argv)
     warm_up()
     base = args.keep or Path(tempfile.mkdtemp(prefix="magcore-sweep-bench-"))
-    runs = [("(i)", [0.1], 1, []),
-            ("(ii)", [0.1, 0.2], 2, []),
-            ("(iii)", [0.1, 0.2], 2, ["--set-threads", "sweep_point=1"])]
+    runs = [("(i)", [0.1], 1, [], None),
+            ("(i')", [0.1], 1, [], {min(os.sched_getaffinity(0))}),
+            ("(ii)", [0.1, 0.2], 2, [], None),
+            ("(iii)", [0.1, 0.2], 2, ["--set-threads", "sweep_point=1"], None)]
     print(f"tmd sweep: mesh {args.n_k} x {args.n_k}, {args.n_theta} x {args.n_phi} magnetizations, {args.n_mu} chemical potentials "
           f"per expensive point (J)")
     print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     results = {}
     try:
-        for name, j_values, cores, extra in runs:
-            results[name] = r = run(base / name.strip("()"), study(args.n_k, args.n_theta, args.n_phi, args.n_mu, j_values), cores, extra)
+        for name, j_values, cores, extra, cpus in runs:
+            cfg = study(args.n_k, args.n_theta, args.n_phi, args.n_mu, j_values)
+            results[name] = r = run(base / name.strip("()").replace("'", "p"), cfg, cores, extra, cpus)
             r["n"] = len(j_values) * args.n_mu
             r["label"] = f"{len(j_values)} point(s), --cores {cores} {' '.join(extra)}".strip()
+            if cpus:
+                r["label"] += f", pinned to CPU {','.join(map(str, sorted(cpus)))}"
             print(f"  {name} done: {r['total']:.1f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
         print()
-        print(f"{'run':<6} {'what':<52} {'threads/job':>11} {'workers/job':>11} {'jobs at once':>12} "
-              f"{'points s':>9} {'combine s':>9} {'total s':>8} {'sweep pts/s':>11}")
+        print(f"{'run':<6} {'what':<68} {'threads/job':>11} {'workers/job':>11} {'jobs at once':>12} "
+              f"{'points s':>9} {'points cpu s':>12} {'combine s':>9} {'total s':>8} {'sweep pts/s':>11} "
+              f"{'other procs, cores':>18}")
         for name, r in results.items():
-            print(f"{name:<6} {r['label']:<52} {','.join(map(str, r['threads'])):>11} "
+            print(f"{name:<6} {r['label']:<68} {','.join(map(str, r['threads'])):>11} "
                   f"{','.join(map(str, r['workers'])):>11} {r['at_once']:>12} {r['points']:>9.1f} "
-                  f"{r['combine']:>9.1f} {r['total']:>8.1f} {r['n'] / r['total']:>11.3f}")
-        t1 = results["(i)"]
+                  f"{r['cpu_points']:>12.1f} {r['combine']:>9.1f} {r['total']:>8.1f} {r['n'] / r['total']:>11.3f} "
+                  f"{r['others']:>18.2f}")
         print()
-        for name in ("(ii)", "(iii)"):
-            r = results[name]
-            for phase in ("points", "total"):
-                speed_up = 2 * t1[phase] / r[phase]
-                print(f"{name:<5} {phase:<6}: speed-up 2 t(i)/t{name} = {speed_up:.2f}, "
-                      f"parallel efficiency t(i)/t{name} = {speed_up / 2:.2f}")
+        for one in ("(i)", "(i')"):
+            for name in ("(ii)", "(iii)"):
+                for phase in ("points", "total"):
+                    speed_up = 2 * results[one][phase] / results[name][phase]
+                    print(f"{name:<5} against {one:<4} {phase:<6}: speed-up 2 t{one}/t{name} = {speed_up:.2f}, "
+                          f"parallel efficiency t{one}/t{name} = {speed_up / 2:.2f}")
         same = same_stores(base / "ii" / "results" / "sweep_bench", base / "iii" / "results" / "sweep_bench")
         print(f"\ncombined stores of (ii) and (iii) bitwise equal: {same}")
         print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
