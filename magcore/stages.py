@@ -37,7 +37,7 @@ from .engine import stage_checkpoints
 from .fingerprint import fingerprint, hash_files_once, input_file_hashes
 from .settings import StudySettings
 from .sphere import sphere_map, unit_vectors
-from .store import now, open_store, study_config, write_store
+from .store import now, open_store, provenance, study_config, write_store
 
 log = logging.getLogger(__name__)
 
@@ -559,7 +559,7 @@ def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, thr
     ``<out_dir>/cheap/<its id>/`` (kept there, so an interrupted job resumes where it stopped);
     the stores are then stacked along the cheap dimensions into ``<out_dir>/<stage>.zarr``.
     Returns those paths."""
-    from .sweep import point_config, point_id, sweep_from_config
+    from .sweep import describe_point, point_config, point_id, sweep_from_config
     from .sweep_store import stack_stores
 
     started = now()
@@ -579,12 +579,13 @@ def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, thr
             folder = out_dir / "cheap" / point_id(cfg_c)
             ran = _run_point_stages(cfg_c, folder, stages, client)
             log.info("sweep point %s: electron state %d/%d %s (%s)", point, i + 1, len(cheap),
-                     _describe(c.overrides), "computed" if ran else "reused")
+                     describe_point(cfg, c.overrides) or "(the study's electron state)",
+                     "computed" if ran else "reused")
             folders.append((c.index, folder))
     dims = sweep.cheap_dims()
     coords = {name: c for name, c in sweep.coords().items() if c[0][0] in dims}
-    attrs = {"sweep_point": point, "sweep_point_overrides": _describe(p.overrides),
-             **_provenance_attrs(cfg, started)}
+    attrs = {"sweep_point": point, "sweep_point_overrides": describe_point(cfg, p.overrides),
+             **provenance(cfg, started)}
     return {stage: stack_stores([(index, folder / f"{stage}.zarr") for index, folder in folders], dims, coords,
                                 out_dir / f"{stage}.zarr", attrs) for stage in stages}
 
@@ -601,20 +602,10 @@ def run_sweep_combine(cfg: dict[str, Any], stage: str, points_dir: str | Path, o
     dims = sweep.expensive_dims()
     coords = {name: c for name, c in sweep.coords().items() if c[0][0] in dims}
     entries = [(p.index, Path(points_dir) / p.id / f"{stage}.zarr") for p in points]
-    attrs = {"sweep_dims": json.dumps(list(sweep.dims())), **_provenance_attrs(cfg, started)}
+    attrs = {"sweep_dims": json.dumps(list(sweep.dims())), **provenance(cfg, started)}
     path = stack_stores(entries, dims, coords, out, attrs)
     log.info("sweep: wrote %s (%d points)", out, len(points))
     return path
-
-
-def _describe(overrides: dict) -> str:
-    return ", ".join(f"{'.'.join(path)}={value}" for path, value in overrides.items()) or "(base)"
-
-
-def _provenance_attrs(cfg: dict[str, Any], started: str) -> dict[str, Any]:
-    from .store import provenance
-
-    return provenance(cfg, started)
 
 
 def run_sweep_figures(cfg: dict[str, Any], sphere_path: str | Path, out: str | Path) -> Path:
