@@ -201,3 +201,31 @@ def test_sweep_killed_at_a_random_moment_then_rerun_matches(tmp_path, clean_run)
     _unlock(tmp_path, args)
     _run(tmp_path, *args)
     _assert_matches_clean(clean, tmp_path)
+
+
+_CACHE_PROBE = """
+import numpy as np
+from magcore.kernels import _occupied_lanes, occupied_berry_curvature_map
+from magcore.models import get_model
+
+k = np.random.default_rng(0).normal(size=(64, 2))
+occupied_berry_curvature_map(get_model("tmd"), k, np.array([0.0, 0.0, 1.0]), 1.0, params="kk")
+print(sum(_occupied_lanes.stats.cache_misses.values()))
+"""
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "magcore/kernels.py: _occupied_lanes takes the model's lane source (a numba dispatcher, "
+    "tmd's _tmd_lanes) as an argument; its type in the signature holds the dispatcher's address, so "
+    "every new process misses the numba cache, compiles it again (~8 s in the bands stage of every "
+    "tmd job) and adds an entry to the cache index; two processes doing so at once (tmd sweep point "
+    "jobs side by side) often fail with 'ReferenceError: underlying object has vanished' in "
+    "numba/core/caching.py"))
+def test_tmd_lane_kernel_is_loaded_from_the_numba_cache_by_a_new_process():
+    misses = []
+    for _ in range(2):  # the first may compile (a cold cache); the second must load
+        proc = subprocess.run([sys.executable, "-c", _CACHE_PROBE], capture_output=True, text=True, check=False)
+        if proc.returncode and "underlying object has vanished" not in proc.stderr:
+            pytest.fail(proc.stderr[-3000:])  # any other error is a failure, not the expected one
+        misses.append(proc.stdout.split()[-1] if proc.returncode == 0 else "crashed")
+    assert misses[1] == "0", f"cache misses of _occupied_lanes in a new process: {misses}"
