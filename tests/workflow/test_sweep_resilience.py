@@ -220,12 +220,13 @@ print(sum(_occupied_lanes.stats.cache_misses.values()))
     "every new process misses the numba cache, compiles it again (~8 s in the bands stage of every "
     "tmd job) and adds an entry to the cache index; two processes doing so at once (tmd sweep point "
     "jobs side by side) often fail with 'ReferenceError: underlying object has vanished' in "
-    "numba/core/caching.py"))
+    "numba/core/caching.py; once the index holds such entries, a single process can fail with a "
+    "KeyError there too"))
 def test_tmd_lane_kernel_is_loaded_from_the_numba_cache_by_a_new_process():
     misses = []
     for _ in range(2):  # the first may compile (a cold cache); the second must load
         proc = subprocess.run([sys.executable, "-c", _CACHE_PROBE], capture_output=True, text=True, check=False)
-        if proc.returncode and "underlying object has vanished" not in proc.stderr:
-            pytest.fail(proc.stderr[-3000:])  # any other error is a failure, not the expected one
+        if proc.returncode and "numba/core/caching.py" not in proc.stderr:
+            pytest.fail(proc.stderr[-3000:])  # an error outside numba's cache is a failure, not the expected one
         misses.append(proc.stdout.split()[-1] if proc.returncode == 0 else "crashed")
     assert misses[1] == "0", f"cache misses of _occupied_lanes in a new process: {misses}"
