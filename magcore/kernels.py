@@ -24,8 +24,9 @@ machine code from ``magcore/__pycache__``); the eigensystems come from :mod:`mag
   Jacobian term of dG/dm).
 
 The model evaluation (H, dH/dk, dH/dm or the d-vector and its Jacobians) is the model's: numpy
-or its own compiled code, and for the occupied-curvature maps optionally straight into the SIMD
-lanes (:meth:`magcore.models.base.Model.lane_source`; ``tmd`` has one).
+or its own compiled code, evaluated as arrays and copied into the lanes.  No kernel takes a
+function argument: its type would hold the dispatcher's address, and every new process would
+miss the on-disk cache and compile again (two at once can corrupt the cache index).
 """
 
 from __future__ import annotations
@@ -965,12 +966,13 @@ def _array_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, scratch):
 
 
 @_kernel
-def _occupied_lanes(solver, fill, data, N, n, pa, pb, same, mu, T, tol, omega, bad):
-    """:func:`_occupied_generic` in SIMD lanes of LANES points.  ``fill(data, ...)`` writes the
+def _occupied_lanes(solver, data, N, n, pa, pb, same, mu, T, tol, omega, bad):
+    """:func:`_occupied_generic` in SIMD lanes of LANES points: :func:`_array_lanes` writes the
     lanes of H and of the operators A (pa of them) and B (pb; not written when ``same``: B is A)
-    of a block (:meth:`magcore.models.base.Model.lane_source`, or :func:`_array_lanes`); N
-    points; writes omega (N, pa, pb) and bad (N,).  Elements of A, B that vanish on a whole
-    block and band pairs that do not enter on any lane of a block are skipped."""
+    of a block from ``data``; N points; writes omega (N, pa, pb) and bad (N,).  Elements of A, B
+    that vanish on a whole block and band pairs that do not enter on any lane of a block are
+    skipped.  (No function is passed in: a dispatcher argument's type holds its address, so a
+    new process would miss the on-disk cache and compile again.)"""
     L = LANES
     p = pa if same else pa + pb
     nzA = np.empty((pa, n, n), np.bool_)
@@ -994,7 +996,7 @@ def _occupied_lanes(solver, fill, data, N, n, pa, pb, same, mu, T, tol, omega, b
     P = np.empty((p, p, L))
     acc = np.empty((p, p, L))
     for s0 in range(0, N, L):
-        fill(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, not same, scratch)
+        _array_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, not same, scratch)
         _lane_nonzeros(Ar, Ai, nzA)
         _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
         for a in range(n):
@@ -1096,19 +1098,15 @@ def occupied_berry_curvature_map(model: Model, k: np.ndarray, m: np.ndarray, mu:
         pa, pb = size[params[0]], size[params[1]]
         omega = np.empty((N, pa, pb))
         bad = np.empty(N, dtype=bool)
-        source = model.lane_source(k, m, params) if N >= LANES else None
-        if source is None:  # evaluate the operators as arrays first
-            H = _c128(model.hamiltonian(k, m), batch + (n, n)).reshape(N, n, n)
-            ops = {"k": lambda: model.dh_dk(k, m), "m": lambda: model.dh_dm(k, m)}
-            dA = _c128(ops[params[0]](), batch + (pa, n, n)).reshape(N, pa, n, n)
-            dB = dA if same else _c128(ops[params[1]](), batch + (pb, n, n)).reshape(N, pb, n, n)
-            if N < LANES:
-                dX = dA if same else np.concatenate([dA, dB], axis=1)
-                _occupied_generic(H, dX, pa, pb, same, float(mu), float(temperature), float(degeneracy_tol), omega,
-                                  bad)
-                return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)
-            source = (_array_lanes, (H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1)))
-        fill, data = source  # SIMD lanes
-        _occupied_lanes(block_solver(n), fill, data, N, n, pa, pb, same, float(mu), float(temperature),
+        H = _c128(model.hamiltonian(k, m), batch + (n, n)).reshape(N, n, n)
+        ops = {"k": lambda: model.dh_dk(k, m), "m": lambda: model.dh_dm(k, m)}
+        dA = _c128(ops[params[0]](), batch + (pa, n, n)).reshape(N, pa, n, n)
+        dB = dA if same else _c128(ops[params[1]](), batch + (pb, n, n)).reshape(N, pb, n, n)
+        if N < LANES:
+            dX = dA if same else np.concatenate([dA, dB], axis=1)
+            _occupied_generic(H, dX, pa, pb, same, float(mu), float(temperature), float(degeneracy_tol), omega, bad)
+            return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)
+        data = (H.reshape(N, -1), dA.reshape(N, -1), dB.reshape(N, -1))  # SIMD lanes
+        _occupied_lanes(block_solver(n), data, N, n, pa, pb, same, float(mu), float(temperature),
                         float(degeneracy_tol), omega, bad)
     return omega.reshape(batch + omega.shape[1:]), bad.reshape(batch)

@@ -214,15 +214,10 @@ print(sum(_occupied_lanes.stats.cache_misses.values()))
 """
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "magcore/kernels.py: _occupied_lanes takes the model's lane source (a numba dispatcher, "
-    "tmd's _tmd_lanes) as an argument; its type in the signature holds the dispatcher's address, so "
-    "every new process misses the numba cache, compiles it again (~8 s in the bands stage of every "
-    "tmd job) and adds an entry to the cache index; two processes doing so at once (tmd sweep point "
-    "jobs side by side) often fail with 'ReferenceError: underlying object has vanished' in "
-    "numba/core/caching.py; once the index holds such entries, a single process can fail with a "
-    "KeyError there too"))
 def test_tmd_lane_kernel_is_loaded_from_the_numba_cache_by_a_new_process():
+    """The occupied-curvature lane kernel takes no function argument (whose type would hold a
+    dispatcher's address): a new process loads it from numba's on-disk cache instead of
+    compiling it again, which also kept parallel tmd jobs from corrupting the cache index."""
     misses = []
     for _ in range(2):  # the first may compile (a cold cache); the second must load
         proc = subprocess.run([sys.executable, "-c", _CACHE_PROBE], capture_output=True, text=True, check=False)
