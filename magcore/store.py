@@ -91,15 +91,21 @@ def write_store(ds: xr.Dataset, path: str | Path, config: dict[str, Any], starte
         # xarray.open_zarr reads it, and without it warns on every open.
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True)
+    replace_store(tmp, path)
+    hold_for_test(f"store-rename:{path.name}", path)
+    return path
+
+
+def replace_store(tmp: Path, path: Path) -> None:
+    """Give the finished store ``tmp`` the name ``path``; an old store there is moved aside
+    whole first and then deleted, so the final name never holds a half-deleted store."""
     old = None
-    if path.exists():  # moved aside whole, so the final name never holds a half-deleted store
+    if path.exists():
         old = path.with_name(f".{path.name}.tmp-old-{os.getpid()}")
         os.replace(path, old)
     os.replace(tmp, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    hold_for_test(f"store-rename:{path.name}", path)
-    return path
 
 
 def open_store(path: str | Path) -> xr.Dataset:

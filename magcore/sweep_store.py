@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ._faults import hold_for_test
+from .store import replace_store
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +161,7 @@ def stack_stores(
         _write_constants(first, constant, tmp)
         for index, path in points:
             _write_point(_open(path, moved), full, varying, dims, index, tmp)
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.tmp-old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    replace_store(tmp, out)
     hold_for_test(f"sweep-store-rename:{out.name}", out)
     return out
 
