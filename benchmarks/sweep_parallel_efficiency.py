@@ -33,12 +33,14 @@ process compiles the tmd occupied-curvature lane kernel again (~8 s in each job'
 stage; the numba cache misses), and two jobs doing so at once often crash in numba's cache
 ("underlying object has vanished"), so run (iii) may fail with it (tests/workflow/
 test_sweep_resilience.py has the xfail test).
+With ``--repeat N`` every configuration runs N times, in turn, and the fastest run of each (by
+the point jobs' wall time) is shown.
 The last column is the CPU the machine's other processes used during each run (average number
 of cores, from /proc/stat less this run's own CPU time): the numbers mean something only when it
 is close to 0.
 
     python benchmarks/sweep_parallel_efficiency.py [--model ti_surface|tmd] [--mesh N] [--n-theta 16] [--n-phi 16]
-                                                   [--n-mu 6] [--keep DIR]
+                                                   [--n-mu 6] [--repeat 1] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -209,6 +211,8 @@ def main(argv=None):
     parser.add_argument("--n-theta", type=int, help="default 16 (ti_surface), 6 (tmd)")
     parser.add_argument("--n-phi", type=int, help="default 16 (ti_surface), 6 (tmd)")
     parser.add_argument("--n-mu", type=int, default=6, help="chemical potentials per expensive point")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every configuration this many times (in turn) and keep the fastest run of each")
     parser.add_argument("--keep", type=Path, help="run in this (new) folder and keep it")
     args = parser.parse_args(argv)
     tmd = args.model == "tmd"
@@ -227,14 +231,20 @@ def main(argv=None):
     print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     results = {}
     try:
-        for name, j_values, cores, extra, cpus in runs:
-            cfg = study(args.model, mesh, n_theta, n_phi, args.n_mu, j_values)
-            results[name] = r = run(base / name.strip("()").replace("'", "p"), cfg, cores, extra, cpus)
-            r["n"] = len(j_values) * args.n_mu
-            r["label"] = f"{len(j_values)} point(s), --cores {cores} {' '.join(extra)}".strip()
-            if cpus:
-                r["label"] += f", pinned to CPU {','.join(map(str, sorted(cpus)))}"
-            print(f"  {name} done: {r['total']:.1f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
+        for rep in range(args.repeat):
+            for name, j_values, cores, extra, cpus in runs:
+                cfg = study(args.model, mesh, n_theta, n_phi, args.n_mu, j_values)
+                folder = name.strip("()").replace("'", "p") + (f"-{rep}" if args.repeat > 1 else "")
+                r = run(base / folder, cfg, cores, extra, cpus)
+                r["folder"] = folder
+                r["n"] = len(j_values) * args.n_mu
+                r["label"] = f"{len(j_values)} point(s), --cores {cores} {' '.join(extra)}".strip()
+                if cpus:
+                    r["label"] += f", pinned to CPU {','.join(map(str, sorted(cpus)))}"
+                print(f"  {name} done: points {r['points']:.1f} s, total {r['total']:.1f} s; other processes "
+                      f"{r['others']:.2f} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
+                if name not in results or r["points"] < results[name]["points"]:
+                    results[name] = r
         print()
         print(f"{'run':<6} {'what':<68} {'threads/job':>11} {'workers/job':>11} {'jobs at once':>12} "
               f"{'points s':>9} {'points cpu s':>12} {'combine s':>9} {'total s':>8} {'sweep pts/s':>11} "
@@ -251,7 +261,8 @@ def main(argv=None):
                     speed_up = 2 * results[one][phase] / results[name][phase]
                     print(f"{name:<5} against {one:<4} {phase:<6}: speed-up 2 t{one}/t{name} = {speed_up:.2f}, "
                           f"parallel efficiency t{one}/t{name} = {speed_up / 2:.2f}")
-        same = same_stores(base / "ii" / "results" / "sweep_bench", base / "iii" / "results" / "sweep_bench")
+        same = same_stores(base / results["(ii)"]["folder"] / "results" / "sweep_bench",
+                           base / results["(iii)"]["folder"] / "results" / "sweep_bench")
         print(f"\ncombined stores of (ii) and (iii) bitwise equal: {same}")
         print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
