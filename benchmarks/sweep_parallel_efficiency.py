@@ -27,12 +27,9 @@ points on two cores against one point on one core, perfect scaling takes the sam
 
 The combined stores of (ii) and (iii) must be the same bits (the point results do not depend on
 the number of Dask workers).  The numba kernels are loaded (or compiled) once before timing.
-The model is ti_surface by default (a point job ~30 s on one core).  ``--model tmd`` (a tmd
-sweep, ~40 s per point) shows a bug of magcore/kernels.py at the time of writing: every new
-process compiles the tmd occupied-curvature lane kernel again (~8 s in each job's first bands
-stage; the numba cache misses), and two jobs doing so at once often crash in numba's cache
-("underlying object has vanished"), so run (iii) may fail with it (tests/workflow/
-test_sweep_resilience.py has the xfail test).
+The model is ti_surface by default (a point job ~35 s on one core); ``--model tmd`` runs a tmd
+sweep (before 2abef53 every new process recompiled the tmd occupied-curvature lane kernel, ~8 s
+per job, and two jobs doing so at once often crashed in numba's cache).
 With ``--repeat N`` every configuration runs N times, in turn, and the fastest run of each (by
 the point jobs' wall time) is shown.
 The last column is the CPU the machine's other processes used during each run (average number
@@ -206,7 +203,7 @@ def same_stores(a: Path, b: Path) -> bool:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("ti_surface", "tmd"), default="ti_surface",
-                        help="tmd: see the module docstring (parallel tmd jobs may crash in numba's cache)")
+                        help="the model of the sweep (its default sizes: see --mesh, --n-theta, --n-phi)")
     parser.add_argument("--mesh", type=int, help="ti_surface n_angle (default 48) or tmd n_k (default 160)")
     parser.add_argument("--n-theta", type=int, help="default 16 (ti_surface), 6 (tmd)")
     parser.add_argument("--n-phi", type=int, help="default 16 (ti_surface), 6 (tmd)")
