@@ -512,6 +512,9 @@ def _lane_spin_sandwich(J, up, dn, Ur, Ui, L, Pr, Pi, Vr, Vi):
                 for l in range(L):
                     Pr[0, a, c, l] += Ur[u, a, l] * Ur[v, c, l] + Ui[u, a, l] * Ui[v, c, l]
                     Pi[0, a, c, l] += Ur[u, a, l] * Ui[v, c, l] - Ui[u, a, l] * Ur[v, c, l]
+                if c < a:  # P_uu enters for a <= c only
+                    continue
+                for l in range(L):
                     Pr[1, a, c, l] += Ur[u, a, l] * Ur[u, c, l] + Ui[u, a, l] * Ui[u, c, l]
                     Pi[1, a, c, l] += Ur[u, a, l] * Ui[u, c, l] - Ui[u, a, l] * Ur[u, c, l]
     # s_x = P_ud + P_ud^dag, s_y = -i P_ud + i P_ud^dag, s_z = 2 P_uu - 1
@@ -631,10 +634,10 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                         for b in range(a + 1, n):
                             if fpl[a, l] == 0.0 and fpl[b, l] == 0.0:
                                 continue
-                            for x in range(nop):
+                            for x in range(nop):  # the (k, m) and (m, m) blocks
                                 xr = Vr[x, a, b, l]
                                 xi = Vi[x, a, b, l]
-                                for y in range(x + 1, nop):
+                                for y in range(max(x + 1, dim), nop):
                                     Pim[a, b, x, y] = xi * Vr[y, a, b, l] - xr * Vi[y, a, b, l]
                     _surface_velocities(D, fpl, l, wl[l], tau, dim, o_surf[s])
                     _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
