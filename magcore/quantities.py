@@ -19,7 +19,10 @@ that is a block of these sums is one catalogue entry.
 Units templates: ``{E}`` energy unit, ``{L}`` length unit, ``{d}`` dimension, ``{density}``
 = ``{L}^-{d}``, ``{per_field}`` = energy density per unit eE, ``{per_field_tensor}`` =
 hbar density per unit eE, ``{conductivity}`` = e^2/h in 2D (per layer), S/cm for a 3D model
-with lengths in Angstrom, e^2/h {L}^(2-d) otherwise.
+with lengths in Angstrom, e^2/h {L}^(2-d) otherwise.  A filled template is stored in the spelling
+of :func:`magcore.units.canonical` (pint/UDUNITS syntax, simplified: ``{per_field}`` of a 2D model
+in eV and Angstrom is stored as ``angstrom**-1``); :data:`magcore.units.registry` reads the model
+units (eps0, t, a).
 """
 
 from __future__ import annotations
@@ -114,9 +117,12 @@ class Quantity:
     block: Block | None = None  # for a k-sum: where it sits in KERNEL_SUMS
 
     def attrs(self, units: dict[str, str]) -> dict[str, Any]:
-        """The store attributes, with the units template filled from ``units``."""
-        return {"long_name": self.long_name, "units": self.units.format(**units), "equation": self.equation,
-                **self.extra}
+        """The store attributes, with the units template filled from ``units`` and written as
+        pint and UDUNITS read them (:func:`magcore.units.canonical`: compound units simplified)."""
+        from .units import canonical
+
+        return {"long_name": self.long_name, "units": canonical(self.units.format(**units)),
+                "equation": self.equation, **self.extra}
 
 
 def units_of(model) -> dict[str, str]:

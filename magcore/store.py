@@ -2,8 +2,21 @@
 
 Every store carries, as attributes: the resolved config (JSON) and its hash, the magcore
 version and git revision, versions of numpy/xarray/zarr/dask, host, start and end time and a
-completion flag.  Stores are written to a temporary sibling and renamed into place, so a
-killed writer never leaves a half-written store under the final name.
+completion flag, and the CF global attributes ``Conventions``, ``title``, ``history``,
+``source`` and ``references`` (the dissertation and the papers of the model's parameters).
+Stores are written to a temporary sibling and renamed into place, so a killed writer never
+leaves a half-written store under the final name.
+
+Attributes are kept to what netCDF can hold, so that ``ds.to_netcdf`` works on every store
+(:func:`encode_attrs`): a boolean is stored as the integer 0 or 1 and its name listed in the
+attribute ``boolean_attrs``; a mapping (or a list that is not all numbers or all strings) as a
+JSON string, its name listed in ``json_attrs`` (both lists space-separated, on the dataset or
+on the variable that holds the attribute).  :func:`open_store` decodes both, so readers inside
+magcore see ``complete`` as ``True`` and ``model_parameters`` as a dict; a reader of the raw
+store (``xr.open_zarr``, a netCDF copy) sees ``complete == 1`` and applies :func:`decode_attrs`
+itself.  Attributes that are JSON by design (``config``, ``input_files``, ``versions``, ...)
+stay strings either way.  Every ``units`` attribute is written as :func:`magcore.units.canonical`
+spells it, and variables are chunked by :func:`chunk_sizes` (``docs/design.md``, Chunks).
 """
 
 from __future__ import annotations
@@ -74,15 +87,207 @@ def provenance(config: dict[str, Any], started: str, *, model=None) -> dict[str,
     }
 
 
+DISSERTATION = ("B. Xiong, doctoral dissertation: semiclassical theory of the electronic contributions to "
+                "magnetization dynamics, chapters 2 and 3 (the equation attribute of each variable gives the "
+                "equation number)")
+"""The reference every store cites (README: the theory magcore implements)."""
+
+MODEL_REFERENCES: dict[str, str] = {
+    "ti_surface": "model: dissertation section 2.3, eq. 2.30",
+    "ti_edge": "model: dissertation section 2.4.1, eq. 2.38",
+    "tmd": "model and GGA parameters (Table II): G.-B. Liu, W.-Y. Shan, Y. Yao, W. Yao and D. Xiao, "
+           "Phys. Rev. B 88, 085433 (2013), doi:10.1103/PhysRevB.88.085433",
+    "rashba_fm": "model: A. Manchon and S. Zhang, Phys. Rev. B 78, 212405 (2008), doi:10.1103/PhysRevB.78.212405; "
+                 "dissertation section 2.1.1",
+    "qwz": "validation model: X.-L. Qi, Y.-S. Wu and S.-C. Zhang, Phys. Rev. B 74, 085308 (2006), "
+           "doi:10.1103/PhysRevB.74.085308",
+    "dirac4d": "validation model: 4D lattice Dirac model (docs/physics.md, Models)",
+    "tight_binding": "model: the hopping files named in the config (model.source; their SHA-256 in input_files)",
+}
+"""Where each model and its parameters come from (``references`` of the stores)."""
+
+CF_CONVENTIONS = "CF-1.10"
+
+
+def references(config: dict[str, Any]) -> str:
+    """The CF ``references`` attribute of a store made from ``config``: the dissertation and
+    the source of the model's parameters, one per line."""
+    name = str((config.get("model") or {}).get("name", ""))
+    return "\n".join([DISSERTATION] + ([MODEL_REFERENCES[name]] if name in MODEL_REFERENCES else []))
+
+
+def cf_attributes(config: dict[str, Any], stage: str, prov: dict[str, Any]) -> dict[str, Any]:
+    """CF global attributes (Conventions, title, history, source, references) of the store of
+    ``stage`` made from ``config`` with the provenance ``prov``."""
+    model = (config.get("model") or {})
+    name = str(model.get("name", ""))
+    material = model.get("material")
+    what = name + (f" ({material})" if material else "")
+    study = config.get("study", "")
+    version = f"magcore {prov.get('magcore_version', __version__)} (git {prov.get('magcore_git_revision', '')})"
+    return {
+        "Conventions": CF_CONVENTIONS,
+        "title": f"magcore {stage} store of study {study}: model {what}".strip(),
+        "history": f"{prov.get('finished', now())}: {stage} stage of study {study} written by {version}",
+        "source": version,
+        "references": references(config),
+        "comment": ("attributes listed in json_attrs are JSON strings and those in boolean_attrs the integers 0/1 "
+                    "(magcore.store.decode_attrs); units read with magcore.units.registry (model units eps0, t, a)"),
+    }
+
+
+def _is_plain_list(value) -> bool:
+    import numpy as np
+
+    items = list(value)
+    if not items:
+        return True
+    numbers = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                  for v in items)
+    return numbers or all(isinstance(v, str) for v in items)
+
+
+def encode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` as netCDF can hold them (module docstring): booleans as 0/1 (names in
+    ``boolean_attrs``), mappings and mixed lists as JSON strings (names in ``json_attrs``),
+    numpy scalars as Python numbers.  Idempotent."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    booleans = set(str(attrs.get("boolean_attrs", "")).split())
+    as_json = set(str(attrs.get("json_attrs", "")).split())
+    for key, value in attrs.items():
+        if key in ("boolean_attrs", "json_attrs"):
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            out[key] = int(value)
+            booleans.add(key)
+        elif isinstance(value, np.generic):
+            out[key] = value.item()
+        elif isinstance(value, np.ndarray):
+            out[key] = value.astype(np.int8) if value.dtype == bool else value
+        elif isinstance(value, dict) or value is None or (isinstance(value, (list, tuple))
+                                                          and not _is_plain_list(value)):
+            out[key] = json.dumps(value, default=str)
+            as_json.add(key)
+        else:
+            out[key] = value
+    if booleans:
+        out["boolean_attrs"] = " ".join(sorted(booleans))
+    if as_json:
+        out["json_attrs"] = " ".join(sorted(as_json))
+    return out
+
+
+def decode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The attributes as they were before :func:`encode_attrs` (a raw store's or a netCDF
+    copy's): the names in ``boolean_attrs`` as ``bool``, those in ``json_attrs`` parsed; other
+    attributes unchanged.  Attributes of stores written before this encoding pass through."""
+    booleans = str(attrs.get("boolean_attrs", "")).split()
+    as_json = str(attrs.get("json_attrs", "")).split()
+    out = {k: v for k, v in attrs.items() if k not in ("boolean_attrs", "json_attrs")}
+    for key in booleans:
+        if key in out:
+            out[key] = bool(out[key])
+    for key in as_json:
+        if isinstance(out.get(key), str):
+            out[key] = json.loads(out[key])
+    return out
+
+
+def is_complete(attrs: dict[str, Any]) -> bool:
+    """Whether store attributes (decoded or raw) carry the completion flag."""
+    value = attrs.get("complete")
+    return value is True or (type(value) is int and value == 1) or (hasattr(value, "dtype") and value == 1)
+
+
+CHUNK_BYTES = 16 * 2**20
+"""Largest chunk (uncompressed bytes) of a store variable (:func:`chunk_sizes`)."""
+
+
+def chunk_sizes(ds: xr.Dataset, fixed: dict[str, int] | None = None, max_bytes: int = CHUNK_BYTES) -> dict[str, int]:
+    """The chunk size along every dimension of ``ds``, one for all its variables (the chunk
+    policy, ``docs/design.md``): every dimension whole, except that while a variable's chunk is
+    larger than ``max_bytes`` its dimensions, first one first, are halved; ``fixed`` sizes
+    (e.g. 1 along the sweep dimensions) are kept.  A variable's chunks are then
+    ``tuple(sizes[d] for d in var.dims)``."""
+    import math
+
+    fixed = dict(fixed or {})
+    sizes = {d: fixed.get(d, n) for d, n in ds.sizes.items()}
+    for var in sorted(ds.variables.values(), key=lambda v: -v.nbytes):
+        itemsize = var.dtype.itemsize if var.dtype.kind != "O" else 64
+        while True:
+            nbytes = itemsize * math.prod(sizes[d] for d in var.dims)
+            free = [d for d in var.dims if d not in fixed and sizes[d] > 1]
+            if nbytes <= max_bytes or not free:
+                break
+            sizes[free[0]] = -(-sizes[free[0]] // 2)
+    return {d: max(1, n) for d, n in sizes.items()}
+
+
+def apply_chunks(ds: xr.Dataset, sizes: dict[str, int]) -> xr.Dataset:
+    """``ds`` with every variable's zarr chunks (and dask chunks, if lazy) set from ``sizes``."""
+    for name in list(ds.variables):
+        var = ds.variables[name]
+        if not var.dims:
+            continue
+        chunks = tuple(sizes[d] for d in var.dims)
+        if var.chunks is not None and var.chunks != tuple(tuple(_blocks(n, c)) for n, c in zip(var.shape, chunks)):
+            ds[name] = var.chunk(dict(zip(var.dims, chunks)))
+            var = ds.variables[name]
+        encoding = {k: v for k, v in var.encoding.items() if k not in ("chunks", "preferred_chunks", "shards")}
+        encoding["chunks"] = chunks
+        var.encoding = encoding
+    return ds
+
+
+def _blocks(n: int, c: int) -> list[int]:
+    return [min(c, n - i) for i in range(0, n, c)] or [0]
+
+
+def finish_store_dataset(ds: xr.Dataset, stage: str, config: dict[str, Any], prov: dict[str, Any]) -> xr.Dataset:
+    """What every store is written as: the provenance ``prov`` and CF attributes added, every
+    ``units`` attribute in its canonical spelling (:func:`magcore.units.canonical`; one that does
+    not parse is a ``ValueError`` before anything is written), all attributes encoded
+    (:func:`encode_attrs`).  Returns a shallow copy."""
+    from .units import canonical
+
+    ds = ds.copy()
+    for name, var in ds.variables.items():
+        attrs = dict(var.attrs)
+        if "units" in attrs:
+            try:
+                attrs["units"] = canonical(str(attrs["units"]))
+            except ValueError as exc:
+                raise ValueError(f"{stage} store, variable {name}: {exc}") from None
+        var.attrs = encode_attrs(attrs)
+    attrs = dict(ds.attrs)
+    for key in ("energy_unit", "length_unit"):
+        if isinstance(attrs.get(key), str):
+            attrs[key] = canonical(attrs[key])
+    attrs.update(prov)
+    attrs.update(cf_attributes(config, stage, prov))
+    ds.attrs = encode_attrs(attrs)
+    return ds
+
+
+def stage_of(path: str | Path) -> str:
+    """The stage a store path belongs to: ``results/x/sphere.zarr`` -> ``sphere``."""
+    name = Path(path).name
+    return name[: -len(".zarr")] if name.endswith(".zarr") else name
+
+
 def write_store(ds: xr.Dataset, path: str | Path, config: dict[str, Any], started: str, *, model=None) -> Path:
-    """Write ``ds`` with provenance to the zarr store ``path`` (atomically, by rename).
+    """Write ``ds`` with provenance to the zarr store ``path`` (atomically, by rename), its
+    attributes and chunks as :func:`finish_store_dataset` and :func:`chunk_sizes` make them.
 
     The store is written to ``.<name>.tmp-<pid>`` beside ``path`` and renamed into place;
     temporaries of earlier, killed writers of the same store are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds = ds.copy()
-    ds.attrs.update(provenance(config, started, model=model))
+    ds = finish_store_dataset(ds, stage_of(path), config, provenance(config, started, model=model))
+    ds = apply_chunks(ds, chunk_sizes(ds))
     for stale in path.parent.glob(f".{path.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -109,8 +314,19 @@ def replace_store(tmp: Path, path: Path) -> None:
 
 
 def open_store(path: str | Path) -> xr.Dataset:
-    """Open a magcore store (lazily, with dask) as an xarray Dataset."""
-    return xr.open_zarr(path)
+    """Open a magcore store (lazily, with dask) as an xarray Dataset, its attributes decoded
+    (:func:`decode_attrs`: ``complete`` a bool, ``model_parameters`` a dict)."""
+    return decode_dataset_attrs(xr.open_zarr(path))
+
+
+def decode_dataset_attrs(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (a store opened raw, or its netCDF copy) with :func:`decode_attrs` applied to
+    its own and its variables' attributes, in place; returned."""
+    ds.attrs = decode_attrs(ds.attrs)
+    for var in ds.variables.values():
+        if "boolean_attrs" in var.attrs or "json_attrs" in var.attrs:
+            var.attrs = decode_attrs(var.attrs)
+    return ds
 
 
 def study_config(ds: xr.Dataset) -> dict[str, Any]:
@@ -145,7 +361,7 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
         if (path / "zarr.json").exists():
             try:
                 ds = open_store(path)
-                entry.update(state="complete" if ds.attrs.get("complete") is True else "incomplete",
+                entry.update(state="complete" if is_complete(ds.attrs) else "incomplete",
                              config_hash=ds.attrs.get("config_hash"), fingerprint=ds.attrs.get("fingerprint"),
                              finished=ds.attrs.get("finished"), variables=len(ds.data_vars))
             except Exception as exc:  # a damaged store is reported, not raised

@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ._faults import hold_for_test
-from .store import replace_store
+from .store import apply_chunks, chunk_sizes, finish_store_dataset, replace_store, stage_of
 
 log = logging.getLogger(__name__)
 
@@ -145,12 +145,16 @@ def stack_stores(
                     out.name, ", ".join(dropped))
     first = _open(paths[0], moved)
     template = _template(first, full, varying, constant, dims, sizes, coords)
-    template.attrs.update(attrs)
-    template.attrs["stacked_dims"] = json.dumps(list(dims))
-    template.attrs["stacked_constant_variables"] = json.dumps(constant)
-    template.attrs["stacked_dropped_variables"] = json.dumps(dropped)
-    template.attrs["stacked_variables_as_coordinates"] = json.dumps(as_coordinates)
-    template.attrs["stacked_coordinates_as_variables"] = json.dumps(moved)
+    # the chunk policy (docs/design.md, Chunks): one point per chunk along the sweep dimensions,
+    # the other dimensions chunked alike for every variable (magcore.store.chunk_sizes)
+    template = apply_chunks(template, chunk_sizes(template, fixed={d: 1 for d in dims}))
+    stacked = {"stacked_dims": json.dumps(list(dims)), "stacked_constant_variables": json.dumps(constant),
+               "stacked_dropped_variables": json.dumps(dropped),
+               "stacked_variables_as_coordinates": json.dumps(as_coordinates),
+               "stacked_coordinates_as_variables": json.dumps(moved)}
+    # CF attributes, canonical units and netCDF-safe attributes, as every store (magcore.store)
+    config = json.loads(attrs["config"]) if isinstance(attrs.get("config"), str) else {}
+    template = finish_store_dataset(template, stage_of(out), config, {**attrs, **stacked})
     out.parent.mkdir(parents=True, exist_ok=True)
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)

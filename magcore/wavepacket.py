@@ -676,13 +676,15 @@ def _wall_variables(model: Model, m: np.ndarray, grad: np.ndarray, S: dict[str, 
     hF_plain = spin_dipole_spin_density(S["dkappa_dm_plain"], grad)
     h1 = masked(S["first_chern"])
     h2 = masked(S["second_chern"])
+    from .units import canonical
+
     L, Eu = model.length_unit, model.energy_unit
-    per_field = f"{Eu} {L}^-{d} / ({Eu} {L}^-1)"
+    per_field = canonical(f"{Eu} {L}^-{d} / ({Eu} {L}^-1)")
     Y, C, C2, F, G = ("y",), ("component",), ("component2",), ("field",), ("gradient",)
     var = _variable
     data = {
         "magnetization": var(Y + C, m, "magnetization m(y) of the wall", "1", "3.82-3.83"),
-        "magnetization_gradient": var(Y + G + C, grad, "gradient d m_l / d x_j", f"{L}^-1", "3.82"),
+        "magnetization_gradient": var(Y + G + C, grad, "gradient d m_l / d x_j", canonical(f"{L}^-1"), "3.82"),
         "spin_density_first_chern": var(Y + F + C, h1, "induced spin density (effective field), first Chern form "
                                         "int f Omega_{k_i m_k}, per unit eE_i", per_field, "3.81"),
         "spin_density_second_chern": var(Y + F + C, h2, "induced spin density, second Chern form "
@@ -696,15 +698,15 @@ def _wall_variables(model: Model, m: np.ndarray, grad: np.ndarray, S: dict[str, 
                                                  "error bound of the spin-dipole density from the m finite differences "
                                                  "(|Richardson - plain central|)", per_field, "3.87"),
         "dmi_tensor": var(Y + G + C, masked(S["dmi"]), "equilibrium spin dipole density (DMI tensor) T_{k_j m_k}",
-                          f"{Eu} {L}^-{d - 1}", "3.56"),
+                          canonical(f"{Eu} {L}^-{d - 1}"), "3.56"),
         "kappa": var(Y + F + G + C, masked(S["kappa"]),
                      "field-induced spin dipole kappa_ijk (T^E_{k_j m_k} = kappa_ijk eE_i)",
-                     f"{Eu} {L}^-{d - 1} / ({Eu} {L}^-1)", "3.59, 3.86"),
+                     canonical(f"{Eu} {L}^-{d - 1} / ({Eu} {L}^-1)"), "3.59, 3.86"),
         "kappa_m_derivative": var(Y + F + G + C + C2, masked(S["dkappa_dm"]), "d kappa_ijk / d m_l (Richardson FD)",
-                                  f"{Eu} {L}^-{d - 1} / ({Eu} {L}^-1)", "3.87"),
+                                  canonical(f"{Eu} {L}^-{d - 1} / ({Eu} {L}^-1)"), "3.87"),
         "polarization_E": var(Y + G + F, masked(S["polarization"]),
                               "field-induced electron polarization P_j per unit eE_i (-int f alpha_ji)",
-                              f"e {L}^-{d - 1} / ({Eu} {L}^-1)", "3.75"),
+                              canonical(f"e {L}^-{d - 1} / ({Eu} {L}^-1)"), "3.75"),
         "n_degenerate_k": var(Y, nd.astype(np.int64), "k-points with near-degenerate pairs among weighted bands", "1",
                               "-"),
         "flag": var(Y, flag, "reliability flags", "1", "-", flag_masks=[FLAG_NEAR_DEGENERATE],

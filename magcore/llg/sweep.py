@@ -162,6 +162,11 @@ def _variable(dims, data, long_name, units, equation, **extra) -> tuple:
     return (dims, data, {"long_name": long_name, "units": units, "equation": equation, **extra})
 
 
+def _per(unit: str) -> str:
+    """The units of a rate in ``unit`` (1/unit; "1" for a dimensionless time)."""
+    return "1" if str(unit).strip() in ("", "1") else f"1/({unit})"
+
+
 def _grid_variables(results: list[dict[str, np.ndarray]], grid: _Grid, options: ClassifyOptions,
                     time_unit: str, energy_unit: str) -> dict[str, tuple]:
     """The per-grid-point store variables from the chunk results (in flat grid order)."""
@@ -182,7 +187,7 @@ def _grid_variables(results: list[dict[str, np.ndarray]], grid: _Grid, options: 
                              "index of the known minimum reached (-1: none or not a fixed point)", "1", "-"),
         "final_energy": var(A, grid_of("final_energy"), "energy density of the conservative terms at the end", eu,
                             "2.12"),
-        "final_speed": var(A, grid_of("final_speed"), "|dm_hat/dt| at the end time", f"1/({tu})", "2.15, 2.26"),
+        "final_speed": var(A, grid_of("final_speed"), "|dm_hat/dt| at the end time", _per(tu), "2.15, 2.26"),
         "final_time": var(A, grid_of("final_time"), "time reached (t_end unless stopped)", tu, "-"),
         "period": var(A, grid_of("period"), "limit-cycle period (last full period)", tu, "-"),
         "amplitude": var(A, grid_of("amplitude"),
