@@ -13,7 +13,8 @@ from .store import snakemake_locked, study_status
 
 def _status(study_dir: str) -> int:
     """Print one line per stage; exit 0 if every store present is complete and nothing is
-    interrupted, 1 otherwise, 2 if the folder does not exist."""
+    interrupted (stages the study does not run show as disabled), 1 otherwise, 2 if the folder
+    does not exist."""
     try:
         entries = study_status(study_dir)
     except FileNotFoundError as exc:
@@ -33,13 +34,15 @@ def _status(study_dir: str) -> int:
                 extra += f" (from its {e['checkpoint_chunks']} checkpoint chunks)"
         elif e["state"] == "unreadable":
             extra = e["error"]
+        elif e["state"] == "disabled":
+            extra = "not run by this study (its config)"
         print(f"{stage:<8} {e['state']:<11} {extra}")
     if len(hashes) > 1:
         print("warning: the stores were made from different configs", file=sys.stderr)
     if snakemake_locked(study_dir):
         print("note: Snakemake's directory lock is set; if no snakemake is running here, "
               "run `snakemake --unlock` before rerunning", file=sys.stderr)
-    return 0 if all(e["state"] in ("complete", "missing") for e in entries.values()) else 1
+    return 0 if all(e["state"] in ("complete", "missing", "disabled") for e in entries.values()) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ spells it, and variables are chunked by :func:`chunk_sizes` (``docs/design.md``,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -345,7 +346,9 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
     finished: the next run redoes it), "incomplete" (a store without the completion flag),
     "unreadable", "interrupted"
     (no complete store, but finished checkpoint chunks: a rerun resumes from them; with
-    ``checkpoint_chunks`` done of ``checkpoint_total``) or "missing"; with the store's config
+    ``checkpoint_chunks`` done of ``checkpoint_total``), "disabled" (no store, and the study's
+    config, as its other stores record it, does not run the stage: ``texture.enabled`` or
+    ``llg.enabled`` false, or llg in a sweep study) or "missing"; with the store's config
     hash, fingerprint and finish time.  Raises ``FileNotFoundError`` if ``study_dir`` is not a
     directory.
     """
@@ -355,12 +358,15 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
     if not study_dir.is_dir():
         raise FileNotFoundError(f"no study folder {study_dir}")
     out: dict[str, dict[str, Any]] = {}
+    configs: list[dict[str, Any]] = []
     for stage in STAGES:
         path = study_dir / f"{stage}.zarr"
         entry: dict[str, Any] = {"path": str(path), "state": "missing"}
         if (path / "zarr.json").exists():
             try:
                 ds = open_store(path)
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    configs.append(study_config(ds))
                 entry.update(state="complete" if is_complete(ds.attrs) else "incomplete",
                              config_hash=ds.attrs.get("config_hash"), fingerprint=ds.attrs.get("fingerprint"),
                              finished=ds.attrs.get("finished"), variables=len(ds.data_vars))
@@ -378,7 +384,21 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
             if entry["state"] != "unbooked":
                 entry["state"] = "interrupted"
         out[stage] = entry
+    if configs:
+        for stage, entry in out.items():
+            if entry["state"] == "missing" and not stage_enabled(configs[0], stage):
+                entry["state"] = "disabled"
     return out
+
+
+def stage_enabled(config: dict[str, Any], stage: str) -> bool:
+    """Whether the study ``config`` runs ``stage`` (bands and sphere always; texture and llg when
+    enabled; no llg stage in a sweep study)."""
+    if stage in ("texture", "llg"):
+        if stage == "llg" and config.get("sweep"):
+            return False
+        return bool((config.get(stage) or {}).get("enabled", False))
+    return True
 
 
 def _snakemake_workdir(path: Path) -> Path | None:
@@ -428,7 +448,11 @@ def describe_store(ds: xr.Dataset, name: str = "") -> str:
     equation, range and NaN count, then the flag counts."""
     import numpy as np
 
-    lines = [f"== {name or 'store'}: model {ds.attrs.get('model')}, complete={ds.attrs.get('complete')}, "
+    model = ds.attrs.get("model")
+    if isinstance(model, str) and model.startswith("{"):  # the llg store: its LLG model spec (JSON) is 'model'
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            model = f"{study_config(ds)['model']['name']} (LLG model: attribute 'model')"
+    lines = [f"== {name or 'store'}: model {model}, complete={ds.attrs.get('complete')}, "
              f"config {str(ds.attrs.get('config_hash', ''))[:12]}, magcore {ds.attrs.get('magcore_version')} "
              f"({ds.attrs.get('magcore_git_revision')}), finished {ds.attrs.get('finished')}"]
     lines.append("   dims: " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
@@ -443,10 +467,19 @@ def describe_store(ds: xr.Dataset, name: str = "") -> str:
                 desc += f"  range [{finite.min():.4g}, {finite.max():.4g}]"
             desc += f"  NaN {nan}/{values.size}" if nan else ""
         lines.append(desc)
-    if "flag" in ds:
-        flags = np.asarray(ds["flag"].values)
-        for mask, meaning in zip(ds["flag"].attrs.get("flag_masks", []), ds["flag"].attrs.get("flag_meanings", "").split()):
-            lines.append(f"   flag {meaning}: {int(((flags & mask) != 0).sum())} points")
+    for var in sorted(ds.variables, key=lambda v: (v != "flag", v)):  # CF flag variables: counts per meaning
+        attrs = ds[var].attrs
+        meanings = str(attrs.get("flag_meanings", "")).split()
+        if not meanings:
+            continue
+        flags = np.asarray(ds[var].values)
+        prefix = "flag" if var == "flag" else f"{var}:"
+        if "flag_masks" in attrs:
+            counts = [int(((flags & int(mask)) != 0).sum()) for mask in np.atleast_1d(attrs["flag_masks"])]
+        else:
+            counts = [int((flags == int(value)).sum()) for value in np.atleast_1d(attrs.get("flag_values", []))]
+        for meaning, count in zip(meanings, counts):
+            lines.append(f"   {prefix} {meaning}: {count} points")
     return "\n".join(lines)
 
 

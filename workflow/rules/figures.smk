@@ -39,6 +39,7 @@ rule summary:
         bands=STUDY / "bands.zarr" / "zarr.json",
         sphere=STUDY / "sphere.zarr" / "zarr.json",
         texture=TEXTURE_OUTPUTS[:1],
+        llg=LLG_OUTPUTS[:1],
     output:
         report(
             STUDY / "summary.txt", caption="../report/summary.rst", category="Summary"

@@ -54,6 +54,12 @@ rule sweep_combine:
 rule sweep_summary:
     input:
         [STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
+        # the mesh-convergence store too, when the sweep has a mesh axis (rule all)
+        (
+            [STUDY / "convergence.zarr" / "zarr.json"]
+            if any(a.path[0] == "mesh" and len(a.values) > 1 for a in SWEEP.axes)
+            else []
+        ),
     output:
         STUDY / "summary.txt",
     log:
