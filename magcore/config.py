@@ -222,6 +222,8 @@ def _check_semantics(cfg: dict[str, Any], given: dict[str, Any] | None = None) -
     if el["chemical_potential"] is not None and el["filling"] is not None:
         raise ConfigError("config error: electrons.chemical_potential and electrons.filling are both "
                           "given; give one or the other")
+    if model["name"] == "tight_binding":
+        _user_chemical_potential(cfg, built)
     if el["filling"] is not None and not el["filling"] < built.n_bands:
         raise ConfigError(f"config error: electrons.filling = {el['filling']}: must be < the number of "
                           f"bands of {model['name']!r} ({built.n_bands})")
@@ -239,6 +241,30 @@ def _check_semantics(cfg: dict[str, Any], given: dict[str, Any] | None = None) -
     _check_llg(cfg, built)
     _check_writable(cfg["results_dir"])
     _check_chemical_potential(cfg, built)
+
+
+def _user_chemical_potential(cfg: dict[str, Any], built) -> None:
+    """A user model's energies are absolute (a DFT file's zero is arbitrary): its chemical
+    potential must be given, as electrons.chemical_potential, electrons.filling or a Fermi energy
+    (model.source.fermi_energy: a number, or a file such as a Quantum ESPRESSO output, a VASP
+    OUTCAR or the .win's fermi_energy), which then becomes electrons.chemical_potential."""
+    el = cfg["electrons"]
+    if el["chemical_potential"] is not None or el["filling"] is not None:
+        return
+    try:
+        from .sweep_spec import axis_names_by_path
+
+        swept = set(axis_names_by_path(cfg))
+    except Exception:  # noqa: BLE001 - a bad sweep section is reported by its own check
+        swept = set()
+    if {("electrons", "chemical_potential"), ("electrons", "filling")} & swept:
+        return
+    fermi = getattr(built, "fermi_energy", None)
+    if fermi is None:
+        raise ConfigError("config error: electrons.chemical_potential is not given for model tight_binding: a user "
+                          "model's energies are absolute, so give electrons.chemical_potential, electrons.filling "
+                          "or model.source.fermi_energy (a number, or a file: QE scf.out, VASP OUTCAR, a .win)")
+    el["chemical_potential"] = float(fermi)
 
 
 def _check_strings(cfg: dict[str, Any]) -> None:

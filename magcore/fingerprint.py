@@ -94,9 +94,10 @@ def _strings(node: Any):
 
 def _with_companions(path: Path) -> list[Path]:
     out = [path]
-    if path.name.endswith("_hr.dat"):
-        seed = path.name[: -len("_hr.dat")]
-        out += [path.with_name(seed + suffix) for suffix in _WANNIER_COMPANIONS]
+    for end in ("_hr.dat", "_tb.dat"):  # the tight_binding reader uses the seed's other files
+        if path.name.endswith(end):
+            seed = path.name[: -len(end)]
+            out += [path.with_name(seed + suffix) for suffix in _WANNIER_COMPANIONS + ("_hr.dat",)]
     return [p for p in out if p.is_file()]
 
 

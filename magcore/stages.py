@@ -282,7 +282,8 @@ def _bands_dataset(model, mesh, settings: StudySettings, mu: float, theta: np.nd
         attrs={"model": model.name, "model_parameters": dict(model.params),
                "model_material": str(getattr(model, "material", "")),
                "energy_unit": E, "length_unit": model.length_unit,
-               "filling": -1 if filling is None else filling, "domain": model.domain},
+               "filling": -1 if filling is None else filling, "domain": model.domain,
+               **(model.store_attrs() if hasattr(model, "store_attrs") else {})},
     )
 
 

@@ -60,6 +60,7 @@ all energies; k in 1 / length_unit.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
@@ -68,7 +69,13 @@ import numpy as np
 from . import register
 from .base import PAULI, Model, Parameter, broadcast_km
 
-_SPIN_CHOICES = ("none", "outer", "inner")
+_SPIN_CHOICES = ("none", "outer", "inner", "auto")
+_TR_CHOICES = ("keep", "symmetrize")
+# a declared spin ordering fails the time-reversal check when the other ordering is this many
+# times more symmetric; spin: auto needs the same margin to decide
+SPIN_ORDER_MARGIN = 10.0
+
+log = logging.getLogger(__name__)
 
 
 class WannierHR(NamedTuple):
@@ -449,10 +456,12 @@ class TightBindingModel(Model):
     )
 
     _KEYS = ("lattice_vectors", "positions", "onsite", "hoppings", "hr", "spin", "spinful", "J",
-             "length_unit", "energy_unit", "high_symmetry_path", "hermitian_tol")
+             "length_unit", "energy_unit", "high_symmetry_path", "hermitian_tol", "fermi_energy",
+             "time_reversal", "exchange", "dimension")
+    _PRIVATE = ("_provenance", "_sites")
 
     def __init__(self, source: Mapping[str, Any] | None = None, **kwargs):
-        unknown = sorted(set(kwargs) - set(self._KEYS))
+        unknown = sorted(set(kwargs) - set(self._KEYS) - set(self._PRIVATE))
         if unknown:
             raise ValueError(f"model 'tight_binding': unknown argument(s) {unknown}; allowed: "
                              f"source, {', '.join(self._KEYS)}")
@@ -468,8 +477,18 @@ class TightBindingModel(Model):
     # -- construction -----------------------------------------------------------------------------
     def _build(self, lattice_vectors=None, positions=None, onsite=None, hoppings=None, hr=None,
                spin="none", spinful=None, J=0.0, length_unit="Angstrom", energy_unit="eV",
-               high_symmetry_path=None, hermitian_tol=1e-5):
+               high_symmetry_path=None, hermitian_tol=1e-5, fermi_energy=None, time_reversal="keep",
+               exchange=None, dimension=None, _provenance=None, _sites=None):
         tag = "model 'tight_binding'"
+        prov: dict[str, Any] = dict(_provenance or {})
+        if time_reversal not in _TR_CHOICES:
+            raise ValueError(f"{tag}: time_reversal = {time_reversal!r}; allowed: {', '.join(_TR_CHOICES)}")
+        if fermi_energy is not None:
+            if isinstance(fermi_energy, bool) or not isinstance(fermi_energy, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(fermi_energy):
+                raise ValueError(f"{tag}: fermi_energy must be a finite number (energy_unit) or a file, "
+                                 f"got {fermi_energy!r}")
+            prov.setdefault("fermi_energy_source", "given")
         if lattice_vectors is None:
             raise ValueError(f"{tag}: lattice_vectors are required (rows a_i, dim x dim); "
                              f"give them with the hoppings or the _hr.dat file")
@@ -484,6 +503,14 @@ class TightBindingModel(Model):
                              f"(dim = 1, 2 or 3), got shape {lat.shape}")
         if not np.all(np.isfinite(lat)) or abs(np.linalg.det(lat)) < 1e-12 * max(1.0, np.abs(lat).max()) ** lat.shape[0]:
             raise ValueError(f"{tag}: lattice_vectors {lat.tolist()} are singular or not finite")
+        if dimension is not None:
+            if hr is None:
+                raise ValueError(f"{tag}: dimension = {dimension!r} folds matrix input (hr_dat, tb_dat, "
+                                 f"sparse_hr_dat) to k_z = 0; write a 2D hopping list in 2D directly")
+            lat, hr, positions, fold = _fold_to_2d(lat, hr, positions, dimension)
+            prov["folded_to_2d"] = fold
+            log.info("tight_binding: folded the 3D model to k_z = 0 (dimension 2, per-area units); largest "
+                     "hopping with R3 != 0: %.3g %s", fold["max_interlayer_hopping"], energy_unit)
         dim = lat.shape[0]
 
         if isinstance(J, bool) or not isinstance(J, (int, float, np.integer, np.floating)) or not np.isfinite(J):
@@ -506,6 +533,10 @@ class TightBindingModel(Model):
         if spin == "none" and J != 0.0:
             raise ValueError(f"{tag}: J = {J} but spin = 'none': declare a spin structure "
                              f"('outer', 'inner' or spin matrices) for the exchange term J m.s")
+        if spin == "auto" and hr is None:
+            raise ValueError(f"{tag}: spin = 'auto' decides the ordering of spinful matrix input (hr_dat, "
+                             f"tb_dat, hr); a hopping list is written per spatial orbital: declare 'outer' or "
+                             f"'inner'")
 
         if hr is not None and (hoppings is not None or onsite is not None):
             raise ValueError(f"{tag}: give either a hopping list (onsite, hoppings) or hopping "
@@ -520,8 +551,8 @@ class TightBindingModel(Model):
                                  f"hopping list the orbitals are spatial and spin '{spin}' decides")
             n_orb, Rs, Hs, pos = self._from_hoppings(lat, positions, onsite, hoppings, spin, dim)
         else:
-            n_orb, Rs, Hs, pos = self._from_matrices(lat, positions, hr, spin, spinful, dim,
-                                                     float(hermitian_tol))
+            n_orb, Rs, Hs, pos, spin = self._from_matrices(lat, positions, hr, spin, spinful, dim,
+                                                           float(hermitian_tol), prov)
 
         n = Hs.shape[-1]
         if spin == "explicit":
@@ -535,6 +566,36 @@ class TightBindingModel(Model):
             S = np.zeros((3, n, n), dtype=complex)
         else:
             S = _spin_ops(spin, n // 2).astype(complex)
+
+        # time reversal of the input: measured always, restored on request
+        asym = time_reversal_asymmetry(Hs, spin)
+        prov["input_time_reversal_asymmetry"] = asym
+        prov["time_reversal"] = time_reversal
+        if time_reversal == "symmetrize":
+            if spin == "explicit":
+                raise ValueError(f"{tag}: time_reversal = 'symmetrize' needs spin none, outer, inner or auto "
+                                 f"(the time-reversal operator of explicit spin matrices is not known)")
+            Hs = time_reversal_symmetrize(Hs, spin)
+            log.info("tight_binding: time-reversal symmetrised H(R) (input asymmetry %.3g %s)", asym, energy_unit)
+        elif asym is not None:
+            log.info("tight_binding: time-reversal asymmetry of the input H(R): %.3g %s", asym, energy_unit)
+
+        # the exchange term: J m.s on every orbital, or per-orbital J on selected ones
+        if exchange is not None:
+            if J != 0.0:
+                raise ValueError(f"{tag}: J = {J} and exchange are both given: with exchange, give J per "
+                                 f"orbital in its entries (J: ...) and leave J out")
+            Jorb = _exchange_per_orbital(exchange, spin, n_orb, n, lat, _sites)
+            X = _orbital_spin_ops(spin, Jorb)
+            J = float(np.abs(Jorb).max(initial=0.0))
+            prov["exchange_J_per_orbital"] = [float(x) for x in Jorb]
+            log.info("tight_binding: exchange on %d of %d orbitals (J from %.4g to %.4g %s)",
+                     int(np.count_nonzero(Jorb)), n_orb, Jorb.min(), Jorb.max(), energy_unit)
+        else:
+            X = J * S
+        if fermi_energy is not None:
+            log.info("tight_binding: Fermi energy %.6g %s (%s)", fermi_energy, energy_unit,
+                     prov.get("fermi_energy_source", "given"))
 
         # canonical order: sort R, keep exactly-Hermitian pairs
         order = np.lexsort(Rs.T[::-1])
@@ -550,6 +611,9 @@ class TightBindingModel(Model):
         self._H = Hs
         self._pos = pos  # (n, dim) fractional, per basis state
         self._S = S
+        self._X = np.asarray(X, dtype=complex)
+        self.fermi_energy = None if fermi_energy is None else float(fermi_energy)
+        self.provenance = prov
         self._Rc = Rs @ lat
         self._tau = pos @ lat
         self._has_tau = bool(np.any(pos != 0))
@@ -625,7 +689,7 @@ class TightBindingModel(Model):
             Hs = T[..., 0, 0]
         return n_orb, Rs, Hs, pos
 
-    def _from_matrices(self, lat, positions, hr, spin, spinful, dim, tol):
+    def _from_matrices(self, lat, positions, hr, spin, spinful, dim, tol, prov):
         tag = "model 'tight_binding'"
         if isinstance(hr, WannierHR) or (isinstance(hr, tuple) and len(hr) in (3, 4)):
             R_in, H_in, deg = hr[0], hr[1], hr[2]
@@ -688,6 +752,17 @@ class TightBindingModel(Model):
         Rs = np.array(list(sym), dtype=np.int64).reshape(len(sym), dim)
         Hs = np.array(list(sym.values()))
 
+        if spin == "auto" and spinful is None:
+            raise ValueError(f"{tag}: spin = 'auto' with matrix input: say whether the H_R are already "
+                             f"spinful (spinful: true; the ordering is then decided by time reversal) or "
+                             f"spinless (spinful: false)")
+        if spin == "auto" and spinful is False:
+            spin = "outer"  # s_0 (x) H or H (x) s_0: the same model up to a relabelling of the basis
+            prov["spin_ordering"] = "outer (spinless input doubled)"
+        elif spin in ("auto", "outer", "inner") and spinful:
+            if n % 2:
+                raise ValueError(f"{tag}: spinful H_R must have an even size, got {n} x {n}")
+            spin = _check_spin_ordering(Hs, spin, tol, prov)
         if spin in ("outer", "inner"):
             if spinful is None:
                 raise ValueError(f"{tag}: spin = {spin!r} with matrix input: say whether the H_R "
@@ -717,7 +792,7 @@ class TightBindingModel(Model):
             else:
                 raise ValueError(f"{tag}: {len(p)} orbital positions for a {nb}-band model with "
                                  f"{n_orb} orbitals; give one per orbital")
-        return n_orb, Rs, Hs, pos
+        return n_orb, Rs, Hs, pos, spin
 
     # -- alternative constructors ---------------------------------------------------------------
     @classmethod
@@ -731,7 +806,7 @@ class TightBindingModel(Model):
     def fingerprint(self) -> str:
         """SHA-256 of the lattice, hoppings, positions, spin operators, J and units."""
         h = hashlib.sha256()
-        for arr in (self._lat, self._R, self._H, self._pos, self._S):
+        for arr in (self._lat, self._R, self._H, self._pos, self._S, self._X):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update(repr((self.J, self.spin, self.length_unit, self.energy_unit)).encode())
         return h.hexdigest()
@@ -783,7 +858,7 @@ class TightBindingModel(Model):
     def hamiltonian(self, k, m):
         k, m, batch = broadcast_km(k, m, self.dim)
         G, _ = self._bloch(k, derivative=False)
-        H = G + self.J * np.einsum("...a,aij->...ij", m, self._S)
+        H = G + np.einsum("...a,aij->...ij", m, self._X)
         return np.broadcast_to(H, batch + H.shape[-2:]).copy() if H.shape[:-2] != batch else H
 
     def dh_dk(self, k, m):
@@ -793,15 +868,28 @@ class TightBindingModel(Model):
 
     def dh_dm(self, k, m):
         k, m, batch = broadcast_km(k, m, self.dim)
-        ops = self.J * self._S
+        ops = self._X
         return np.broadcast_to(ops, batch + ops.shape).copy()
 
     def spin_operators(self):
         return self._S.copy()
 
     def exchange_coupling(self):
-        """J s_i: the exchange term J m . s is the only m dependence."""
-        return (self.J * self._S).astype(complex)
+        """J s_i (per orbital with ``exchange``): the exchange term is the only m dependence."""
+        return self._X.copy()
+
+    def store_attrs(self) -> dict[str, Any]:
+        """What the bands store records about how the model was read (JSON-ready): the files,
+        whether a _wsvec.dat was applied, the spin ordering and its time-reversal check, the
+        time-reversal asymmetry of the input (and whether it was symmetrised), the Fermi
+        energy and its source, the folding to 2D, the per-orbital exchange."""
+        out = {}
+        for key, val in self.provenance.items():
+            out[f"tight_binding_{key}"] = val
+        out["tight_binding_spin"] = self.spin
+        if self.fermi_energy is not None:
+            out["tight_binding_fermi_energy"] = self.fermi_energy
+        return out
 
     # -- lattice ----------------------------------------------------------------------------------
     def lattice_vectors(self):
@@ -820,6 +908,211 @@ class TightBindingModel(Model):
 
 
 # -- module-level helpers ------------------------------------------------------------------------------
+
+def _tr_unitary(spin: str, n: int) -> np.ndarray:
+    """U of the time-reversal operator Theta = U K for the basis ordering ``spin``: i s_y on the
+    spin of each orbital (spinless: the identity)."""
+    isy = np.array([[0, 1], [-1, 0]], dtype=complex)  # i s_y
+    if spin == "outer":
+        return np.kron(isy, np.eye(n // 2))
+    if spin == "inner":
+        return np.kron(np.eye(n // 2), isy)
+    return np.eye(n, dtype=complex)
+
+
+def time_reversal_asymmetry(H: np.ndarray, spin: str) -> float | None:
+    """max over R, i, j of |H(R) - U H(R)^* U^dagger|: how much the hoppings H (n_R, n, n) break
+    time reversal Theta = U K (U = i s_y on each orbital's spin in the ordering ``spin``; the
+    identity for spinless orbitals, where the condition is H(R) real).  H(-k) = Theta H(k)
+    Theta^-1 holds for every k exactly when this is 0 (also with orbital positions, which are
+    the same for the two spin states of an orbital).  None for explicit spin matrices."""
+    if spin == "explicit":
+        return None
+    U = _tr_unitary(spin, H.shape[-1])
+    D = H - U @ H.conj() @ U.conj().T
+    return float(np.abs(D).max(initial=0.0))
+
+
+def time_reversal_symmetrize(H: np.ndarray, spin: str) -> np.ndarray:
+    """(H(R) + U H(R)^* U^dagger) / 2: the nearest time-reversal-symmetric hoppings (a projection:
+    symmetric input is returned unchanged, and H(-R) = H(R)^dagger is kept)."""
+    U = _tr_unitary(spin, H.shape[-1])
+    return 0.5 * (H + U @ H.conj() @ U.conj().T)
+
+
+def _check_spin_ordering(Hs: np.ndarray, spin: str, tol: float, prov: dict) -> str:
+    """Decide (spin 'auto') or check (declared 'outer' / 'inner') the ordering of spinful
+    hoppings by the time-reversal check at J = 0: the right ordering is the one in which the
+    input is (nearly) time-reversal symmetric.  A declared ordering fails when the other one is
+    :data:`SPIN_ORDER_MARGIN` times more symmetric (and its own asymmetry exceeds the tolerance)."""
+    tag = "model 'tight_binding'"
+    a = {o: time_reversal_asymmetry(Hs, o) for o in ("outer", "inner")}
+    prov["time_reversal_asymmetry_outer"] = a["outer"]
+    prov["time_reversal_asymmetry_inner"] = a["inner"]
+    shown = (f"time-reversal asymmetry max|H(R) - Theta H(R) Theta^-1| = {a['outer']:.3g} for outer "
+             f"(spin-major) and {a['inner']:.3g} for inner (interleaved)")
+    if spin == "auto":
+        best, other = sorted(a, key=a.get)
+        if a[best] <= max(tol, a[other] / SPIN_ORDER_MARGIN) and a[best] * SPIN_ORDER_MARGIN <= a[other]:
+            prov["spin_ordering"] = f"{best} (spin: auto, by time reversal)"
+            log.info("tight_binding: spin: auto -> %s (%s)", best, shown)
+            return best
+        raise ValueError(f"{tag}: spin = 'auto' cannot tell the spin ordering: {shown} (one must be "
+                         f"{SPIN_ORDER_MARGIN:g} times smaller); declare spin: outer or inner")
+    other = "inner" if spin == "outer" else "outer"
+    if a[spin] > tol and a[spin] > SPIN_ORDER_MARGIN * a[other]:
+        raise ValueError(f"{tag}: spin = {spin!r} fails the time-reversal check: {shown}; the file looks "
+                         f"{other}: use spin: {other} (or auto)")
+    prov["spin_ordering"] = f"{spin} (declared; {shown})"
+    return spin
+
+
+def _fold_to_2d(lat: np.ndarray, hr, positions, dimension):
+    """A 3D model whose a1, a2 lie in the xy plane and a3 along z, folded to k_z = 0:
+    H_2D(R1, R2) = sum_R3 H(R1, R2, R3), lattice a1, a2 (x, y components), positions without
+    their third coordinate."""
+    tag = "model 'tight_binding'"
+    if dimension != 2 or isinstance(dimension, bool):
+        raise ValueError(f"{tag}: dimension = {dimension!r}: only 2 (fold a 3D file to a 2D material) is allowed")
+    if lat.shape != (3, 3):
+        raise ValueError(f"{tag}: dimension = 2 folds a 3D model, but the lattice is {lat.shape[0]}D")
+    scale = np.abs(lat).max()
+    if np.abs(lat[:2, 2]).max() > 1e-6 * scale or np.abs(lat[2, :2]).max() > 1e-6 * scale:
+        raise ValueError(f"{tag}: dimension = 2 needs a1, a2 in the xy plane and a3 along z (the layer "
+                         f"normal); got lattice_vectors {lat.tolist()}")
+    if isinstance(hr, WannierHR) or (isinstance(hr, tuple) and len(hr) in (3, 4)):
+        hr = WannierHR(*hr[:3]).as_dict() if not isinstance(hr, WannierHR) else hr.as_dict()
+    if not isinstance(hr, Mapping):
+        raise TypeError(f"{tag}: hr must be a dict {{R: H_R}} or a WannierHR")
+    folded: dict[tuple[int, int], np.ndarray] = {}
+    inter = 0.0
+    for R, h in hr.items():
+        R3 = _int_vector(R, 3, "hr")
+        h = np.asarray(h, dtype=complex)
+        key = R3[:2]
+        folded[key] = folded.get(key, 0) + h
+        if R3[2] != 0:
+            inter = max(inter, float(np.abs(h).max(initial=0.0)))
+    if positions is not None and not isinstance(positions, str):
+        p = np.asarray(positions, dtype=float)
+        positions = p[:, :2] if p.ndim == 2 and p.shape[1] == 3 else p
+    return lat[:2, :2].copy(), folded, positions, {"max_interlayer_hopping": inter, "layer_normal": "z",
+                                                 "c": float(lat[2, 2])}
+
+
+def _nearest_atoms(centres: np.ndarray, lat: np.ndarray, atoms, what: str) -> np.ndarray:
+    """Index of the atom nearest to each centre (periodic images included); an error when the
+    second-nearest atom is less than twice as far."""
+    tag = "model 'tight_binding'"
+    if not atoms:
+        raise ValueError(f"{tag}: {what} needs the atoms (from seedname_centres.xyz or atoms_cart / "
+                         f"atoms_frac in the .win)")
+    pos = np.array([a[1] for a in atoms])
+    L = np.zeros((3, 3))
+    L[: lat.shape[0], : lat.shape[1]] = lat
+    imgs = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) @ L
+    out = []
+    for w, c in enumerate(centres):
+        d = np.linalg.norm(c[None, None, :] - pos[:, None, :] - imgs[None, :, :], axis=-1).min(axis=1)
+        order = np.argsort(d)
+        if len(d) > 1 and d[order[1]] < 2 * d[order[0]]:
+            raise ValueError(f"{tag}: {what}: Wannier function {w} (centre {np.round(c, 4).tolist()} Angstrom) is "
+                             f"not clearly at one atom ({atoms[order[0]][0]} at {d[order[0]]:.3g}, "
+                             f"{atoms[order[1]][0]} at {d[order[1]]:.3g} Angstrom)")
+        out.append(int(order[0]))
+    return np.array(out, dtype=int)
+
+
+def _spatial_centres(sites, spin: str, n_orb: int, n: int):
+    """Centres (n_orb, 3) of the spatial orbitals from the per-Wannier-function centres."""
+    centres = np.asarray(sites["centres"])
+    if len(centres) == n_orb:
+        return centres
+    if len(centres) == n and spin == "outer":
+        return centres[:n_orb]
+    if len(centres) == n and spin == "inner":
+        return centres[0::2]
+    raise ValueError(f"model 'tight_binding': {len(centres)} Wannier centres for {n_orb} orbitals ({n} bands)")
+
+
+def _exchange_per_orbital(exchange, spin: str, n_orb: int, n: int, lat: np.ndarray, sites) -> np.ndarray:
+    """Per-spatial-orbital J from the ``exchange`` entries: each selects orbitals by index
+    (``orbitals: [i, ...]``), by atom (``atom: <index or element symbol>``, the orbitals whose
+    Wannier centre is nearest to it) or by place (``near: [fractional x, y(, z)]``, ``radius``
+    in length_unit: the orbitals whose centre is within it), and gives their ``J``."""
+    tag = "model 'tight_binding': exchange"
+    if spin not in ("outer", "inner"):
+        raise ValueError(f"{tag} needs spin outer, inner or auto (spinful orbitals), not {spin!r}")
+    if not isinstance(exchange, (list, tuple)) or not exchange:
+        raise ValueError(f"{tag} must be a non-empty list of {{orbitals | atom | near, J}} entries")
+    Jorb = np.zeros(n_orb)
+    owner: dict[int, int] = {}
+    centres = atom_of = None
+    for e, entry in enumerate(exchange):
+        where = f"{tag}[{e}]"
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where}: expected a mapping {{orbitals: [..], J: ..}}, got {entry!r}")
+        unknown = set(entry) - {"orbitals", "atom", "near", "radius", "J"}
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: orbitals, atom, near, radius, J")
+        chosen = [k for k in ("orbitals", "atom", "near") if k in entry]
+        if len(chosen) != 1:
+            raise ValueError(f"{where}: give exactly one of orbitals, atom, near")
+        J = entry.get("J")
+        if isinstance(J, bool) or not isinstance(J, (int, float, np.integer, np.floating)) or not np.isfinite(J):
+            raise ValueError(f"{where}: J must be a finite number (energy_unit), got {J!r}")
+        if "orbitals" in entry:
+            sel = [_orbital_index(i, n_orb, where) for i in np.atleast_1d(entry["orbitals"]).tolist()]
+        else:
+            if sites is None or sites.get("centres") is None:
+                raise ValueError(f"{where}: selecting by {chosen[0]} needs the Wannier centres "
+                                 f"(seedname_centres.xyz beside the file, or tb_dat)")
+            if centres is None:
+                centres = _spatial_centres(sites, spin, n_orb, n)
+            if "atom" in entry:
+                atoms = sites.get("atoms") or []
+                if atom_of is None:
+                    atom_of = _nearest_atoms(centres, lat, atoms, "exchange by atom")
+                a = entry["atom"]
+                if isinstance(a, (int, np.integer)) and not isinstance(a, bool):
+                    if not 0 <= a < len(atoms):
+                        raise ValueError(f"{where}: atom index {a} out of range 0..{len(atoms) - 1}")
+                    sel = [i for i in range(n_orb) if atom_of[i] == a]
+                else:
+                    names = sorted({str(x[0]) for x in atoms})
+                    if str(a) not in names:
+                        raise ValueError(f"{where}: no atom {a!r}; the atoms are {', '.join(names)} (or give an index)")
+                    sel = [i for i in range(n_orb) if atoms[atom_of[i]][0] == str(a)]
+            else:
+                radius = entry.get("radius")
+                if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius > 0:
+                    raise ValueError(f"{where}: near needs radius > 0 (length_unit)")
+                p = np.asarray(entry["near"], dtype=float)
+                L = np.zeros((3, 3))
+                L[: lat.shape[0], : lat.shape[1]] = lat
+                fr = np.zeros(3)
+                fr[: len(p)] = p
+                point = fr @ L
+                imgs = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]) @ L
+                d = np.linalg.norm(centres[:, None, :] - point - imgs[None], axis=-1).min(axis=1)
+                sel = [i for i in range(n_orb) if d[i] <= radius]
+        if not sel:
+            raise ValueError(f"{where}: selects no orbital")
+        for i in sel:
+            if i in owner:
+                raise ValueError(f"{where}: orbital {i} is already selected by exchange[{owner[i]}]")
+            owner[i] = e
+            Jorb[i] = float(J)
+    return Jorb
+
+
+def _orbital_spin_ops(spin: str, Jorb: np.ndarray) -> np.ndarray:
+    """sum over orbitals a of J_a s (on orbital a), shape (3, n, n), in the ordering ``spin``."""
+    D = np.diag(Jorb)
+    if spin == "outer":
+        return np.stack([np.kron(s, D) for s in PAULI[1:]]).astype(complex)
+    return np.stack([np.kron(D, s) for s in PAULI[1:]]).astype(complex)
+
 
 def _positions(positions, dim: int) -> np.ndarray:
     try:
@@ -896,7 +1189,150 @@ def _same(a, b) -> bool:
         return a is b
 
 
-_SPEC_KEYS = set(TightBindingModel._KEYS) | {"hr_dat", "hoppings_file"}
+_MATRIX_FILES = ("hr_dat", "tb_dat", "sparse_hr_dat")
+_FILE_KEYS = _MATRIX_FILES + ("win", "centres_xyz")
+_SPEC_KEYS = set(TightBindingModel._KEYS) | {"hoppings_file"} | set(_FILE_KEYS)
+
+
+def _seed_file(path: Path, suffix: str) -> Path:
+    """``seed<suffix>`` beside ``seed_hr.dat`` / ``seed_tb.dat`` (whatever the matrix file's name)."""
+    name = path.name
+    for end in ("_hr.dat", "_tb.dat"):
+        if name.endswith(end):
+            return path.with_name(name[: -len(end)] + suffix)
+    return path.with_name(path.stem + suffix)
+
+
+def _read_files(spec: Mapping[str, Any], out: dict[str, Any], tag: str) -> None:
+    """The Wannier90 files of ``spec`` into constructor arguments in ``out``: H(R) from hr_dat /
+    tb_dat / sparse_hr_dat with the _wsvec.dat beside it applied, the lattice from tb_dat or the
+    .win, the Wannier centres (tb_dat or _centres.xyz) and atoms, positions: centres | atoms,
+    a Fermi energy from a file or the .win."""
+    from . import wannier90 as w90
+
+    given = [k for k in _MATRIX_FILES if k in spec]
+    if len(given) > 1:
+        raise ValueError(f"{tag}: give one of {', '.join(_MATRIX_FILES)}, not {' and '.join(given)}")
+    prov: dict[str, Any] = {}
+    sites: dict[str, Any] = {"centres": None, "atoms": []}
+    file_lattice = None
+    main = None
+    if given:
+        key = given[0]
+        if "hr" in out or "hoppings" in out or "onsite" in out:
+            raise ValueError(f"{tag}: {key} and inline hoppings / hr are exclusive")
+        main = Path(spec[key]).expanduser()
+        if key == "hr_dat":
+            hr = read_wannier90_hr(main)
+            R, H, deg = hr.R, hr.H, hr.ndegen
+        elif key == "tb_dat":
+            tb = w90.read_tb_dat(main)
+            R, H, deg = tb.R, tb.H, tb.ndegen
+            file_lattice = (tb.lattice, str(main))
+            sites["centres"] = tb.centres
+        else:
+            R, H, deg = w90.read_sparse_hr(main)
+        prov[key] = str(main)
+        ws = w90.wsvec_path_for(main)
+        if ws.is_file():
+            R, H_eff, info = w90.apply_wsvec(R, H, deg, ws)
+            out["hr"] = {tuple(int(x) for x in r): h for r, h in zip(R, H_eff)}
+            prov["wsvec"] = {"file": info.path, "applied": info.applied, "elements_shifted": info.n_shifted,
+                             "elements": info.n_elements, "max_images": info.max_images}
+            if info.applied:
+                log.info("tight_binding: read %s (Wannier90 >= 3.0 minimal-distance replicas, MDRS): "
+                         "%d of %d hopping elements moved or split over up to %d images", ws,
+                         info.n_shifted, info.n_elements, info.max_images)
+            else:
+                log.info("tight_binding: %s says its shifts are already in %s (write_ndegen_applied): "
+                         "not applied again", ws, main.name)
+        else:
+            out["hr"] = WannierHR(R=R, H=H, ndegen=deg)
+            prov["wsvec"] = None
+            log.info("tight_binding: no %s beside %s: hoppings used as written (no MDRS shifts)", ws.name, main)
+    win_path = spec.get("win")
+    if win_path is None and main is not None and _seed_file(main, ".win").is_file():
+        win_path = _seed_file(main, ".win")
+    win = None
+    if win_path is not None:
+        win = w90.read_win(Path(win_path).expanduser())
+        prov["win"] = str(win_path)
+        if win.lattice is not None and file_lattice is None:
+            file_lattice = (win.lattice, str(win_path))
+        sites["atoms"] = win.atoms
+    xyz = spec.get("centres_xyz")
+    if xyz is None and main is not None and _seed_file(main, "_centres.xyz").is_file():
+        xyz = _seed_file(main, "_centres.xyz")
+    if xyz is not None:
+        centres, atoms = w90.read_centres_xyz(Path(xyz).expanduser())
+        prov["centres_xyz"] = str(xyz)
+        if sites["centres"] is None:
+            sites["centres"] = centres
+        if atoms:
+            sites["atoms"] = atoms
+    n_file = None
+    if isinstance(out.get("hr"), WannierHR):
+        n_file = out["hr"].H.shape[1]
+    elif isinstance(out.get("hr"), Mapping) and out["hr"]:
+        n_file = next(iter(out["hr"].values())).shape[-1]
+    if sites["centres"] is not None and n_file is not None and len(sites["centres"]) != n_file:
+        raise ValueError(f"{tag}: {len(sites['centres'])} Wannier centres in {prov.get('centres_xyz')} but "
+                         f"num_wann = {n_file} in {main} (inconsistent files)")
+    if win is not None and win.num_wann is not None and n_file is not None and win.num_wann != n_file:
+        raise ValueError(f"{tag}: num_wann = {win.num_wann} in {win_path} but {n_file} in {main} (inconsistent files)")
+
+    # the lattice: given, or from the files (and then they must agree)
+    if file_lattice is not None:
+        lat_f, src = file_lattice
+        if "lattice_vectors" not in out:
+            out["lattice_vectors"] = lat_f.tolist()
+            prov["lattice_vectors_source"] = src
+        else:
+            try:
+                lat_g = np.array(out["lattice_vectors"], dtype=float)
+            except (TypeError, ValueError):
+                lat_g = None
+            if lat_g is not None and lat_g.shape == (3, 3):
+                dev = float(np.abs(lat_g - lat_f).max())
+                if dev > 1e-4 * max(1.0, float(np.abs(lat_f).max())):
+                    raise ValueError(f"{tag}: lattice_vectors differ from those of {src} by up to {dev:.3g} "
+                                     f"(inconsistent input: give them once, or the right ones)")
+    # orbital positions from the Wannier centres or their atoms
+    pos = out.get("positions")
+    if isinstance(pos, str):
+        if pos not in ("centres", "atoms"):
+            raise ValueError(f"{tag}: positions = {pos!r}; allowed: a list of fractional positions, "
+                             f"'centres' (the Wannier centres) or 'atoms' (the atom nearest to each centre)")
+        if sites["centres"] is None:
+            raise ValueError(f"{tag}: positions = {pos!r} needs the Wannier centres (tb_dat, or "
+                             f"seedname_centres.xyz beside the file / centres_xyz)")
+        if "lattice_vectors" not in out:
+            raise ValueError(f"{tag}: positions = {pos!r} needs the lattice vectors (lattice_vectors, "
+                             f"tb_dat or a .win with unit_cell_cart)")
+        lat = np.array(out["lattice_vectors"], dtype=float)
+        cart = np.asarray(sites["centres"], dtype=float)
+        if pos == "atoms":
+            idx = _nearest_atoms(cart, lat if lat.shape == (3, 3) else np.eye(3), sites["atoms"],
+                                 "positions: atoms")
+            cart = np.array([sites["atoms"][i][1] for i in idx])
+        if lat.shape != (3, 3):
+            raise ValueError(f"{tag}: positions = {pos!r} needs 3D lattice vectors (the centres are 3D "
+                             f"Cartesian); with a 2D material give the 3D cell and dimension: 2")
+        out["positions"] = (cart @ np.linalg.inv(lat)).tolist()
+        prov["positions"] = pos
+    # the Fermi energy: a number, a file, or the .win's fermi_energy
+    fe = out.get("fermi_energy")
+    if isinstance(fe, str):
+        val, what = w90.read_fermi_energy(Path(fe).expanduser())
+        out["fermi_energy"] = val
+        prov["fermi_energy_source"] = f"{fe}: {what}"
+    elif fe is None and win is not None and win.fermi_energy is not None:
+        out["fermi_energy"] = win.fermi_energy
+        prov["fermi_energy_source"] = f"{win_path}: fermi_energy"
+    if prov:
+        out["_provenance"] = prov
+    if sites["centres"] is not None or sites["atoms"]:
+        out["_sites"] = sites
 
 
 def _spec_to_kwargs(spec) -> dict[str, Any]:
@@ -908,13 +1344,13 @@ def _spec_to_kwargs(spec) -> dict[str, Any]:
     unknown = sorted(set(spec) - _SPEC_KEYS)
     if unknown:
         raise ValueError(f"{tag}: unknown key(s) {unknown}; allowed: {', '.join(sorted(_SPEC_KEYS))}")
-    out = {k: v for k, v in spec.items() if k not in ("hr_dat", "hoppings_file")}
-    if "hr_dat" in spec and "hoppings_file" in spec:
-        raise ValueError(f"{tag}: give hr_dat or hoppings_file, not both")
-    if "hr_dat" in spec:
-        if "hr" in out or "hoppings" in out or "onsite" in out:
-            raise ValueError(f"{tag}: hr_dat and inline hoppings / hr are exclusive")
-        out["hr"] = read_wannier90_hr(spec["hr_dat"])
+    out = {k: v for k, v in spec.items() if k not in _FILE_KEYS + ("hoppings_file",)}
+    files = [k for k in _MATRIX_FILES if k in spec]
+    if files and "hoppings_file" in spec:
+        raise ValueError(f"{tag}: give {files[0]} or hoppings_file, not both")
+    if any(k in spec for k in _FILE_KEYS) or isinstance(spec.get("fermi_energy"), str) \
+            or isinstance(spec.get("positions"), str):
+        _read_files(spec, out, tag)
     if "hoppings_file" in spec:
         import yaml
 
@@ -939,16 +1375,20 @@ def _spec_to_kwargs(spec) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise ValueError(f"{tag}: {path} must hold a mapping with lattice_vectors, positions, "
                              f"onsite, hoppings")
-        bad = sorted(str(k) for k in set(data) - set(TightBindingModel._KEYS) - {"hr_dat"})
+        bad = sorted(str(k) for k in set(data) - set(TightBindingModel._KEYS) - set(_FILE_KEYS))
         if bad:  # key names are quoted only from a file that has hopping-file keys too
             shown = ", ".join(_excerpt(k, 24) for k in bad[:3]) + (", ..." if len(bad) > 3 else "")
             shown = f" ({shown})" if len(bad) < len(data) else ", and none of the allowed ones"
             raise ValueError(f"{tag}: {path}: {len(bad)} unknown key(s){shown}; allowed: "
-                             f"{', '.join(TightBindingModel._KEYS)}, hr_dat")
+                             f"{', '.join(TightBindingModel._KEYS)}, {', '.join(_FILE_KEYS)}")
         data = dict(data)
-        if "hr_dat" in data:  # a path inside the file is relative to the file
-            data["hr_dat"] = path.parent / Path(data["hr_dat"]).expanduser()
-        file_kwargs = _spec_to_kwargs(data) if "hr_dat" in data else data
+        for key in _FILE_KEYS + ("fermi_energy",):  # a path inside the file is relative to the file
+            if isinstance(data.get(key), str):
+                data[key] = path.parent / Path(data[key]).expanduser()
+        reads = any(k in data for k in _FILE_KEYS) or isinstance(data.get("positions"), str) \
+            or isinstance(data.get("fermi_energy"), Path)
+        file_kwargs = _spec_to_kwargs({k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}) \
+            if reads else data
         for key, val in file_kwargs.items():
             if key in out and not _same(out[key], val):
                 raise ValueError(f"{tag}: {key} is given both in {path} and in the source mapping")

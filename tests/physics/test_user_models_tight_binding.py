@@ -349,7 +349,8 @@ def test_registry_config_and_pickling(tmp_path, monkeypatch):
     # the study configuration builds it through the schema's model.source
     from magcore.config import validate
 
-    cfg = validate({"model": {"name": "tight_binding", "source": spec, "parameters": {"J": 0.1}}})
+    cfg = validate({"model": {"name": "tight_binding", "source": spec, "parameters": {"J": 0.1}},
+                    "electrons": {"chemical_potential": 0.0}})
     from magcore.study import model_from_config
 
     assert model_from_config(cfg) == a

@@ -110,7 +110,8 @@ def test_input_file_contents_enter_the_provenance(tmp_path, monkeypatch):
     hr(-1.0)
     cfg = validate({"results_dir": str(tmp_path / "results"),
                     "model": {"name": "tight_binding",
-                              "source": {"hr_dat": "m_hr.dat", "lattice_vectors": [[1, 0], [0, 1]], "spin": "none"}}})
+                              "source": {"hr_dat": "m_hr.dat", "lattice_vectors": [[1, 0], [0, 1]], "spin": "none"}},
+                    "electrons": {"chemical_potential": 0.0}})
     write_store(dataset(), tmp_path / "a.zarr", cfg, now())
     hr(-1.5)  # same path, same config, other contents
     write_store(dataset(), tmp_path / "b.zarr", cfg, now())

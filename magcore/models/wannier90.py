@@ -1,0 +1,615 @@
+"""Readers for the Wannier90 files a user material comes with (besides ``seedname_hr.dat``).
+
+* ``seedname_wsvec.dat`` (Wannier90 >= 3.0, ``use_ws_distance = .true.``, the default): the
+  minimal-distance replica selection (MDRS).  For every element H_mn(R) of the ``_hr.dat`` it
+  lists N_mnR superlattice vectors T (usually one, T = 0); the Bloch sum then is
+
+      H_mn(k) = sum_R H_mn(R) / (ndegen(R) N_mnR) sum_T exp(i k . (R + T)) .
+
+  Without it the same ``_hr.dat`` gives other bands (by up to 0.6 eV on Wannier90's silicon
+  example).  A file whose header says ``write_ndegen_applied=.true.`` comes with an ``_hr.dat``
+  that already has the shifts folded in: it is informational and not applied.
+* ``seedname_tb.dat``: lattice vectors (Angstrom), H(R) as in ``_hr.dat`` and the position matrix
+  elements <0m| r |Rn>; the Wannier centres are the diagonal at R = 0.
+* the sparse HmnR format of WannierTools: comment, number of element lines, num_wann, nrpts, the
+  nrpts degeneracies, then only the listed ``R1 R2 R3 m n Re Im`` lines (the others are zero).
+* ``seedname.win``: ``unit_cell_cart`` (Angstrom or Bohr), ``atoms_cart`` / ``atoms_frac``,
+  ``fermi_energy`` (eV), ``num_wann``, ``spinors``.
+* ``seedname_centres.xyz``: the Wannier centres (lines ``X x y z``) and the atoms (Angstrom).
+* a Fermi energy from a DFT output: Quantum ESPRESSO (``the Fermi energy is``, or mid-gap from
+  ``highest occupied, lowest unoccupied level``), VASP (``E-fermi`` in OUTCAR, ``efermi`` in
+  vasprun.xml) or a ``.win`` (``fermi_energy``).
+
+Every reader raises ``ValueError`` with one line naming the file (and the line) for a malformed
+file: truncated, wrong counts, non-numbers, NaN, an index out of range, an entry missing or given
+twice.  Messages quote at most a short printable excerpt of a line of a file already recognised
+as the format it should be.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+BOHR_ANGSTROM = 0.529177210903
+
+
+def _excerpt(line: str, limit: int = 48) -> str:
+    text = " ".join("".join(c if c.isascii() and c.isprintable() else "?" for c in line).split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+class _Text:
+    """The lines of a text file, with one-line errors naming the file and the line."""
+
+    def __init__(self, path, kind: str):
+        self.path = Path(path)
+        self.kind = kind
+        if not self.path.exists():
+            raise FileNotFoundError(f"Wannier90 {kind} file not found: {self.path}")
+        if not self.path.is_file():
+            raise FileNotFoundError(f"Wannier90 {kind} path is not a file: {self.path}")
+        raw = self.path.read_bytes()
+        nul = raw.find(b"\0")
+        if nul >= 0:
+            self.fail(raw.count(b"\n", 0, nul) + 1, f"a NUL byte: this is a binary file, not a {kind} text file")
+        try:
+            self.lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            self.fail(raw.count(b"\n", 0, exc.start) + 1, f"bytes that are not text (UTF-8): not a {kind} file")
+
+    def fail(self, lineno: int | None, msg: str):
+        where = f"{self.path}, line {lineno}" if lineno is not None else f"{self.path}"
+        raise ValueError(f"garbled Wannier90 {self.kind} ({where}): {msg}")
+
+    def ints(self, idx: int, count: int | None, what: str) -> list[int]:
+        if idx >= len(self.lines):
+            self.fail(idx + 1, f"file ends before the {what} line (truncated)")
+        tok = self.lines[idx].split()
+        if count is not None and len(tok) != count:
+            self.fail(idx + 1, f"expected the {what} ({count} integer{'s' if count > 1 else ''}), found "
+                               f"{len(tok)} fields")
+        try:
+            return [int(t) for t in tok]
+        except ValueError:
+            self.fail(idx + 1, f"expected the {what} (integers), found something else")
+
+    def floats(self, idx: int, count: int, what: str) -> list[float]:
+        if idx >= len(self.lines):
+            self.fail(idx + 1, f"file ends before the {what} line (truncated)")
+        tok = self.lines[idx].split()
+        if len(tok) != count:
+            self.fail(idx + 1, f"expected the {what} ({count} numbers), found {len(tok)} fields")
+        try:
+            vals = [float(t.replace("D", "E").replace("d", "e")) for t in tok]
+        except ValueError:
+            self.fail(idx + 1, f"expected the {what} (numbers), found something else")
+        if not all(np.isfinite(vals)):
+            self.fail(idx + 1, f"non-finite number in the {what}: {_excerpt(self.lines[idx])}")
+        return vals
+
+    def positive(self, idx: int, what: str) -> int:
+        (val,) = self.ints(idx, 1, what)
+        if val <= 0:
+            self.fail(idx + 1, f"{what} must be positive, got {val}")
+        return val
+
+    def degeneracies(self, idx: int, nrpts: int) -> tuple[list[int], int]:
+        """nrpts positive integers from line idx on (any number per line); the next line index."""
+        out: list[int] = []
+        while len(out) < nrpts:
+            if idx >= len(self.lines):
+                self.fail(idx + 1, f"file ends after {len(out)} of {nrpts} degeneracies (truncated)")
+            tok = self.lines[idx].split()
+            if not tok:
+                self.fail(idx + 1, "empty line inside the list of degeneracies")
+            if len(out) + len(tok) > nrpts:
+                self.fail(idx + 1, f"degeneracy line wrong: {nrpts} degeneracies expected, this line brings "
+                                   f"the count to {len(out) + len(tok)} (is nrpts wrong?)")
+            for i, t in enumerate(tok):
+                try:
+                    d = int(t)
+                except ValueError:
+                    self.fail(idx + 1, f"degeneracy line wrong: entry {i + 1} is not an integer")
+                if d <= 0:
+                    self.fail(idx + 1, f"degeneracy line wrong: degeneracy {d} must be positive")
+                out.append(d)
+            idx += 1
+        return out, idx
+
+
+def _number_block(text: _Text, start: int, n_lines: int, n_cols: int, what: str) -> np.ndarray:
+    """n_lines lines of n_cols numbers from line index ``start`` (all must be there and finite)."""
+    body = text.lines[start:start + n_lines]
+    if len(body) < n_lines:
+        text.fail(start + len(body), f"truncated: expected {n_lines} {what} lines after line {start}, "
+                                     f"found {len(body)}")
+    tokens = [line.split() for line in body]
+    for i, t in enumerate(tokens):
+        if len(t) != n_cols:
+            text.fail(start + i + 1, f"expected {n_cols} columns ({what}), got {len(t)}: {_excerpt(body[i])}")
+    try:
+        data = np.array(tokens, dtype=float)
+    except ValueError:
+        for i, t in enumerate(tokens):
+            try:
+                [float(x) for x in t]
+            except ValueError:
+                text.fail(start + i + 1, f"non-numeric entry in {_excerpt(body[i])}")
+        raise  # pragma: no cover
+    bad = ~np.isfinite(data).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        text.fail(start + i + 1, f"non-finite number (NaN or inf) in {_excerpt(body[i])}")
+    return data
+
+
+def _integer_columns(text: _Text, start: int, data: np.ndarray, cols: slice, what: str) -> np.ndarray:
+    ints = data[:, cols]
+    frac = np.flatnonzero((ints != np.round(ints)).any(axis=1))
+    if frac.size:
+        i = int(frac[0])
+        text.fail(start + i + 1, f"{what} must be integers: {_excerpt(text.lines[start + i])}")
+    return np.round(ints).astype(np.int64)
+
+
+# -- _wsvec.dat ----------------------------------------------------------------------------------------
+
+class WsvecInfo(NamedTuple):
+    """What a ``_wsvec.dat`` did: ``path``, ``applied`` (False for a file that only records
+    shifts already folded into the ``_hr.dat``), ``n_shifted`` elements moved or split (some
+    T != 0), ``n_elements``, ``max_images`` (largest N_mnR)."""
+
+    path: str
+    applied: bool
+    n_shifted: int
+    n_elements: int
+    max_images: int
+
+
+def wsvec_path_for(path) -> Path:
+    """``seed_wsvec.dat`` beside ``seed_hr.dat`` / ``seed_tb.dat`` (whether or not it exists)."""
+    path = Path(path)
+    name = path.name
+    for suffix in ("_hr.dat", "_tb.dat"):
+        if name.endswith(suffix):
+            return path.with_name(name[: -len(suffix)] + "_wsvec.dat")
+    return path.with_name(path.stem + "_wsvec.dat")
+
+
+def apply_wsvec(R: np.ndarray, H: np.ndarray, ndegen: np.ndarray, path) -> tuple[np.ndarray, np.ndarray, WsvecInfo]:
+    """The effective hoppings of ``_hr.dat`` data (R (n_R, 3), stored H (n_R, n, n), ndegen)
+    with the MDRS shifts of the ``_wsvec.dat`` at ``path``: returns (R', H', info) with
+    H'(R') = sum over (R, T) with R + T = R' of H(R) / (ndegen(R) N_mnR), elementwise.
+
+    Every element (R, m, n) of the ``_hr.dat`` must have exactly one entry in the file, and the
+    file no other; each entry has N >= 1 integer shift vectors.
+    """
+    text = _Text(path, "_wsvec.dat")
+    lines = text.lines
+    nR, nw = H.shape[0], H.shape[1]
+    if not lines:
+        text.fail(None, "the file is empty")
+    header = lines[0]
+    if "write_ndegen_applied=.true." in header.replace(" ", "").lower():
+        info = WsvecInfo(str(path), False, 0, nR * nw * nw, 1)
+        return R, H / ndegen[:, None, None], info
+    R_index = {tuple(int(x) for x in r): i for i, r in enumerate(R)}
+    seen = np.zeros((nR, nw, nw), dtype=bool)
+    src_r, src_m, src_n, shifts, weights = [], [], [], [], []
+    n_shifted = 0
+    max_images = 1
+    idx = 1
+    n_lines = len(lines)
+    while idx < n_lines:
+        line = lines[idx]
+        tok = line.split()
+        if not tok:
+            idx += 1
+            continue
+        if len(tok) != 5:
+            text.fail(idx + 1, f"expected an entry 'R1 R2 R3 m n' (5 integers), got {len(tok)} fields: "
+                               f"{_excerpt(line)}")
+        try:
+            r1, r2, r3, m, n = (int(t) for t in tok)
+        except ValueError:
+            text.fail(idx + 1, f"entry 'R1 R2 R3 m n' is not 5 integers: {_excerpt(line)}")
+        r = R_index.get((r1, r2, r3))
+        if r is None:
+            text.fail(idx + 1, f"R = ({r1}, {r2}, {r3}) is not an R vector of the _hr.dat "
+                               "(inconsistent files: is this the _wsvec.dat of that _hr.dat?)")
+        if not (1 <= m <= nw and 1 <= n <= nw):
+            text.fail(idx + 1, f"Wannier function index out of range 1..{nw} (the _hr.dat has num_wann = "
+                               f"{nw}): {_excerpt(line)}")
+        if seen[r, m - 1, n - 1]:
+            text.fail(idx + 1, f"entry given twice: {_excerpt(line)}")
+        seen[r, m - 1, n - 1] = True
+        if idx + 1 >= n_lines:
+            text.fail(idx + 2, "file ends before the number of shift vectors (truncated)")
+        cnt = lines[idx + 1].split()
+        try:
+            if len(cnt) != 1:
+                raise ValueError
+            nT = int(cnt[0])
+        except ValueError:
+            text.fail(idx + 2, f"expected the number of shift vectors (one integer): {_excerpt(lines[idx + 1])}")
+        if nT < 1:
+            text.fail(idx + 2, f"number of shift vectors must be >= 1, got {nT}")
+        if idx + 2 + nT > n_lines:
+            text.fail(n_lines, f"file ends inside the {nT} shift vectors of entry {_excerpt(line)} (truncated)")
+        moved = False
+        for j in range(idx + 2, idx + 2 + nT):
+            tj = lines[j].split()
+            try:
+                if len(tj) != 3:
+                    raise ValueError
+                T = tuple(int(t) for t in tj)
+            except ValueError:
+                text.fail(j + 1, f"expected a shift vector 'T1 T2 T3' (3 integers): {_excerpt(lines[j])}")
+            src_r.append(r)
+            src_m.append(m - 1)
+            src_n.append(n - 1)
+            shifts.append(T)
+            weights.append(1.0 / nT)
+            moved = moved or T != (0, 0, 0)
+        n_shifted += moved
+        max_images = max(max_images, nT)
+        idx += 2 + nT
+    missing = np.argwhere(~seen)
+    if missing.size:
+        r, m, n = (int(x) for x in missing[0])
+        text.fail(None, f"no entry for R = {tuple(int(x) for x in R[r])}, m = {m + 1}, n = {n + 1} "
+                        f"({len(missing)} of {seen.size} elements of the _hr.dat missing: truncated, or the "
+                        "_wsvec.dat of another _hr.dat)")
+    src_r = np.asarray(src_r)
+    src_m = np.asarray(src_m)
+    src_n = np.asarray(src_n)
+    target = R[src_r] + np.asarray(shifts, dtype=np.int64)
+    uniq, inverse = np.unique(target, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    Hd = H / ndegen[:, None, None]
+    vals = Hd[src_r, src_m, src_n] * np.asarray(weights)
+    out = np.zeros((len(uniq), nw, nw), dtype=complex)
+    np.add.at(out, (inverse, src_m, src_n), vals)
+    info = WsvecInfo(str(path), True, int(n_shifted), int(seen.size), int(max_images))
+    return uniq, out, info
+
+
+# -- _tb.dat --------------------------------------------------------------------------------------------
+
+class TbDat(NamedTuple):
+    lattice: np.ndarray  # (3, 3) rows, Angstrom
+    R: np.ndarray  # (n_R, 3)
+    H: np.ndarray  # (n_R, n, n) stored (divide by ndegen)
+    ndegen: np.ndarray
+    centres: np.ndarray  # (n, 3) Cartesian Angstrom: Re <0n| r |0n>
+
+
+def read_tb_dat(path) -> TbDat:
+    """Read a Wannier90 ``seedname_tb.dat``: header, three lattice vectors (Angstrom), num_wann,
+    nrpts, degeneracies (15 per line), then for each R a blank line, ``R1 R2 R3`` and num_wann^2
+    lines ``m n Re Im`` (H_mn(R)), then the same blocks with ``m n Re x Im x Re y Im y Re z Im z``
+    (<0m| r |Rn>)."""
+    text = _Text(path, "_tb.dat")
+    if not text.lines:
+        text.fail(None, "the file is empty")
+    lat = np.array([text.floats(i, 3, f"lattice vector a{i}") for i in (1, 2, 3)])
+    nw = text.positive(4, "number of Wannier functions (num_wann)")
+    nrpts = text.positive(5, "number of R points (nrpts)")
+    ndegen, idx = text.degeneracies(6, nrpts)
+    lines = text.lines
+
+    def blocks(idx: int, n_cols: int, what: str):
+        Rs, datas = [], []
+        for b in range(nrpts):
+            while idx < len(lines) and not lines[idx].strip():
+                idx += 1
+            r = text.ints(idx, 3, f"R vector of {what} block {b + 1} of {nrpts}")
+            data = _number_block(text, idx + 1, nw * nw, n_cols, f"'m n' and {what} values")
+            mn = _integer_columns(text, idx + 1, data, slice(0, 2), "Wannier function indices")
+            bad = np.flatnonzero(((mn < 1) | (mn > nw)).any(axis=1))
+            if bad.size:
+                text.fail(idx + 2 + int(bad[0]), f"Wannier function index out of range 1..{nw}: "
+                                                 f"{_excerpt(lines[idx + 1 + int(bad[0])])}")
+            flat = (mn[:, 0] - 1) * nw + (mn[:, 1] - 1)
+            counts = np.bincount(flat, minlength=nw * nw)
+            if (counts != 1).any():
+                dup = int(np.flatnonzero(counts[flat] > 1)[1])
+                text.fail(idx + 2 + dup, f"matrix element given twice: {_excerpt(lines[idx + 1 + dup])}")
+            vals = np.zeros((nw * nw, data.shape[1] - 2))
+            vals[flat] = data[:, 2:]
+            Rs.append(r)
+            datas.append(vals.reshape(nw, nw, -1))
+            idx += 1 + nw * nw
+        return np.array(Rs, dtype=np.int64), np.array(datas), idx
+
+    R, hdata, idx = blocks(idx, 4, "H")
+    if len({tuple(r) for r in R}) != nrpts:
+        text.fail(None, f"the {nrpts} H blocks do not have distinct R vectors")
+    H = hdata[..., 0] + 1j * hdata[..., 1]
+    Rr, rdata, idx = blocks(idx, 8, "position")
+    if not np.array_equal(Rr, R):
+        text.fail(None, "the position blocks do not list the R vectors of the H blocks in the same order")
+    rest = [i for i in range(idx, len(lines)) if lines[i].strip()]
+    if rest:
+        text.fail(rest[0] + 1, f"{len(rest)} extra line(s) after the position blocks")
+    zero = np.flatnonzero((R == 0).all(axis=1))
+    if zero.size != 1:
+        text.fail(None, "no R = (0, 0, 0) block: the Wannier centres are not defined")
+    diag = rdata[zero[0]][np.arange(nw), np.arange(nw)]  # (nw, 6)
+    centres = diag[:, 0::2]
+    return TbDat(lattice=lat, R=R, H=H, ndegen=np.asarray(ndegen, dtype=np.int64), centres=centres)
+
+
+# -- sparse HmnR ----------------------------------------------------------------------------------------
+
+def read_sparse_hr(path):
+    """Read a WannierTools sparse HmnR file: comment line, number of element lines, num_wann,
+    nrpts, nrpts degeneracies, then the element lines ``R1 R2 R3 m n Re Im`` (missing elements
+    are zero).  Returns (R (n_R, 3), H (n_R, n, n) stored, ndegen (n_R,)), R in order of first
+    appearance (the order of the degeneracies)."""
+    text = _Text(path, "sparse HmnR")
+    if not text.lines:
+        text.fail(None, "the file is empty")
+    nlines = text.positive(1, "number of element lines")
+    nw = text.positive(2, "number of Wannier functions (num_wann)")
+    nrpts = text.positive(3, "number of R points (nrpts)")
+    ndegen, idx = text.degeneracies(4, nrpts)
+    body = text.lines[idx:]
+    while body and not body[-1].strip():
+        body.pop()
+    if len(body) > nlines:
+        text.fail(idx + nlines + 1, f"{len(body) - nlines} extra line(s) after the {nlines} element lines "
+                                    "the header declares")
+    data = _number_block(text, idx, nlines, 7, "'R1 R2 R3 m n Re Im'")
+    ints = _integer_columns(text, idx, data, slice(0, 5), "R and Wannier function indices")
+    mn = ints[:, 3:5]
+    bad = np.flatnonzero(((mn < 1) | (mn > nw)).any(axis=1))
+    if bad.size:
+        text.fail(idx + int(bad[0]) + 1, f"Wannier function index out of range 1..{nw}: "
+                                         f"{_excerpt(body[int(bad[0])])}")
+    uniq, first, inverse = np.unique(ints[:, :3], axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if len(uniq) > nrpts:
+        text.fail(None, f"the header declares nrpts = {nrpts} but the element lines have {len(uniq)} "
+                        "distinct R vectors")
+    if len(uniq) < nrpts and len(set(ndegen)) > 1:
+        text.fail(None, f"the header declares nrpts = {nrpts} with unequal degeneracies but the element lines "
+                        f"have only {len(uniq)} distinct R vectors: which degeneracy belongs to which R is unknown")
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(uniq))
+    r_idx = rank[inverse]
+    flat = (r_idx * nw + (mn[:, 0] - 1)) * nw + (mn[:, 1] - 1)
+    counts = np.bincount(flat, minlength=len(uniq) * nw * nw)
+    if (counts > 1).any():
+        dup = int(np.flatnonzero(counts[flat] > 1)[1])
+        text.fail(idx + dup + 1, f"matrix element given twice: {_excerpt(body[dup])}")
+    H = np.zeros(len(uniq) * nw * nw, dtype=complex)
+    H[flat] = data[:, 5] + 1j * data[:, 6]
+    return uniq[order], H.reshape(len(uniq), nw, nw), np.asarray(ndegen[: len(uniq)], dtype=np.int64)
+
+
+def write_sparse_hr(path, R, H, ndegen=None, *, header: str = "sparse HmnR written by magcore", drop_tol=0.0):
+    """Write (R, stored H, ndegen) in the WannierTools sparse HmnR format (elements with
+    |H| <= drop_tol left out; R = 0 diagonal always written)."""
+    R = np.asarray(R, dtype=np.int64)
+    H = np.asarray(H, dtype=complex)
+    ndegen = np.ones(len(R), np.int64) if ndegen is None else np.asarray(ndegen, dtype=np.int64)
+    R3 = np.zeros((len(R), 3), np.int64)
+    R3[:, : R.shape[1]] = R
+    rows = []
+    for r, h in zip(R3, H):
+        for n in range(h.shape[1]):
+            for m in range(h.shape[0]):
+                v = h[m, n]
+                if abs(v) > drop_tol or (m == n and not r.any()):
+                    rows.append(f"{r[0]:5d}{r[1]:5d}{r[2]:5d}{m + 1:5d}{n + 1:5d} {v.real: .16e} {v.imag: .16e}")
+    out = [header, f"{len(rows):10d}", f"{H.shape[1]:10d}", f"{len(R3):10d}"]
+    out += ["".join(f"{d:5d}" for d in ndegen[s:s + 15]) for s in range(0, len(ndegen), 15)]
+    Path(path).write_text("\n".join(out + rows) + "\n")
+    return Path(path)
+
+
+# -- .win -------------------------------------------------------------------------------------------------
+
+class Win(NamedTuple):
+    lattice: np.ndarray | None  # (3, 3) Angstrom
+    atoms: list[tuple[str, np.ndarray]]  # (symbol, Cartesian Angstrom)
+    fermi_energy: float | None
+    num_wann: int | None
+    spinors: bool | None
+    projections: list[str]
+
+
+_SPLIT = re.compile(r"[\t :=]+")
+
+
+def read_win(path) -> Win:
+    """Read the parts of a Wannier90 ``.win`` that define the model's cell and sites."""
+    text = _Text(path, ".win")
+    entries: dict[str, tuple[int, Any]] = {}
+    lines = [(i, re.split(r"[!#]", line, maxsplit=1)[0].strip()) for i, line in enumerate(text.lines)]
+    lines = [(i, line) for i, line in lines if line]
+    k = 0
+    while k < len(lines):
+        i, line = lines[k]
+        low = line.lower()
+        if low.startswith("begin"):
+            key = _SPLIT.split(low[5:].strip(" :="), maxsplit=1)[0]
+            block = []
+            k += 1
+            while True:
+                if k >= len(lines):
+                    text.fail(i + 1, f"block '{key}' has no 'end {key}' (truncated)")
+                j, inner = lines[k]
+                if inner.lower().startswith("end"):
+                    end_key = _SPLIT.split(inner.lower()[3:].strip(" :="), maxsplit=1)[0]
+                    if end_key != key:
+                        text.fail(j + 1, f"block '{key}' ends with 'end {end_key}'")
+                    break
+                block.append((j, inner))
+                k += 1
+            entries[key] = (i, block)
+        else:
+            parts = _SPLIT.split(line, maxsplit=1)
+            entries[parts[0].lower()] = (i, parts[1].strip() if len(parts) > 1 else "")
+        k += 1
+
+    def unit_factor(block, default="ang"):
+        if block and len(block[0][1].split()) == 1:
+            unit = block[0][1].lower()
+            if unit not in ("ang", "bohr"):
+                text.fail(block[0][0] + 1, f"unknown length unit {_excerpt(block[0][1], 12)} (ang or bohr)")
+            return (BOHR_ANGSTROM if unit == "bohr" else 1.0), block[1:]
+        return (BOHR_ANGSTROM if default == "bohr" else 1.0), block
+
+    def number_rows(block, n_cols, what, skip_first=False):
+        out = []
+        for j, line in block:
+            tok = line.split()
+            tok = tok[1:] if skip_first else tok
+            try:
+                vals = [float(t.replace("D", "E").replace("d", "e")) for t in tok]
+            except ValueError:
+                text.fail(j + 1, f"{what}: expected numbers: {_excerpt(line)}")
+            if len(vals) != n_cols or not all(np.isfinite(vals)):
+                text.fail(j + 1, f"{what}: expected {n_cols} finite numbers: {_excerpt(line)}")
+            out.append(vals)
+        return np.array(out)
+
+    length_unit = entries.get("length_unit", (0, "ang"))[1].lower() or "ang"
+    lattice = None
+    if "unit_cell_cart" in entries:
+        i, block = entries["unit_cell_cart"]
+        fac, rows = unit_factor(block, length_unit)
+        lattice = number_rows(rows, 3, "unit_cell_cart") * fac
+        if lattice.shape != (3, 3):
+            text.fail(i + 1, f"unit_cell_cart must have 3 rows of 3 numbers, got {len(rows)} rows")
+    atoms: list[tuple[str, np.ndarray]] = []
+    if "atoms_cart" in entries:
+        i, block = entries["atoms_cart"]
+        fac, rows = unit_factor(block, length_unit)
+        xyz = number_rows(rows, 3, "atoms_cart", skip_first=True) * fac
+        atoms = [(line.split()[0], x) for (j, line), x in zip(rows, xyz)]
+    elif "atoms_frac" in entries:
+        i, block = entries["atoms_frac"]
+        if lattice is None:
+            text.fail(i + 1, "atoms_frac needs unit_cell_cart")
+        frac = number_rows(block, 3, "atoms_frac", skip_first=True)
+        atoms = [(line.split()[0], f @ lattice) for (j, line), f in zip(block, frac)]
+    fermi = None
+    if "fermi_energy" in entries:
+        i, val = entries["fermi_energy"]
+        try:
+            fermi = float(val.split()[0].replace("D", "E").replace("d", "e"))
+        except (ValueError, IndexError):
+            text.fail(i + 1, "fermi_energy is not a number")
+        if not np.isfinite(fermi):
+            text.fail(i + 1, "fermi_energy is not finite")
+        if len(val.split()) > 1 and val.split()[1].lower() not in ("ev",):
+            text.fail(i + 1, f"fermi_energy unit {_excerpt(val.split()[1], 8)}: only eV is read")
+    num_wann = None
+    if "num_wann" in entries:
+        i, val = entries["num_wann"]
+        try:
+            num_wann = int(val)
+        except ValueError:
+            text.fail(i + 1, "num_wann is not an integer")
+    spinors = None
+    if "spinors" in entries:
+        spinors = entries["spinors"][1].lower().strip(".") in ("true", "t")
+    projections = [line for _, line in entries.get("projections", (0, []))[1]] \
+        if isinstance(entries.get("projections", (0, []))[1], list) else []
+    return Win(lattice=lattice, atoms=atoms, fermi_energy=fermi, num_wann=num_wann, spinors=spinors,
+               projections=projections)
+
+
+# -- _centres.xyz -------------------------------------------------------------------------------------------
+
+def read_centres_xyz(path, num_wann: int | None = None) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Read ``seedname_centres.xyz``: count line, comment, then ``X x y z`` per Wannier function
+    and ``Symbol x y z`` per atom (Angstrom).  Returns (centres (n, 3), atoms)."""
+    text = _Text(path, "_centres.xyz")
+    count = text.positive(0, "number of entries")
+    rows = text.lines[2:]
+    while rows and not rows[-1].strip():
+        rows.pop()
+    if len(rows) != count:
+        text.fail(min(len(text.lines), 3 + count), f"the first line declares {count} entries, the file has "
+                                                   f"{len(rows)}")
+    centres, atoms = [], []
+    for i, line in enumerate(rows):
+        tok = line.split()
+        if len(tok) != 4:
+            text.fail(i + 3, f"expected 'Symbol x y z', got {len(tok)} fields: {_excerpt(line)}")
+        try:
+            xyz = np.array([float(t) for t in tok[1:]])
+        except ValueError:
+            text.fail(i + 3, f"coordinates are not numbers: {_excerpt(line)}")
+        if not np.all(np.isfinite(xyz)):
+            text.fail(i + 3, f"non-finite coordinate: {_excerpt(line)}")
+        if tok[0] == "X":
+            if atoms:
+                text.fail(i + 3, "a Wannier centre (X) after the atoms")
+            centres.append(xyz)
+        else:
+            atoms.append((tok[0], xyz))
+    if num_wann is not None and len(centres) != num_wann:
+        text.fail(None, f"{len(centres)} Wannier centres (X lines) but the model has num_wann = {num_wann}")
+    return np.array(centres).reshape(-1, 3), atoms
+
+
+# -- Fermi energy from a DFT output or a .win -----------------------------------------------------------------
+
+def read_fermi_energy(path) -> tuple[float, str]:
+    """A Fermi energy (eV) from a Quantum ESPRESSO output, a VASP OUTCAR / vasprun.xml or a
+    Wannier90 .win; returns (value, what was read).  The last occurrence counts (a relaxation
+    prints several)."""
+    text = _Text(path, "Fermi-energy")
+    found: tuple[float, str] | None = None
+    num = r"([-+]?\d+\.?\d*(?:[eEdD][-+]?\d+)?)"
+    patterns = [
+        (re.compile(r"the Fermi energy is\s+" + num + r"\s*ev", re.I), "'the Fermi energy is'"),
+        (re.compile(r"highest occupied, lowest unoccupied level \(ev\):\s+" + num + r"\s+" + num, re.I),
+         "mid-gap of 'highest occupied, lowest unoccupied level'"),
+        (re.compile(r"highest occupied level \(ev\):\s+" + num, re.I), "'highest occupied level'"),
+        (re.compile(r"E-fermi\s*:\s*" + num), "'E-fermi'"),
+        (re.compile(r"<i name=\"efermi\">\s*" + num + r"\s*</i>"), "'efermi'"),
+        (re.compile(r"^\s*fermi_energy\s*[=:\s]\s*" + num, re.I), "'fermi_energy'"),
+    ]
+    spin_split = re.compile(r"the spin up/dw Fermi energies are", re.I)
+    for i, line in enumerate(text.lines):
+        if spin_split.search(line):
+            text.fail(i + 1, "two Fermi energies (spin up/down): give model.source.fermi_energy as a number or "
+                             "electrons.chemical_potential")
+        for pat, what in patterns:
+            mt = pat.search(line)
+            if mt:
+                vals = [float(g.replace("D", "E").replace("d", "e")) for g in mt.groups()]
+                found = (float(np.mean(vals)), f"{what}, line {i + 1}")
+                break
+    if found is None:
+        text.fail(None, "no Fermi energy found (looked for Quantum ESPRESSO 'the Fermi energy is', 'highest "
+                        "occupied[, lowest unoccupied] level', VASP 'E-fermi' / 'efermi', Wannier90 'fermi_energy')")
+    if not np.isfinite(found[0]):
+        text.fail(None, "the Fermi energy is not finite")
+    return found
+
+
+__all__ = [
+    "TbDat",
+    "Win",
+    "WsvecInfo",
+    "apply_wsvec",
+    "read_centres_xyz",
+    "read_fermi_energy",
+    "read_sparse_hr",
+    "read_tb_dat",
+    "read_win",
+    "wsvec_path_for",
+    "write_sparse_hr",
+]
