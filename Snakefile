@@ -9,6 +9,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from magcore.config import ConfigError, read_study_file, validate as validate_config
+from magcore.figures_files import llg_figure_files
 
 # Without --configfile, run the embedded default study. A study file given with --configfile
 # is complete on its own: keys it omits take the schema defaults, never values of the default
@@ -53,10 +54,9 @@ TEXTURE_FIGURES = {
     "fig3_8": STUDY / "figures" / "fig3_8_bloch_wall_spin_dipole.png",
     "fig3_9": STUDY / "figures" / "fig3_9_neel_wall_spin_dipole.png",
 }
-LLG_FIGURES = {
-    "trajectories": STUDY / "figures" / "llg_trajectories.png",
-    "phase_diagram": STUDY / "figures" / "llg_phase_diagram.png",
-}
+# one file per dissertation figure named in llg.record (fig2_9_red -> fig2_9_...png), the
+# others in llg_trajectories.png, and the phase diagram (magcore.figures_files)
+LLG_FIGURES = llg_figure_files(config["llg"]["record"], STUDY / "figures")
 LLG_OUTPUTS = (
     [STUDY / "llg.zarr" / "zarr.json", *LLG_FIGURES.values()]
     if config["llg"]["enabled"]

@@ -18,6 +18,53 @@ import xarray as xr  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from .bands import gap_at  # noqa: E402
+from .figures_common import finite_max_abs, offset, roundoff  # noqa: E402
+
+
+class NotDrawn(Exception):
+    """A figure that does not apply to the study, or that its data cannot support: the message
+    says why (the figure stage writes a page with it instead, :func:`not_drawn`)."""
+
+
+def not_drawn(what: str, reason: str) -> plt.Figure:
+    """A page saying that ``what`` is not drawn, and why."""
+    import textwrap
+
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"{what}: not drawn\n\n" + textwrap.fill(reason, 90), ha="center", va="center",
+            transform=ax.transAxes, fontsize=10)
+    return fig
+
+
+def units_label(text: str, units: str) -> str:
+    """``text [units]`` with the units typeset by :func:`magcore.units.label` where that module
+    is available, else as stored."""
+    try:
+        from .units import label
+    except ImportError:
+        return f"{text} [{units}]"
+    try:
+        return label(text, units)
+    except Exception:  # a units string the typesetter does not read: as stored
+        return f"{text} [{units}]"
+
+
+def units_text(units: str) -> str:
+    """A units string typeset (:func:`magcore.units.mathtext`) where available, else as stored."""
+    try:
+        from .units import mathtext
+        return mathtext(units, dimensionless="")
+    except Exception:
+        return units
+
+
+def natural_scale(*values, unit: float = 1.0) -> float:
+    """The natural scale of a quantity for :func:`magcore.figures_common.roundoff`: one unit of
+    it in the model's own units (eV and Angstrom, eps0 and a, ...: the size of the terms the
+    k-sums add up), times ``unit`` (e.g. |E| for a response drawn at the field E), or the
+    largest of ``values`` (the quantity and its companions anywhere in the store) if larger."""
+    return max([float(unit)] + [finite_max_abs(v) for v in values])
 
 
 def save(fig, path: str | Path, dpi: int = 120) -> Path:
@@ -29,7 +76,7 @@ def save(fig, path: str | Path, dpi: int = 120) -> Path:
 
 
 def _label(da: xr.DataArray) -> str:
-    return f"{da.attrs.get('long_name', da.name)} [{da.attrs.get('units', '')}]"
+    return units_label(str(da.attrs.get("long_name", da.name)), str(da.attrs.get("units", "")))
 
 
 def _finite_min(x: np.ndarray) -> float:
@@ -103,6 +150,8 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     ax.plot_surface(np.sin(T) * np.cos(P), np.sin(T) * np.sin(P), np.cos(T), facecolors=colors,
                     rstride=1, cstride=1, linewidth=0, antialiased=False, shade=False)
     ax.set_box_aspect((1, 1, 1))
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # three ticks: the labels of more overlap
+        axis.set_ticks([-1, 0, 1])
     ax.set_xlabel("$m_x$")
     ax.set_ylabel("$m_y$")
     ax.set_zlabel("$m_z$")
@@ -152,7 +201,7 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
 def bands_along_path(bands: xr.Dataset) -> plt.Figure:
     """Band energies along the k path at each reference magnetization direction."""
     n = bands.sizes["direction"]
-    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(4.4 * n, 3.9), sharey=True, squeeze=False, layout="constrained")
     for i, ax in enumerate(axes[0]):
         e = bands.energy_path.isel(direction=i)
         for b in range(bands.sizes["band"]):
@@ -163,7 +212,7 @@ def bands_along_path(bands: xr.Dataset) -> plt.Figure:
         ax.set_title(f"m at $\\theta$={t:.0f}°, $\\phi$={p:.0f}°")
         if "path_tick" in bands.coords:
             ticks = bands.path_tick.values
-            ax.set_xticks(ticks, [str(x) for x in bands.path_label.values])
+            ax.set_xticks(ticks, [_k_label(x) for x in bands.path_label.values])
             for x in ticks:
                 ax.axvline(x, color="0.7", lw=0.6)
             ax.set_xlim(ticks[0], ticks[-1])
@@ -174,28 +223,47 @@ def bands_along_path(bands: xr.Dataset) -> plt.Figure:
     return fig
 
 
+def _k_label(name) -> str:
+    """A high-symmetry point name typeset ("Gamma" -> the Greek letter)."""
+    name = str(name)
+    return {"Gamma": "$\\Gamma$", "G": "$\\Gamma$"}.get(name, name)
+
+
 def gap_map(bands: xr.Dataset) -> plt.Figure:
-    """Minimum direct gap at mu over the magnetization sphere (log scale; gap closings marked)."""
+    """Minimum direct gap at mu over the magnetization sphere, gap closings marked.  The colour
+    scale spans the gaps of the open points: linear (from 0 when the gap closes somewhere), log
+    only when the open gaps span more than three decades."""
     gap = bands.min_gap.values
+    closed = bands.gap_closed.values.astype(bool)
     finite = np.isfinite(gap)
-    top = float(gap[finite].max()) if finite.any() else 1.0
-    floor = max(top * 1e-6, 1e-12)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    pc = ax.pcolormesh(np.rad2deg(bands.phi.values), np.rad2deg(bands.theta.values),
-                       np.ma.masked_invalid(np.maximum(gap, floor)),
-                       norm=LogNorm(vmin=floor, vmax=max(top, floor * 10)), shading="nearest")
-    fig.colorbar(pc, ax=ax, label=_label(bands.min_gap))
-    closed = bands.gap_closed.values
+    open_ = finite & ~closed
+    units = bands.min_gap.attrs.get("units", "")
+    fig, ax = plt.subplots(figsize=(7.2, 4.4), layout="constrained")
+    if open_.any():
+        lo, hi = float(gap[open_].min()), float(gap[open_].max())
+        if closed.any():
+            lo = 0.0
+        if lo > 0 and hi / lo > 1e3:
+            norm, how = LogNorm(vmin=lo, vmax=hi), "log scale"
+        else:
+            norm, how = plt.Normalize(lo, hi if hi > lo else lo + max(abs(lo), 1.0) * 1e-3), "linear scale"
+        pc = ax.pcolormesh(np.rad2deg(bands.phi.values), np.rad2deg(bands.theta.values),
+                           np.ma.masked_invalid(np.where(finite, gap, np.nan)), norm=norm, shading="nearest")
+        fig.colorbar(pc, ax=ax, label=units_label("min direct gap at $\\mu$", units))
+        span = f"{lo:.4g} to {hi:.4g} {units_text(units)}, {how}"
+    else:
+        how, span = "", "no open point"
     if closed.any():
         t, p = np.nonzero(closed)
         ax.plot(np.rad2deg(bands.phi.values[p]), np.rad2deg(bands.theta.values[t]), "rx", ms=4,
-                label="gap closed")
-        ax.legend(loc="lower right")
+                label=f"gap closed ({int(closed.sum())} points)")
+        ax.legend(loc="upper right", bbox_to_anchor=(1.0, -0.12), fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("$\\phi$ (deg)")
     ax.set_ylabel("$\\theta$ (deg)")
     note = f" [{int((~finite).sum())} of {gap.size} not finite]" if not finite.all() else ""
-    ax.set_title(f"{bands.attrs.get('model')}: direct gap over the magnetization sphere{note}")
+    ax.set_title(f"{bands.attrs.get('model')}: direct gap over the magnetization sphere{note}\n({span})",
+                 fontsize=10)
     return fig
 
 
@@ -301,6 +369,43 @@ def hemisphere_potential(H: np.ndarray, theta: np.ndarray, phi: np.ndarray, magn
     return out
 
 
+#: Fig. 2.4 needs H^E curl-free inside each hemisphere: the stored curl off the equator rows must
+#: be below this fraction of max |H^E . E| / |m| (per radian; finite differences of a
+#: constant-magnitude field on the default grid give ~0.015)
+CURL_RTOL = 0.1
+
+
+def hemisphere_split_applies(sphere: xr.Dataset, electric_field) -> str | None:
+    """Why the hemisphere free energies G_N / G_S of Fig. 2.4 (eq. 2.37) are not defined for this
+    study, or None when they are (or when the data is not finite enough to tell): H^E . E is zero
+    to round-off (then G_N = G_S = G, Fig. 2.3), or its curl is not zero off the equator (then no
+    potential exists on either hemisphere: the split into hemispheres is that of the TI surface,
+    whose H^E jumps only on the equator, eq. 2.36)."""
+    E = _field_vector(sphere, electric_field)
+    hE = np.einsum("...ij,j->...i", sphere.field_induced_field.values, E)
+    mag = np.linalg.norm(hE, axis=-1)
+    units = sphere.field_induced_field.attrs.get("units", "")
+    verdict = roundoff(mag, natural_scale(mag, unit=float(np.linalg.norm(E))))
+    if verdict.zero:
+        return (f"H^E . E is {verdict.text('H^E . E', units_text(units))} for {sphere.attrs.get('model')}, so there is no "
+                "field-induced potential G^E: G_N = G_S = G, drawn in Fig. 2.3 (b)").replace("\n", " ")
+    if "curl_field_induced_field" not in sphere:
+        return None
+    curl = np.einsum("...j,j->...", sphere.curl_field_induced_field.values, E)
+    theta = sphere.theta.values
+    step = float(np.min(np.diff(theta))) if len(theta) > 1 else np.pi
+    off = np.abs(theta - np.pi / 2) > 1.5 * step
+    worst = finite_max_abs(curl[off])
+    m = float(sphere.attrs.get("magnetization_magnitude", 1.0))
+    top = verdict.max_abs / m
+    if not np.isfinite(curl[off]).any() or top == 0 or worst <= CURL_RTOL * top:
+        return None
+    return (f"the hemisphere free energies G_N / G_S of Fig. 2.4 (eq. 2.37) exist only where H^E is curl-free "
+            f"inside each hemisphere, as on the TI surface (eq. 2.36). For {sphere.attrs.get('model')} "
+            f"max |curl H^E . E| off the equator is {worst:.3g} = {worst / top:.2g} max |H^E . E| / |m| "
+            f"(limit {CURL_RTOL:g}): H^E . E has no potential on either hemisphere")
+
+
 def field_driven_dynamics(sphere: xr.Dataset, electric_field) -> plt.Figure:
     """Fig. 2.4: contours of the hemisphere free energies G_N, G_S = G + G^E (eq. 2.37) under
     the field E, with arrows of m_dot = -gamma m x (H + H^E . E) (eqs. 2.15, 2.17)."""
@@ -340,164 +445,199 @@ def field_driven_dynamics(sphere: xr.Dataset, electric_field) -> plt.Figure:
     return fig
 
 
-def field_and_torque_maps(sphere: xr.Dataset, electric_field) -> plt.Figure:
-    """Sphere maps of H^E . E and of the damping-like and field-like torques |tau^H| (eqs.
-    2.17, 2.27) under the field E: magnitude as colour, tangential direction as arrows."""
-    theta, phi = sphere.theta.values, sphere.phi.values
+def _field_vector(sphere: xr.Dataset, electric_field) -> np.ndarray:
     E = np.zeros(sphere.sizes["field"])
     E[: len(electric_field)] = np.asarray(electric_field, dtype=float)[: len(E)]
-    E = [float(x) for x in E]
-    E = np.asarray(E)
-    panels = [("field_induced_field_intrinsic", "$H^E$ intrinsic (Fermi sea)"),
-              ("field_induced_field_extrinsic", "$H^E$ extrinsic ($\\tau$)"),
-              ("torque_H_damping_like", "$\\tau^H$ damping-like (even)"),
-              ("torque_H_field_like", "$\\tau^H$ field-like (odd)")]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
+    return E
+
+
+MAP_PANELS = [("field_induced_field_intrinsic", "$H^E$ intrinsic (Fermi sea)", "H^E_{int} \\cdot E"),
+              ("field_induced_field_extrinsic", "$H^E$ extrinsic ($\\tau$)", "H^E_{ext} \\cdot E"),
+              ("torque_H_damping_like", "$\\tau^H$ damping-like (even)", "\\tau^H_{DL} \\cdot E"),
+              ("torque_H_field_like", "$\\tau^H$ field-like (odd)", "\\tau^H_{FL} \\cdot E")]
+
+
+def field_and_torque_maps(sphere: xr.Dataset, electric_field) -> plt.Figure:
+    """Sphere maps of H^E . E and of the damping-like and field-like torques |tau^H| (eqs.
+    2.17, 2.27) under the field E: magnitude as colour, tangential direction as arrows.  A
+    panel that is zero to round-off (:func:`magcore.figures_common.roundoff`, natural scale:
+    |E| in the model's units or the largest panel) says so instead; a panel that is a constant
+    to 1% is drawn as its offset plus the variation, the offset in the label."""
+    theta, phi = sphere.theta.values, sphere.phi.values
+    E = _field_vector(sphere, electric_field)
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8.4), layout="constrained")
     td, pd = np.rad2deg(theta), np.rad2deg(phi)
     st, sp = max(1, len(theta) // 12), max(1, len(phi) // 16)
-    vecs = {name: np.einsum("...ij,j->...i", sphere[name].values, E) for name, _ in panels}
-    # H^E and tau^H share a scale: a panel below 1e-9 of it is round-off, not structure
-    scale = max((float(np.nanmax(np.abs(v))) for v in vecs.values() if np.isfinite(v).any()), default=0.0)
-    for ax, (name, title) in zip(axes.ravel(), panels):
+    vecs = {name: np.einsum("...ij,j->...i", sphere[name].values, E) for name, _, _ in MAP_PANELS}
+    scale = natural_scale(*vecs.values(), unit=float(np.linalg.norm(E)))
+    for ax, (name, title, symbol) in zip(axes.ravel(), MAP_PANELS):
         vec = vecs[name]
+        units = sphere[name].attrs.get("units", "")
         v, u = _tangent_components(vec, theta, phi)
         mag = np.linalg.norm(vec, axis=-1)
-        top = float(np.nanmax(mag)) if np.isfinite(mag).any() else 0.0
-        if np.isfinite(mag).any() and top <= 1e-9 * scale:
-            ax.text(0.5, 0.5, f"zero to round-off\n(max |{name}| = {top:.2g}\n{sphere[name].attrs.get('units', '')},"
-                    f" {top / scale if scale else 0:.1g} of the largest panel)", ha="center", va="center",
-                    transform=ax.transAxes)
-            ax.set_title(title + _nan_note(sphere, mag))
+        verdict = roundoff(mag, scale)
+        if verdict.zero:
+            ax.text(0.5, 0.5, verdict.text(f"${symbol}$", units_text(units)), ha="center", va="center",
+                    transform=ax.transAxes, fontsize=9)
+            ax.set_title(title + _nan_note(sphere, mag), fontsize=10)
             ax.set_xticks([])
             ax.set_yticks([])
             continue
-        pc = ax.pcolormesh(pd, td, np.ma.masked_invalid(mag), shading="nearest", cmap="magma")
-        fig.colorbar(pc, ax=ax, label=f"|{name}| [{sphere[name].attrs.get('units', '')}]")
+        shift = offset(mag)
+        pc = ax.pcolormesh(pd, td, np.ma.masked_invalid(mag - shift.value), shading="nearest", cmap="magma")
+        fig.colorbar(pc, ax=ax, label=units_label(shift.label(f"$|{symbol}|$"), units))
+        arrows = mag > verdict.scale * 1e-9
         with np.errstate(invalid="ignore", divide="ignore"):
-            un, vn = np.where(mag > 0, u / mag, 0), np.where(mag > 0, v / mag, 0)
+            un, vn = np.where(arrows, u / mag, 0), np.where(arrows, v / mag, 0)
         sl = (slice(st // 2, None, st), slice(0, None, sp))
         ax.quiver(pd[sl[1]], td[sl[0]], np.nan_to_num(un[sl]), np.nan_to_num(vn[sl]), color="c",
                   angles="xy", scale=30, width=0.004)
         ax.invert_yaxis()
-        ax.set_title(title + _nan_note(sphere, mag))
+        note = shift.note()
+        ax.set_title(title + (f"\n{note}" if note else "") + _nan_note(sphere, mag), fontsize=10)
         ax.set_xlabel("$\\phi$ (deg)")
         ax.set_ylabel("$\\theta$ (deg)")
-    fig.suptitle(f"{sphere.attrs.get('model')}: field-induced field and torque, eE = {E.tolist()}")
+    fig.suptitle(f"{sphere.attrs.get('model')}: field-induced field and torque under "
+                 + _field_text(sphere, E) + " (arrows: direction on the sphere)")
     return fig
+
+
+def _field_text(ds: xr.Dataset, E) -> str:
+    """'eE = (0.1, 0) [eV/A]' in the model's energy and length units."""
+    eu, lu = ds.attrs.get("energy_unit"), ds.attrs.get("length_unit")
+    text = f"eE = {_vector_text(E)}"
+    return units_label(text, f"{eu} {lu}^-1") if eu and lu else text
+
+
+def _vector_text(x) -> str:
+    return "(" + ", ".join(f"{float(v):.4g}" for v in x) + ")"
+
+
+WALL_FIGURES = {("second_chern", "bloch"): "3.5", ("second_chern", "neel"): "3.7",
+                ("spin_dipole", "bloch"): "3.8", ("spin_dipole", "neel"): "3.9"}
+COMPONENT_COLOURS = ("C0", "C1", "C2")
+
+
+def _draw_components(ax, y, h, err=None, scale=None, units=""):
+    """Lines of the components of h (y, 3) that are not zero to round-off (natural scale: one
+    unit or the largest component), with a band h +/- err if given; the components left out are
+    named in a note returned as text."""
+    zero = []
+    for c in range(3):
+        verdict = roundoff(h[:, c], scale)
+        if verdict.zero:
+            zero.append(f"$h_{'xyz'[c]}$")
+            continue
+        ax.plot(y, h[:, c], "-", color=COMPONENT_COLOURS[c], marker="o", ms=3, label=f"$h_{'xyz'[c]}$")
+        if err is not None:
+            ax.fill_between(y, h[:, c] - err[:, c], h[:, c] + err[:, c], color=COMPONENT_COLOURS[c], alpha=0.2,
+                            lw=0)
+    if zero:
+        top = max(finite_max_abs(h[:, "xyz".index(z[3])]) for z in zero)
+        return f"{', '.join(zero)}: zero to round-off (max |h| = {top:.2g})"
+    return ""
 
 
 def wall_spin_density(texture: xr.Dataset, wall: str, part: str) -> plt.Figure:
     """Figs. 3.5/3.7 (``part`` = "second_chern") and 3.8/3.9 (``part`` = "spin_dipole"): the
     induced spin density across a domain wall per unit eE along x, each component against y, with
-    m(y) for reference (eqs. 3.81, 3.87)."""
+    m(y) for reference (eqs. 3.81, 3.87).
+
+    second_chern: (a) the per-band (Abelian) second Chern form summed over the filled bands, as in
+    the dissertation, (b) the second Chern form of the occupied subspace (non-Abelian), on its own
+    scale, with the measured ratio of the two.  spin_dipole: the spin-dipole density with its
+    stored error bound as a band, and the measured ratio spin-dipole / geometric part.
+    Components zero to round-off are named, not drawn."""
+    number = WALL_FIGURES[(part, wall)]
     if wall not in list(texture.wall.values):
-        fig, ax = plt.subplots()
-        ax.text(0.5, 0.5, f"no {wall} wall in this study (texture.walls)", ha="center")
-        return fig
-    ds = texture.sel(wall=wall)
-    names = {"second_chern": ["spin_density_second_chern", "spin_density_second_chern_nonabelian"],
-             "spin_dipole": ["spin_density_spin_dipole"]}[part]
+        raise NotDrawn(f"no {wall} wall in this study (texture.walls = {list(texture.wall.values)})")
+    ds = texture.sel(wall=wall, field="x")
     y = ds.y.values
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
-    for name, style in zip(names, ("-", "--")):
-        if name not in ds:
-            continue
-        h = ds[name].sel(field="x").values
-        for c, color in zip(range(3), ("C0", "C1", "C2")):
-            label = f"{'xyz'[c]}" + (" (filled bands together)" if "nonabelian" in name else "")
-            axes[0].plot(y, h[:, c], style, color=color, label=label)
-    axes[0].axvline(0, color="0.7", lw=0.6)
-    axes[0].set_xlabel(f"y [{texture.y.attrs.get('units', '')}]")
-    axes[0].set_ylabel(f"h [{ds[names[0]].attrs.get('units', '')}]")
-    axes[0].legend(fontsize=8)
-    what = "second-Chern-form (geometric) part, eq. 3.81" if part == "second_chern" else "spin-dipole part, eq. 3.87"
-    axes[0].set_title(f"{wall} wall: {what}, E along x")
+    yl = units_label("distance y from the wall centre", texture.y.attrs.get("units", ""))
+    first = ds["spin_density_first_chern"].values if "spin_density_first_chern" in ds else None
+    geometric = ds["spin_density_geometric"].values
+    units = ds["spin_density_geometric"].attrs.get("units", "")
+    scale = natural_scale(geometric, ds["spin_density_spin_dipole"].values)
+    panels = 3 if part == "second_chern" and "spin_density_second_chern_nonabelian" in ds else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels + 1, 4.8), layout="constrained",
+                             gridspec_kw={"width_ratios": [1.2] * (panels - 1) + [1]})
+    notes = []
+    if part == "second_chern":
+        per_band = ds["spin_density_second_chern"].values
+        note = _draw_components(axes[0], y, per_band, scale=scale)
+        axes[0].set_title("(a) per-band (Abelian) second Chern form,\n$\\sum_n f_n P^n$ over the filled bands "
+                          "(as in the dissertation)", fontsize=9)
+        axes[0].set_ylabel(units_label("$h$ per unit $eE_x$", units))
+        if note:
+            notes.append("(a) " + note)
+        if panels == 3:
+            occupied = ds["spin_density_second_chern_nonabelian"].values
+            note = _draw_components(axes[1], y, occupied, scale=scale)
+            ratio = finite_max_abs(per_band) / finite_max_abs(occupied) if finite_max_abs(occupied) else np.inf
+            axes[1].set_title("(b) second Chern form of the occupied subspace,\n"
+                              f"$(1/8)\\,\\epsilon\\,\\mathrm{{tr}}(FF)$: {ratio:.3g}x smaller than (a)", fontsize=9)
+            axes[1].set_ylabel(units_label("$h$ per unit $eE_x$", units))
+            if note:
+                notes.append("(b) " + note)
+        what = "second-Chern-form (geometric) part of the induced spin density, eq. 3.81"
+    else:
+        dipole = ds["spin_density_spin_dipole"].values
+        err = ds["spin_density_spin_dipole_fd_error"].values if "spin_density_spin_dipole_fd_error" in ds else None
+        note = _draw_components(axes[0], y, dipole, err=err, scale=scale)
+        ratio = finite_max_abs(dipole) / finite_max_abs(geometric) if finite_max_abs(geometric) else np.inf
+        axes[0].set_title(f"(a) spin-dipole part, eq. 3.87 (bands: stored error bound)\nmax |spin dipole| / "
+                          f"max |geometric| = {ratio:.2g} (the dissertation: about 10)", fontsize=9)
+        axes[0].set_ylabel(units_label("$h$ per unit $eE_x$", units))
+        if note:
+            notes.append(note)
+        if err is not None:
+            unresolved = [f"$h_{'xyz'[c]}$" for c in range(3)
+                          if finite_max_abs(err[:, c]) >= finite_max_abs(dipole[:, c]) > 0]
+            if unresolved:
+                notes.append(f"{', '.join(unresolved)}: not resolved (error bound >= value; texture.fd_step)")
+        what = "spin-dipole part of the induced spin density, eq. 3.87"
+    if first is not None:
+        verdict = roundoff(first, scale)
+        notes.append("first-Chern-form part: " + (verdict.text("h", "").replace("\n", " ") if verdict.zero
+                                                  else f"max |h| = {verdict.max_abs:.3g}"))
+    for ax in axes[:-1]:
+        ax.axvline(0, color="0.7", lw=0.6)
+        ax.axhline(0, color="0.7", lw=0.6)
+        ax.set_xlabel(yl)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     m = ds.magnetization.values
     for c in range(3):
-        axes[1].plot(y, m[:, c], label=f"m_{'xyz'[c]}")
-    axes[1].set_xlabel(f"y [{texture.y.attrs.get('units', '')}]")
-    axes[1].set_title("wall profile m(y)")
-    axes[1].legend()
-    fig.suptitle(f"{texture.attrs.get('model')} {texture.attrs.get('model_material', '')}: "
-                 f"Fig. {dict(second_chern={'bloch': '3.5', 'neel': '3.7'}, spin_dipole={'bloch': '3.8', 'neel': '3.9'})[part][wall]}"
-                 " regenerated from texture.zarr")
+        axes[-1].plot(y, m[:, c], color=COMPONENT_COLOURS[c], label=f"$m_{'xyz'[c]}$")
+    axes[-1].set_xlabel(yl)
+    axes[-1].set_ylabel("m(y) / |m|")
+    width = texture.attrs.get("wall_width")
+    axes[-1].set_title("wall profile m(y)" + (f", width $w_0$ = {float(width):g} "
+                                              f"{units_text(texture.attrs.get('length_unit', ''))}" if width else ""),
+                       fontsize=9)
+    axes[-1].legend(fontsize=8)
+    if notes:
+        fig.text(0.01, -0.01, "\n".join(notes), ha="left", va="top", fontsize=8)
+    fig.suptitle(f"{texture.attrs.get('model')} {texture.attrs.get('model_material', '')}: Fig. {number}, "
+                 f"{wall} wall: {what}, E along x", fontsize=10)
     return fig
 
 
 def llg_trajectories(llg: xr.Dataset, polar_axis: str = "z") -> plt.Figure:
-    """Recorded LLG trajectories on the unit sphere (Figs. 2.6, 2.8, 2.9, 2.12) and their polar
-    angle theta(t) about ``polar_axis`` (Fig. 2.13), coloured by trajectory, end points marked."""
-    from .llg import to_angles
+    """All recorded LLG trajectories in one figure (:func:`magcore.figures_llg.trajectories_figure`;
+    the llg stage draws one file per dissertation figure instead).  ``polar_axis``: unused, the
+    store's own initial polar axis is used."""
+    from .figures_llg import trajectories_figure
 
-    fig = plt.figure(figsize=(13, 5), layout="constrained")
-    ax3 = fig.add_subplot(1, 2, 1, projection="3d")
-    ax = fig.add_subplot(1, 2, 2)
-    u, v = np.mgrid[0:2 * np.pi:40j, 0:np.pi:20j]
-    ax3.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
-    if "trajectory" not in llg.dims:
-        ax.text(0.5, 0.5, "no recorded trajectories (llg.record)", ha="center", transform=ax.transAxes)
-        return fig
-    classes = dict(zip(llg.final_class.attrs["flag_values"], llg.final_class.attrs["flag_meanings"].split()))
-    t = llg.time.values
-    for i, name in enumerate(llg.trajectory.values):
-        m = llg.trajectory_m.isel(trajectory=i).values
-        color = f"C{i % 10}"
-        label = f"{name}: {classes.get(int(llg.trajectory_class.values[i]), '?')}"
-        ax3.plot(m[:, 0], m[:, 1], m[:, 2], color=color, lw=1.0, label=label)
-        ax3.scatter(*m[0], color=color, marker="o", s=15)
-        ax3.scatter(*m[-1], color=color, marker="*", s=60)
-        theta, _ = to_angles(m, polar_axis)
-        ax.plot(t, theta / np.pi, color=color, label=label)
-    ax3.set_box_aspect((1, 1, 1))
-    ax3.set_xlabel("$m_x$")
-    ax3.set_ylabel("$m_y$")
-    ax3.set_zlabel("$m_z$")
-    ax3.legend(fontsize=7, loc="upper left")
-    ax3.set_title("trajectories (o start, * end)")
-    ax.set_xlabel(f"t [{llg.time.attrs.get('units', '')}]")
-    ax.set_ylabel(f"$\\theta/\\pi$ (polar axis {polar_axis})")
-    ax.set_title("polar angle (cf. Fig. 2.13)")
-    return fig
+    names = [str(n) for n in llg.trajectory.values] if "trajectory" in llg.dims else []
+    return trajectories_figure(llg, names)
 
 
 def llg_phase_diagram(llg: xr.Dataset) -> plt.Figure:
-    """Final state over the first two swept axes with more than one value (others at their
-    first value): fixed points coloured by the minimum they reach, limit cycles, unresolved."""
-    axes = [d for d in llg.final_class.dims if llg.sizes[d] > 1]
-    fc = llg.final_class
-    idx = llg.minimum_index
-    sel = {d: 0 for d in fc.dims if d not in axes[:2]}
-    fc, idx = fc.isel(sel), idx.isel(sel)
-    values = llg.final_class.attrs["flag_values"]
-    meanings = llg.final_class.attrs["flag_meanings"].split()
-    # a code per outcome: one per (fixed point, minimum index), then the other classes
-    labels, code = [], np.zeros(fc.shape, int)
-    outcomes = sorted({(int(c), int(i) if meanings[list(values).index(int(c))] == "fixed_point" else -1)
-                       for c, i in zip(np.ravel(fc.values), np.ravel(idx.values))})
-    for n, (c, i) in enumerate(outcomes):
-        name = meanings[list(values).index(c)]
-        labels.append(f"{name} {i}" if name == "fixed_point" and i >= 0 else name)
-        code[(fc.values == c) & ((idx.values == i) if name == "fixed_point" else True)] = n
-    cmap = plt.get_cmap("tab10", max(len(labels), 1))
-    fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
-    if len(axes) >= 2:
-        x, y = llg[axes[1]].values, llg[axes[0]].values
-        im = ax.pcolormesh(x, y, code, cmap=cmap, vmin=-0.5, vmax=len(labels) - 0.5, shading="nearest")
-        ax.set_xlabel(axes[1])
-        ax.set_ylabel(axes[0])
-    elif len(axes) == 1:
-        x = llg[axes[0]].values
-        im = ax.pcolormesh(x, [0, 1], np.vstack([code, code]), cmap=cmap, vmin=-0.5, vmax=len(labels) - 0.5,
-                           shading="nearest")
-        ax.set_xlabel(axes[0])
-        ax.set_yticks([])
-    else:
-        ax.text(0.5, 0.5, labels[0] if labels else "", ha="center", transform=ax.transAxes)
-        return fig
-    cbar = fig.colorbar(im, ax=ax, ticks=range(len(labels)))
-    cbar.ax.set_yticklabels(labels)
-    ax.set_title("final state of the LLG trajectories" + (f" ({sel})" if sel else ""))
-    return fig
+    """The phase diagram of final states (:func:`magcore.figures_llg.phase_diagram`)."""
+    from .figures_llg import phase_diagram
+
+    return phase_diagram(llg)
 
 
 def sweep_lines(sphere: xr.Dataset, panels, x: str, direction: tuple[float, float]) -> plt.Figure:
