@@ -24,7 +24,8 @@ from the Fermi energy.
 ``km_vasp_hr.dat`` / ``km_vasp_wsvec.dat``: the same model in the spin-major order (all spin up,
 then all spin down) of VASP's Wannier90 interface.  ``stack_hr.dat``: a 2D spinful model (the
 same Kane-Mele monolayer, exact hoppings, no MDRS) stacked along z with an interlayer hopping
-0.05 eV on R3 = +-1, with ``stack.win`` for the cell: the input of the 2D-from-3D folding test.
+0.05 eV on R3 = +-1 (17 significant digits), with ``stack.win`` for the cell: the input of the
+2D-from-3D folding test.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from magcore.models.tight_binding import TightBindingModel, hoppings_from_model
+from magcore.models.tight_binding import TightBindingModel, hoppings_from_model, write_wannier90_hr
 
 HERE = Path(__file__).resolve().parent
 A = 2.50  # Angstrom
@@ -241,8 +242,8 @@ def main():
     blocks = {tuple(r) + (0,): h / d for r, h, d in zip(hr2.R, hr2.H, hr2.ndegen)}
     blocks[(0, 0, 1)] = 0.05 * np.eye(4)
     blocks[(0, 0, -1)] = 0.05 * np.eye(4)
-    Rs = np.array(list(blocks))
-    write_hr(HERE / "stack_hr.dat", Rs, np.array(list(blocks.values())), np.ones(len(Rs), int))
+    # full precision (the _hr.dat layout with 17 digits), so that the folding test is exact
+    write_wannier90_hr(HERE / "stack_hr.dat", blocks, header=f" written on {STAMP} ")
     write_win(HERE / "stack.win", 4, (6, 6, 1))
 
 
