@@ -313,13 +313,13 @@ def berry_curvature_k(bands: xr.Dataset) -> plt.Figure:
                     ha="center", va="center", transform=ax.transAxes, fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
-        elif scale == 0 or scale < 1e-12 * max(1.0, float(np.nanmax(np.abs(omega)))):
-            ax.text(0.5, 0.5, f"zero to round-off\n(max |Omega| = {scale:.2g} {unit})", ha="center",
-                    va="center", transform=ax.transAxes)
+        elif (verdict := roundoff(w, natural_scale(omega))).zero:
+            ax.text(0.5, 0.5, verdict.text("$\\Omega_{k_x k_y}$", units_text(unit)), ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8)
         else:
             tp = ax.tripcolor(k[finite, 0], k[finite, 1], w[finite], cmap="RdBu_r", vmin=-scale, vmax=scale,
                               shading="gouraud")
-            fig.colorbar(tp, ax=ax, label=f"$\\Omega_{{k_x k_y}}$ ({unit})")
+            fig.colorbar(tp, ax=ax, label=units_label("$\\Omega_{k_x k_y}$", unit))
             if not lattice:  # zoom on where the curvature is: 4x the radius holding half of int |Omega|
                 radius = np.linalg.norm(bands.mesh_k.values[finite], axis=-1)
                 order = np.argsort(radius)
@@ -329,8 +329,8 @@ def berry_curvature_k(bands: xr.Dataset) -> plt.Figure:
                 ax.set_xlim(centre[0] - reach, centre[0] + reach)
                 ax.set_ylim(centre[1] - reach, centre[1] + reach)
         ax.set_aspect("equal")
-        ax.set_xlabel(f"$k_x$ ({bands.mesh_k.attrs.get('units', '')})")
-        ax.set_ylabel(f"$k_y$ ({bands.mesh_k.attrs.get('units', '')})")
+        ax.set_xlabel(units_label("$k_x$", bands.mesh_k.attrs.get("units", "")))
+        ax.set_ylabel(units_label("$k_y$", bands.mesh_k.attrs.get("units", "")))
         ax.set_title(title, fontsize=9)
     fig.suptitle(f"{bands.attrs.get('model')}: Berry curvature of the occupied states in k (eq. 2.6)")
     fig.tight_layout()
@@ -646,7 +646,8 @@ def sweep_lines(sphere: xr.Dataset, panels, x: str, direction: tuple[float, floa
     ``direction`` = (theta, phi) in radians: one panel per entry of ``panels`` ((variable,
     selection) with ``selection`` picking components, e.g. {"component": "x", "field": "x"}),
     one line per combination of the other sweep dimensions (colour: the first, line style: the
-    second; at most 12 lines).  A panel whose values are zero to round-off (below 1e-9 of the
+    second; at most 12 lines).  A panel whose values are zero to round-off
+    (:func:`magcore.figures_common.roundoff`; natural scale: one unit per unit field, or the
     largest value of the variable anywhere in the store) says so instead of drawing the noise."""
     dims = json.loads(sphere.attrs.get("sweep_dims", "[]"))
     at = sphere.sel(theta=direction[0], phi=direction[1], method="nearest")
@@ -662,16 +663,14 @@ def sweep_lines(sphere: xr.Dataset, panels, x: str, direction: tuple[float, floa
     for ax, (name, selection) in zip(axes[0], panels):
         da = at[name].sel(selection) if selection else at[name]
         values = np.asarray(da.values, float)
-        scale = float(np.nanmax(np.abs(np.asarray(sphere[name].values, float)))) if values.size else 0.0
-        biggest = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+        verdict = roundoff(values, natural_scale(sphere[name].values))
         sel = ", ".join(f"{k} {v}" for k, v in selection.items())
         ax.set_title(f"{name}" + (f"\n({sel})" if sel else ""), fontsize=9)
         ax.set_xlabel(_label(sphere[x]))
-        ax.set_ylabel(f"[{da.attrs.get('units', '')}]")
-        if biggest <= 1e-9 * scale:
-            ax.text(0.5, 0.5, f"zero to round-off here\n(max |value| = {biggest:.2g},\n"
-                              f"{scale:.2g} elsewhere in the store)", ha="center", va="center",
-                    transform=ax.transAxes, fontsize=9)
+        ax.set_ylabel(units_label(name, da.attrs.get("units", "")), fontsize=8)
+        if verdict.zero:
+            ax.text(0.5, 0.5, verdict.text("value", units_text(da.attrs.get("units", ""))), ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8)
             continue
         for c in combos:
             y = da.sel({d: v for d, v in c.items() if d in da.dims})
