@@ -1023,9 +1023,9 @@ def _nearest_atoms(centres: np.ndarray, lat: np.ndarray, atoms, what: str) -> np
     return np.array(out, dtype=int)
 
 
-def _spatial_centres(sites, spin: str, n_orb: int, n: int):
-    """Centres (n_orb, 3) of the spatial orbitals from the per-Wannier-function centres."""
-    centres = np.asarray(sites["centres"])
+def _spatial_centres(per_wf, spin: str, n_orb: int, n: int):
+    """Per-spatial-orbital values (e.g. centres (n_orb, 3)) from per-Wannier-function ones."""
+    centres = np.asarray(per_wf)
     if len(centres) == n_orb:
         return centres
     if len(centres) == n and spin == "outer":
@@ -1064,14 +1064,20 @@ def _exchange_per_orbital(exchange, spin: str, n_orb: int, n: int, lat: np.ndarr
         if "orbitals" in entry:
             sel = [_orbital_index(i, n_orb, where) for i in np.atleast_1d(entry["orbitals"]).tolist()]
         else:
-            if sites is None or sites.get("centres") is None:
+            by_projection = ("atom" in entry and sites is not None and sites.get("centres") is None
+                             and sites.get("wf_atom") is not None)
+            if not by_projection and (sites is None or sites.get("centres") is None):
                 raise ValueError(f"{where}: selecting by {chosen[0]} needs the Wannier centres "
-                                 f"(seedname_centres.xyz beside the file, or tb_dat)")
-            if centres is None:
-                centres = _spatial_centres(sites, spin, n_orb, n)
+                                 f"(seedname_centres.xyz beside the file, or tb_dat)"
+                                 + (" or the .win projections" if chosen[0] == "atom" else ""))
+            if centres is None and not by_projection:
+                centres = _spatial_centres(sites["centres"], spin, n_orb, n)
             if "atom" in entry:
                 atoms = sites.get("atoms") or []
-                if atom_of is None:
+                if atom_of is None and by_projection:
+                    atom_of = np.array([-1 if a is None else a for a in
+                                        _spatial_centres(np.array(sites["wf_atom"], dtype=object), spin, n_orb, n)])
+                elif atom_of is None:
                     atom_of = _nearest_atoms(centres, lat, atoms, "exchange by atom")
                 a = entry["atom"]
                 if isinstance(a, (int, np.integer)) and not isinstance(a, bool):
@@ -1082,7 +1088,7 @@ def _exchange_per_orbital(exchange, spin: str, n_orb: int, n: int, lat: np.ndarr
                     names = sorted({str(x[0]) for x in atoms})
                     if str(a) not in names:
                         raise ValueError(f"{where}: no atom {a!r}; the atoms are {', '.join(names)} (or give an index)")
-                    sel = [i for i in range(n_orb) if atoms[atom_of[i]][0] == str(a)]
+                    sel = [i for i in range(n_orb) if atom_of[i] >= 0 and atoms[atom_of[i]][0] == str(a)]
             else:
                 radius = entry.get("radius")
                 if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius > 0:
@@ -1280,6 +1286,17 @@ def _read_files(spec: Mapping[str, Any], out: dict[str, Any], tag: str) -> None:
                          f"num_wann = {n_file} in {main} (inconsistent files)")
     if win is not None and win.num_wann is not None and n_file is not None and win.num_wann != n_file:
         raise ValueError(f"{tag}: num_wann = {win.num_wann} in {win_path} but {n_file} in {main} (inconsistent files)")
+    if win is not None:
+        wf_atom = w90.projection_atoms(win)
+        if wf_atom is not None and n_file is not None and len(wf_atom) != n_file:
+            log.warning("tight_binding: the projections of %s give %d Wannier functions, %s has %d: not used",
+                        win_path, len(wf_atom), main, n_file)
+            wf_atom = None
+        if wf_atom is not None:
+            sites["wf_atom"] = wf_atom
+        if win.spinors is not None and "spinful" not in out and out.get("spin") in ("outer", "inner", "auto"):
+            out["spinful"] = bool(win.spinors)
+            prov["spinful_source"] = f"{win_path}: spinors"
 
     # the lattice: given, or from the files (and then they must agree)
     if file_lattice is not None:
@@ -1303,18 +1320,22 @@ def _read_files(spec: Mapping[str, Any], out: dict[str, Any], tag: str) -> None:
         if pos not in ("centres", "atoms"):
             raise ValueError(f"{tag}: positions = {pos!r}; allowed: a list of fractional positions, "
                              f"'centres' (the Wannier centres) or 'atoms' (the atom nearest to each centre)")
-        if sites["centres"] is None:
+        if sites["centres"] is None and not (pos == "atoms" and sites.get("wf_atom") is not None
+                                             and None not in sites["wf_atom"]):
             raise ValueError(f"{tag}: positions = {pos!r} needs the Wannier centres (tb_dat, or "
                              f"seedname_centres.xyz beside the file / centres_xyz)")
         if "lattice_vectors" not in out:
             raise ValueError(f"{tag}: positions = {pos!r} needs the lattice vectors (lattice_vectors, "
                              f"tb_dat or a .win with unit_cell_cart)")
         lat = np.array(out["lattice_vectors"], dtype=float)
-        cart = np.asarray(sites["centres"], dtype=float)
-        if pos == "atoms":
-            idx = _nearest_atoms(cart, lat if lat.shape == (3, 3) else np.eye(3), sites["atoms"],
-                                 "positions: atoms")
+        if pos == "atoms" and sites["centres"] is None:  # from the .win projections
+            cart = np.array([sites["atoms"][i][1] for i in sites["wf_atom"]])
+        elif pos == "atoms":
+            idx = _nearest_atoms(np.asarray(sites["centres"], dtype=float), lat if lat.shape == (3, 3) else np.eye(3),
+                                 sites["atoms"], "positions: atoms")
             cart = np.array([sites["atoms"][i][1] for i in idx])
+        else:
+            cart = np.asarray(sites["centres"], dtype=float)
         if lat.shape != (3, 3):
             raise ValueError(f"{tag}: positions = {pos!r} needs 3D lattice vectors (the centres are 3D "
                              f"Cartesian); with a 2D material give the 3D cell and dimension: 2")
@@ -1331,7 +1352,7 @@ def _read_files(spec: Mapping[str, Any], out: dict[str, Any], tag: str) -> None:
         prov["fermi_energy_source"] = f"{win_path}: fermi_energy"
     if prov:
         out["_provenance"] = prov
-    if sites["centres"] is not None or sites["atoms"]:
+    if sites["centres"] is not None or sites["atoms"] or sites.get("wf_atom") is not None:
         out["_sites"] = sites
 
 

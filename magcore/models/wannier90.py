@@ -528,6 +528,59 @@ def read_win(path) -> Win:
                projections=projections)
 
 
+# -- .win projections -------------------------------------------------------------------------------------
+
+_NAMED = {"s": 1, "p": 3, "d": 5, "f": 7, "sp": 2, "sp2": 3, "sp3": 4, "sp3d": 5, "sp3d2": 6}
+_SINGLE = {"pz", "px", "py", "dz2", "dxz", "dyz", "dx2-y2", "dxy", "fz3", "fxz2", "fyz2", "fz(x2-y2)",
+           "fxyz", "fx(x2-3y2)", "fy(3x2-y2)"}
+_L_COUNT = {0: 1, 1: 3, 2: 5, 3: 7, -1: 2, -2: 3, -3: 4, -4: 5, -5: 6}
+
+
+def _angular_count(token: str) -> int | None:
+    """Number of functions of one angular part of a projection ('d', 'pz', 'l=2,mr=1,3', 'sp3-1')."""
+    tok = token.strip().lower().replace(" ", "")
+    if tok in _NAMED:
+        return _NAMED[tok]
+    if tok in _SINGLE or re.fullmatch(r"sp[23]?(d2?)?-\d", tok):
+        return 1
+    mt = re.fullmatch(r"l=(-?\d+)(?:,mr=([\d,]+))?", tok)
+    if mt and int(mt.group(1)) in _L_COUNT:
+        return len([x for x in mt.group(2).split(",") if x]) if mt.group(2) else _L_COUNT[int(mt.group(1))]
+    return None
+
+
+def projection_atoms(win: "Win", path=None) -> list[int | None] | None:
+    """The atom (index into ``win.atoms``) of every Wannier function from the .win projections, in
+    Wannier90's order (projection lines in turn, the atoms of a species in the order of the atoms
+    block, the angular functions of a line in turn, and with spinors both spin states of each
+    function in a row); None for a function centred off the atoms (``f=`` / ``c=`` sites).
+    Returns None when the projections are not given or not understood (``random``, an unknown
+    angular name)."""
+    if not win.projections:
+        return None
+    out: list[int | None] = []
+    for line in win.projections:
+        parts = [p.strip() for p in line.split(":")]
+        if len(parts) < 2 or parts[0].lower() == "random":
+            return None
+        site, ang = parts[0], parts[1]
+        spin_given = "(" in ang
+        ang = re.sub(r"\([^)]*\)", "", ang)
+        counts = [_angular_count(t) for t in ang.split(";") if t.strip()]
+        if not counts or any(c is None for c in counts):
+            return None
+        per_site = sum(counts) * (2 if win.spinors and not spin_given else 1)
+        if site.lower().startswith(("f=", "c=")):
+            atoms = [None]
+        else:
+            atoms = [i for i, (sym, _) in enumerate(win.atoms) if sym.lower() == site.lower()]
+            if not atoms:
+                return None
+        for a in atoms:
+            out += [a] * per_site
+    return out
+
+
 # -- _centres.xyz -------------------------------------------------------------------------------------------
 
 def read_centres_xyz(path, num_wann: int | None = None) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
@@ -605,6 +658,7 @@ __all__ = [
     "Win",
     "WsvecInfo",
     "apply_wsvec",
+    "projection_atoms",
     "read_centres_xyz",
     "read_fermi_energy",
     "read_sparse_hr",

@@ -299,3 +299,15 @@ def test_folding_needs_the_layer_normal_along_a3_and_matrix_input(tmp_path):
         TightBindingModel(source={**spec, "lattice_vectors": [[2.5, 0, 0], [1.25, 2.165, 0], [0.3, 0, 15]]})
     with pytest.raises(ValueError, match="folds matrix input"):
         TightBindingModel(lattice_vectors=np.eye(3), onsite=[0.0], hoppings=[(1.0, 0, 0, [1, 0, 0])], dimension=2)
+
+
+def test_exchange_by_atom_from_the_win_projections_without_centres(tmp_path):
+    # no _centres.xyz: the .win projections (B: pz, N: pz, spinors) say which atom each function is on,
+    # and spinors = .true. says the file is spinful
+    for f in ("km_hr.dat", "km_wsvec.dat", "km.win"):
+        (tmp_path / f).write_text((DATA / f).read_text())
+    model = TightBindingModel(source={"hr_dat": str(tmp_path / "km_hr.dat"), "spin": "auto",
+                                      "exchange": [{"atom": "N", "J": 0.3}], "positions": "atoms"})
+    assert model.provenance["spinful_source"].endswith("km.win: spinors")
+    assert np.allclose(model.exchange_coupling(), np.stack([np.kron(np.diag([0.0, 0.3]), s) for s in PAULI[1:]]))
+    assert np.allclose(model.positions(), [[1 / 3, 1 / 3, 0.5]] * 2 + [[2 / 3, 2 / 3, 0.5]] * 2, atol=1e-8)
