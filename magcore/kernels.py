@@ -545,76 +545,105 @@ def _lane_pair_products(Vr, Vi, a, b, P):
 
 
 @_kernel
+def _lane_elements_work(n, dim, L):
+    """Work arrays of :func:`_lane_elements` for n bands, dim k directions and L lanes."""
+    nop = dim + 3
+    W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
+    return (_lane_work(n, L), W, Hr, Hi, El, Ur, Ui, np.empty((n * n, L)), np.empty((n * n, L)),
+            np.empty((dim * n * n, L)), np.empty((dim * n * n, L)), np.empty((n, n, L)), np.empty((n, n, L)),
+            np.empty((n, n, L)), np.empty((n, n, L)), np.empty((2, n, n, L)), np.empty((2, n, n, L)),
+            np.empty((nop, n, n, L)), np.empty((nop, n, n, L)), np.empty((nop, n, L)), np.ones((n, n), np.bool_))
+
+
+@_kernel
+def _lane_block(H0, dK, k0, L, lw):
+    """Copy the k-block starting at k0 of H(k; 0) (K, n * n) and dH/dk (K, dim * n * n) into the
+    lanes of the work arrays ``lw`` (:func:`_lane_elements_work`)."""
+    _fill_lanes(H0, k0, L, lw[7], lw[8], True)
+    _fill_lanes(dK, k0, L, lw[9], lw[10], False)
+
+
+@_kernel
+def _lane_elements(solver, nzk, Mr, Mi, nzm, hmr, hmi, spin_J, up, dn, L, lw):
+    """Eigensystems of H(k; 0) + m . M on the lanes of the current k-block (:func:`_lane_block`)
+    and the matrix elements V = U^dag [dH/dk; M] U, a <= c, with their diagonal D: the energies
+    El (n, L), Vr, Vi (nop, n, n, L) and D (nop, n, L) in ``lw`` (:func:`_lane_elements_work`).
+    m . M as hmr, hmi (n, n); M as Mr, Mi (3, n, n) with its non-zeros nzm, or the exchange
+    J s_i on the spin pairs (up, dn) when spin_J != 0."""
+    work, W, Hr, Hi, El, Ur, Ui, H0r, H0i, dKr, dKi, Wr, Wi, Or, Oi, Pr, Pi, Vr, Vi, D, every = lw
+    dim, n = nzk.shape[0], nzk.shape[1]
+    for a in range(n):
+        for b in range(n):
+            hr = hmr[a, b]
+            hi = hmi[a, b]
+            for l in range(L):
+                Hr[a, b, l] = H0r[a * n + b, l] + hr
+                Hi[a, b, l] = H0i[a * n + b, l] + hi
+    _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
+    dK3r = dKr.reshape((dim, n, n, L))
+    dK3i = dKi.reshape((dim, n, n, L))
+    for op in range(dim):
+        _lane_sandwich(dK3r[op], dK3i[op], nzk[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op], every)
+    if spin_J != 0.0:
+        _lane_spin_sandwich(spin_J, up, dn, Ur, Ui, L, Pr, Pi, Vr[dim:], Vi[dim:])
+    else:
+        for i in range(3):
+            for a in range(n):
+                for b in range(n):
+                    for l in range(L):
+                        Or[a, b, l] = Mr[i, a, b]
+                        Oi[a, b, l] = Mi[i, a, b]
+            _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i], every)
+    for op in range(dim + 3):
+        for a in range(n):
+            for l in range(L):
+                D[op, a, l] = Vr[op, a, a, l]
+
+
+@_kernel
+def _lane_point_products(Vr, Vi, a, b, l, first, P):
+    """P[x, y] = Im(V_x[a, b] V_y[b, a]) at lane l for x < y, y >= first (first = dim: the
+    (k, m) and (m, m) blocks the Fermi-surface sums use; 0: every pair)."""
+    nop = Vr.shape[0]
+    for x in range(nop):
+        xr = Vr[x, a, b, l]
+        xi = Vi[x, a, b, l]
+        for y in range(max(x + 1, first), nop):
+            P[x, y] = xi * Vr[y, a, b, l] - xr * Vi[y, a, b, l]
+
+
+@_kernel
 def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol,
                     out):
     """:func:`_chapter2_generic` for models with an exchange coupling, vectorised over k-points:
-    the eigensystems (:func:`magcore.linalg.lane_eigensolver._heev_block`), the matrix elements of
-    dH/dk and M, the occupations and the Fermi-sea sums are computed for blocks of LANES
-    k-points at once in SIMD lanes (per-lane partial sums, reduced per magnetization); the
-    Fermi-surface sums per point, for the points that have a band with df0/de != 0.  k-blocks
-    are the outer loop: a block's H(k; 0) and dH/dk are copied into the lanes once and serve
-    every magnetization (each magnetization's sums run over the k-points in the same order as
-    a loop over magnetizations outside would).  H(k; 0) as H0 (K, n * n) and dH/dk as dK
-    (K, dim * n * n) (flattened), nzk (dim, n, n) the structural non-zeros of dH/dk, M as Mr, Mi
-    (3, n, n) with nzm, and m_s . M as Hmr, Hmi (B, n, n)."""
+    the eigensystems and matrix elements (:func:`_lane_elements`), the occupations and the
+    Fermi-sea sums are computed for blocks of LANES k-points at once in SIMD lanes (per-lane
+    partial sums, reduced per magnetization); the Fermi-surface sums per point, for the points
+    that have a band with df0/de != 0.  k-blocks are the outer loop: a block's H(k; 0) and
+    dH/dk are copied into the lanes once and serve every magnetization (each magnetization's
+    sums run over the k-points in the same order as a loop over magnetizations outside would).
+    H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened), nzk (dim, n, n) the
+    structural non-zeros of dH/dk, M as Mr, Mi (3, n, n) with nzm, and m_s . M as Hmr, Hmi
+    (B, n, n)."""
     B = Hmr.shape[0]
     K = H0.shape[0]
     dim, n = nzk.shape[0], nzk.shape[1]
     nop = dim + 3
     L = LANES
-    work = _lane_work(n, L)
-    H0r = np.empty((n * n, L))
-    H0i = np.empty((n * n, L))
-    dKr = np.empty((dim * n * n, L))
-    dKi = np.empty((dim * n * n, L))
-    Pr = np.empty((2, n, n, L))
-    Pi = np.empty((2, n, n, L))
+    lw = _lane_elements_work(n, dim, L)
+    El, Vr, Vi, D = lw[4], lw[17], lw[18], lw[19]
     wl = np.empty(L)
     P = np.empty((nop, nop, L))
-    acc_curv, acc_g, acc_hf, X, Y, fl, fpl, gs, anyfs, cl, flag, D, Pim, bo = _sums_work(B, n, dim, L)
+    acc_curv, acc_g, acc_hf, X, Y, fl, fpl, gs, anyfs, cl, flag, _, Pim, bo = _sums_work(B, n, dim, L)
     nbad = np.zeros(B, np.int64)
-    W, Hr, Hi, El, Ur, Ui = _lane_buffers(n, L)
-    every = np.ones((n, n), np.bool_)  # all matrix elements a <= c
-    Wr = np.empty((n, n, L))
-    Wi = np.empty((n, n, L))
-    Vr = np.empty((nop, n, n, L))
-    Vi = np.empty((nop, n, n, L))
-    Or = np.empty((n, n, L))
-    Oi = np.empty((n, n, L))
     o_surf, o_dos = out[1], out[4]
     for k0 in range(0, K, L):
-        _fill_lanes(H0, k0, L, H0r, H0i, True)
-        _fill_lanes(dK, k0, L, dKr, dKi, False)
+        _lane_block(H0, dK, k0, L, lw)
         nl = min(L, K - k0)
         for l in range(L):
             wl[l] = w[k0 + l] if l < nl else 0.0
         for s in range(B):
-            for a in range(n):
-                for b in range(n):
-                    hr = Hmr[s, a, b]
-                    hi = Hmi[s, a, b]
-                    for l in range(L):
-                        Hr[a, b, l] = H0r[a * n + b, l] + hr
-                        Hi[a, b, l] = H0i[a * n + b, l] + hi
-            _heev_block(W, Hr, Hi, L, El, Ur, Ui, work, solver)
-            dK3r = dKr.reshape((dim, n, n, L))
-            dK3i = dKi.reshape((dim, n, n, L))
-            for op in range(dim):
-                _lane_sandwich(dK3r[op], dK3i[op], nzk[op], Ur, Ui, L, Wr, Wi, Vr[op], Vi[op], every)
-            if spin_J != 0.0:
-                _lane_spin_sandwich(spin_J, up, dn, Ur, Ui, L, Pr, Pi, Vr[dim:], Vi[dim:])
-            else:
-                for i in range(3):
-                    for a in range(n):
-                        for b in range(n):
-                            for l in range(L):
-                                Or[a, b, l] = Mr[i, a, b]
-                                Oi[a, b, l] = Mi[i, a, b]
-                    _lane_sandwich(Or, Oi, nzm[i], Ur, Ui, L, Wr, Wi, Vr[dim + i], Vi[dim + i], every)
-            for op in range(nop):
-                for a in range(n):
-                    for l in range(L):
-                        D[op, a, l] = Vr[op, a, a, l]
+            _lane_elements(solver, nzk, Mr, Mi, nzm, Hmr[s], Hmi[s], spin_J, up, dn, L, lw)
             # occupations (the exponentials stay scalar: no vector exp in numba)
             _occupations(El, mu, T, T_fs, fl, fpl, gs, anyfs)
             _sea_free_energy(gs, wl, acc_g[s])
@@ -634,11 +663,7 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                         for b in range(a + 1, n):
                             if fpl[a, l] == 0.0 and fpl[b, l] == 0.0:
                                 continue
-                            for x in range(nop):  # the (k, m) and (m, m) blocks
-                                xr = Vr[x, a, b, l]
-                                xi = Vi[x, a, b, l]
-                                for y in range(max(x + 1, dim), nop):
-                                    Pim[a, b, x, y] = xi * Vr[y, a, b, l] - xr * Vi[y, a, b, l]
+                            _lane_point_products(Vr, Vi, a, b, l, dim, Pim[a, b])
                     _surface_velocities(D, fpl, l, wl[l], tau, dim, o_surf[s])
                     _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
                     fs_bad = _surface_curvature_E(El, D, Pim, fpl, l, wl[l], tau, tol, dim, bo, X[s], Y[s])
@@ -646,6 +671,248 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
                     nbad[s] += 1
     for s in range(B):
         _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad[s], out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Fermi scans: the chapter-2 sums at many chemical potentials from one eigensystem per (k, m)
+#
+# Every sum has the form sum_n w(E_n - mu) X_n(k, m) (the Fermi-sea curvature as the band-resolved
+# Omega_n, or at T = 0 as band pairs that enter between their two energies).  The kernels deposit
+# the X_n on an energy axis; magcore.fermi_scan evaluates every mu from the deposits:
+# * T = 0, Fermi sea: in the interval of mu values each energy falls into (``step``: the first
+#   mu_j >= E; ``tie``: mu_j == E, where f0 = 1/2), a cumulative sum over mu gives f0 = 1 below;
+# * T > 0 (sea) or max(T, smearing) > 0 (surface): as Taylor moments sum X_n (E_n - e_i)^r / r!
+#   on bins of width h centred at e_i, so w(E - mu) = sum_r w^(r)(e_i - mu) (E - e_i)^r / r!.
+# Sea components (``step``, ``tie``, ``below``): [pair curvature (x < y) | dG/dm (3) | 1 | E];
+# sea moments: [band curvature Omega_n (x < y) | dG/dm (3) | 1]; surface moments:
+# [dE/dlambda_x dE/dm_i (p x 3) | 1 | Omega^n_{k_j m_i} dE/dm_q (d x 3 x 3) | dE/dk_j Omega^n_{m_i m_q}].
+# ------------------------------------------------------------------------------------------------
+
+@_kernel
+def _scan_index(mu, E):
+    """(j, tie): j the first index with mu[j] >= E (len(mu) if none), tie whether mu[j] == E."""
+    j = np.searchsorted(mu, E)
+    return j, (j < mu.shape[0] and mu[j] == E)
+
+
+@_kernel
+def _scan_step(mu, E, x, c0, step, tie):
+    """Deposit x (values for components c0, c0 + 1, ...) at energy E for f0 = 1 above E, 1/2 at E."""
+    j, at = _scan_index(mu, E)
+    if at:
+        for c in range(x.shape[0]):
+            tie[j, c0 + c] += x[c]
+        j += 1
+    for c in range(x.shape[0]):
+        step[j, c0 + c] += x[c]
+
+
+@_kernel
+def _scan_moments(E, x, lo, h, mom, absx, pw):
+    """Deposit x at energy E as Taylor moments x (E - e_i)^r / r! in its bin i (centre e_i =
+    lo + (i + 1/2) h); |x| into absx.  Returns False (nothing deposited) outside the bins."""
+    i = int(np.floor((E - lo) / h))
+    if E < lo or i >= mom.shape[0]:
+        return False
+    d = E - (lo + (i + 0.5) * h)
+    pw[0] = 1.0
+    for r in range(1, pw.shape[0]):
+        pw[r] = pw[r - 1] * d / r
+    for r in range(pw.shape[0]):
+        for c in range(x.shape[0]):
+            mom[i, r, c] += x[c] * pw[r]
+    for c in range(x.shape[0]):
+        absx[c] += abs(x[c])
+    return True
+
+
+@_kernel
+def _scan_pairs(El, Vr, Vi, nl, wl, tol, T, bands, jb, tb, P, bo, near, xs, sc, s):
+    """Band pairs of a k-block (lanes l < nl): at T = 0 the Fermi-sea curvature deposits of each
+    pair that enters for some mu (between its two energies, :func:`_scan_step`); if ``bands``,
+    the band-resolved curvatures bo[a, x, y, l] = -2 sum_b Im(V_x[a, b] V_y[b, a]) / (E_a - E_b)^2
+    (x < y).  A pair closer than ``tol`` is left out, as in the single-mu sums, and near[a, l]
+    set for both bands.  jb, tb: each band's first mu index at or above its energy, and ties."""
+    mus, step, tie = sc[0], sc[1][s], sc[2][s]
+    n, nop, L = El.shape[0], Vr.shape[0], El.shape[1]
+    nt = nop * (nop - 1) // 2
+    for a in range(n):
+        for l in range(L):
+            near[a, l] = False
+    if bands:
+        for a in range(n):
+            for x in range(nop):
+                for y in range(x + 1, nop):
+                    for l in range(L):
+                        bo[a, x, y, l] = 0.0
+    for a in range(n):
+        for b in range(a + 1, n):
+            _lane_pair_products(Vr, Vi, a, b, P)
+            for l in range(nl):
+                dE = El[a, l] - El[b, l]
+                if abs(dE) < tol:
+                    near[a, l] = True
+                    near[b, l] = True
+                    continue
+                if T == 0.0 and (jb[a, l] != jb[b, l] or tb[a, l] or tb[b, l]):
+                    c = -2.0 * wl[l] / (dE * dE)
+                    t = 0
+                    for x in range(nop):
+                        for y in range(x + 1, nop):
+                            xs[t] = c * P[x, y, l]
+                            t += 1
+                    _scan_step(mus, El[a, l], xs[:nt], 0, step, tie)
+                    for t in range(nt):
+                        xs[t] = -xs[t]
+                    _scan_step(mus, El[b, l], xs[:nt], 0, step, tie)
+            if bands:
+                for l in range(L):
+                    dE = El[a, l] - El[b, l]
+                    cl = 0.0 if abs(dE) < tol else -2.0 / (dE * dE)
+                    for x in range(nop):
+                        for y in range(x + 1, nop):
+                            v = cl * P[x, y, l]
+                            bo[a, x, y, l] += v
+                            bo[b, x, y, l] -= v
+
+
+@_kernel
+def _scan_sea(El, D, l, wk, Jc, dim, T, grid, bo, xs, pw, sc, s):
+    """Fermi-sea band deposits of one (k, m) point (lane l): dG/dm and the free energy, and at
+    T > 0 the band-resolved curvature, as steps (T = 0) or Taylor moments (T > 0)."""
+    mus, step, tie, below, mom = sc[0], sc[1][s], sc[2][s], sc[3][s], sc[4][s]
+    n, nop = El.shape[0], D.shape[0]
+    nt = nop * (nop - 1) // 2
+    for a in range(n):
+        for i in range(3):
+            x = D[dim + i, a, l]
+            for j in range(dim):
+                x += Jc[i, j] * D[j, a, l]
+            xs[nt + i] = wk * x
+        xs[nt + 3] = wk
+        xs[nt + 4] = wk * El[a, l]
+        if T == 0.0:
+            _scan_step(mus, El[a, l], xs[nt:nt + 5], nt, step, tie)
+            continue
+        t = 0
+        for x in range(nop):
+            for y in range(x + 1, nop):
+                xs[t] = wk * bo[a, x, y, l]
+                t += 1
+        if El[a, l] < grid[0]:
+            for c in range(nt + 5):
+                below[c] += xs[c]
+        else:
+            _scan_moments(El[a, l], xs[:nt + 4], grid[0], grid[1], mom, sc[6][s], pw)
+
+
+@_kernel
+def _scan_surface(El, D, l, wk, dim, grid, bo, near, xf, pw, sc, s):
+    """Fermi-surface deposits of one (k, m) point (lane l), band by band, as Taylor moments."""
+    momf, absf = sc[5][s], sc[7][s]
+    n, nop = El.shape[0], D.shape[0]
+    lo, h = grid[2], grid[3]
+    for a in range(n):
+        if El[a, l] < lo or El[a, l] >= lo + momf.shape[0] * h:
+            continue  # df0/de = 0 at every mu
+        t = 0
+        for x in range(nop):
+            for i in range(3):
+                xf[t] = wk * D[x, a, l] * D[dim + i, a, l]
+                t += 1
+        xf[t] = wk
+        t += 1
+        skip = near[a, l]  # the band-resolved curvature of a band with a near partner is left out
+        for j in range(dim):  # Omega^n_{k_j m_i} dE_n/dm_q
+            for i in range(3):
+                for q in range(3):
+                    xf[t] = 0.0 if skip else wk * bo[a, j, dim + i, l] * D[dim + q, a, l]
+                    t += 1
+        for j in range(dim):  # dE_n/dk_j Omega^n_{m_i m_q}
+            for i in range(3):
+                for q in range(3):
+                    if i < q:
+                        om = bo[a, dim + i, dim + q, l]
+                    elif q < i:
+                        om = -bo[a, dim + q, dim + i, l]
+                    else:
+                        om = 0.0
+                    xf[t] = 0.0 if skip else wk * D[j, a, l] * om
+                    t += 1
+        _scan_moments(El[a, l], xf, lo, h, momf, absf, pw)
+
+
+@_kernel
+def _scan_degenerate(El, l, tol, T, T_fs, near, sc, s):
+    """n_degenerate at every mu for a point with a near-degenerate pair, exactly as the
+    single-mu sums count it: a pair closer than ``tol`` with f0_a != f0_b, or a band with such a
+    partner and df0/de != 0."""
+    mus, ndeg = sc[0], sc[8][s]
+    n = El.shape[0]
+    for jm in range(mus.shape[0]):
+        m_ = mus[jm]
+        bad = False
+        for a in range(n):
+            if not near[a, l]:
+                continue
+            if T_fs > 0.0 and _fermi_derivative(El[a, l], m_, T_fs) != 0.0:
+                bad = True
+                break
+            for b in range(a + 1, n):
+                if abs(El[a, l] - El[b, l]) < tol and _fermi(El[a, l], m_, T) != _fermi(El[b, l], m_, T):
+                    bad = True
+                    break
+            if bad:
+                break
+        if bad:
+            ndeg[jm] += 1
+
+
+@_kernel
+def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, T, T_fs, tol, grid,
+                         sc):
+    """Fermi-scan deposits (``sc``: mu, step, tie, below, sea moments, surface moments, |sea|,
+    |surface|, n_degenerate per mu; see magcore.fermi_scan) of B magnetizations over a k-block,
+    with the eigensystems and matrix elements of :func:`_chapter2_lanes`.  ``grid``: (lo, h) of
+    the sea bins and (lo, h) of the surface bins."""
+    B = Hmr.shape[0]
+    K = H0.shape[0]
+    dim, n = nzk.shape[0], nzk.shape[1]
+    nop = dim + 3
+    nt = nop * (nop - 1) // 2
+    L = LANES
+    lw = _lane_elements_work(n, dim, L)
+    El, Vr, Vi, D = lw[4], lw[17], lw[18], lw[19]
+    P = np.empty((nop, nop, L))
+    bands = T > 0.0 or T_fs > 0.0
+    bo = np.zeros((n, nop, nop, L) if bands else (1, 1, 1, 1))
+    near = np.zeros((n, L), np.bool_)
+    jb = np.zeros((n, L), np.int64)
+    tb = np.zeros((n, L), np.bool_)
+    wl = np.zeros(L)
+    xs = np.empty(nt + 5)
+    xf = np.empty(3 * nop + 1 + 18 * dim)
+    pw = np.empty(sc[4].shape[2])
+    for k0 in range(0, K, L):
+        _lane_block(H0, dK, k0, L, lw)
+        nl = min(L, K - k0)
+        for l in range(L):
+            wl[l] = w[k0 + l] if l < nl else 0.0
+        for s in range(B):
+            _lane_elements(solver, nzk, Mr, Mi, nzm, Hmr[s], Hmi[s], spin_J, up, dn, L, lw)
+            if T == 0.0:
+                for a in range(n):
+                    for l in range(nl):
+                        jb[a, l], tb[a, l] = _scan_index(sc[0], El[a, l])
+            _scan_pairs(El, Vr, Vi, nl, wl, tol, T, bands, jb, tb, P, bo, near, xs, sc, s)
+            for l in range(nl):
+                _scan_sea(El, D, l, wl[l], Jc[s], dim, T, grid, bo, xs, pw, sc, s)
+                if T_fs > 0.0:
+                    _scan_surface(El, D, l, wl[l], dim, grid, bo, near, xf, pw, sc, s)
+                for a in range(n):
+                    if near[a, l]:
+                        _scan_degenerate(El, l, tol, T, T_fs, near, sc, s)
+                        break
 
 
 @_kernel

@@ -1,0 +1,299 @@
+"""Fermi scans: the chapter-2 k-sums at many chemical potentials from one pass over (k, m).
+
+Every sum of :data:`magcore.quantities.KERNEL_SUMS` has the form sum_n w(E_n - mu) X_n(k, m),
+with w the occupation f0 (Fermi sea: curvature, dG/dm), the grand potential g (free energy,
+eq. 2.12) or -df0/de (Fermi surface: eqs. 2.11, 2.17-2.19, the density of states) and X_n
+independent of mu.  :class:`FermiScan` diagonalises H once per (k, m), deposits the X_n on an
+energy axis (:func:`magcore.kernels._chapter2_scan_lanes`) and evaluates every chemical
+potential from the deposits:
+
+* T = 0, Fermi sea: exact.  Each band pair (a, b) enters the curvature for mu between E_a and
+  E_b, each band the dG/dm and free-energy sums for mu above E_n; the deposits sit at the first
+  requested mu at or above each energy (f0 = 1/2 where mu equals an energy), and a cumulative
+  sum over mu gives every value, equal to a single-mu run up to the order of the additions.
+* T > 0 (Fermi sea) or max(T, smearing) > 0 (Fermi surface): by Taylor moments.  Energies are
+  binned with width h <= ``bin_width`` * T around centres e_i, and the moments
+  sum X_n (E_n - e_i)^r / r!, r <= order, are accumulated; then
+  w(E - mu) = sum_r w^(r)(e_i - mu) (E - e_i)^r / r! + R, with
+  |R| <= max|w^(order+1)| (h/2)^(order+1) / (order+1)!.  The derivatives of f0 are polynomials
+  in f0 (d f0/dx = f0^2 - f0, x = (E - mu)/T), so every weight is exact; the order is the lowest
+  whose bound is below ``tolerance`` (per unit sum |X_n|), and the bound times the sum of |X_n|
+  over the bins is returned per component as ``<sum>_error_bound``.  For equally spaced mu the
+  bin centres lie on the mu grid and all mu are evaluated at once by an FFT correlation
+  (:class:`_Bins`).  States more than 37 T below every mu count as fully occupied (f0 rounds
+  to 1 there) and states more than FERMI_WINDOW T above every mu as empty, as in the single-mu
+  sums.
+
+Memory: the deposits are held per magnetization of the chunk being summed: (M + 1) x (p(p-1)/2 +
+5) numbers at T = 0, and (number of bins) x (order + 1) x (components) at T > 0, with
+(number of bins) = (mu range + 77 T) / h; k-blocks are streamed through :meth:`FermiScan.add`.
+
+Supported: models that declare an exchange coupling (H = H(k; 0) + m . M: ``tmd``, tight-binding
+models with an exchange term), whose k-points fill SIMD lanes (:func:`magcore.kernels.chapter2_sums`).
+"""
+
+from __future__ import annotations
+
+from math import factorial
+
+import numpy as np
+from numpy.polynomial import polynomial as _poly
+from scipy.signal import fftconvolve
+from scipy.special import expit
+
+from .electrons import Electrons
+from .kmesh import k_center_jacobian
+from .linalg.lane_eigensolver import block_solver
+from .models.base import Model, TwoBandModel
+from .occupation import FERMI_WINDOW, grand_potential_per_state
+from .quantities import KERNEL_SUMS
+
+TOLERANCE = 1e-12
+"""Default bound of the Taylor remainder per unit sum |X_n| (f0 weights; -df0/de weights
+relative to their maximum 1 / (4 T)): the order of the moments is the lowest that meets it."""
+BIN_WIDTH = 0.5
+"""Default bin width in units of the temperature of the weight."""
+FULLY_OCCUPIED = 37.0
+"""f0 rounds to exactly 1 more than this many T below mu (exp(-37) < 2^-53)."""
+
+
+def _fermi_derivative_polynomials(n: int) -> list[np.ndarray]:
+    """Coefficients (in powers of u = f0) of d^r f0 / dx^r, r = 0 .. n, x = (E - mu) / T."""
+    polys = [np.array([0.0, 1.0])]
+    for _ in range(n):
+        polys.append(_poly.polymul(_poly.polyder(polys[-1]), [0.0, -1.0, 1.0]))
+    return polys
+
+
+_POLYS = _fermi_derivative_polynomials(20)
+_U = expit(-np.linspace(-45.0, 45.0, 180001))
+
+
+def _sup(r: int) -> float:
+    """max over x of |d^r f0 / dx^r| (on a grid of spacing 5e-4 plus 1% margin)."""
+    return 1.01 * float(np.max(np.abs(_poly.polyval(_U, _POLYS[r]))))
+
+
+def truncation_bounds(order: int, bin_width: float) -> dict[str, float]:
+    """Remainder bounds of the Taylor evaluation per unit sum |X_n|: for f0 weights
+    (dimensionless), for g (times T) and for -df0/de (times 1/T)."""
+    if order + 2 >= len(_POLYS):
+        raise ValueError(f"order must be <= {len(_POLYS) - 3}, got {order}")
+    c = (bin_width / 2.0) ** (order + 1) / factorial(order + 1)
+    tail = float(np.exp(-FERMI_WINDOW))  # the f0 = 0 cut at FERMI_WINDOW T
+    return {"f": _sup(order + 1) * c + tail, "g": _sup(order) * c + tail, "fp": _sup(order + 2) * c + tail}
+
+
+def _weights(centres: np.ndarray, mu: np.ndarray, T: float, order: int, kind: str) -> np.ndarray:
+    """W[j, i, r]: the r-th energy derivative of the weight at e_i - mu_j (kind f, g or fp)."""
+    x = (centres[None, :] - mu[:, None]) / T
+    u = expit(-x)
+    W = np.empty(x.shape + (order + 1,))
+    for r in range(order + 1):
+        if kind == "f":
+            W[..., r] = _poly.polyval(u, _POLYS[r]) / T**r
+        elif kind == "fp":
+            W[..., r] = _poly.polyval(u, _POLYS[r + 1]) / T ** (r + 1)
+        elif r == 0:
+            W[..., r] = grand_potential_per_state(centres[None, :], mu[:, None], T)
+        else:
+            W[..., r] = _poly.polyval(u, _POLYS[r - 1]) / T ** (r - 1)
+    return W
+
+
+class _Bins:
+    """Energy bins of width h with centres lo + (i + 1/2) h over every energy whose weight
+    varies somewhere in the scan: from 37 T below the lowest mu to FERMI_WINDOW T above the
+    highest.  For equally spaced mu (spacing Delta) h = Delta / q with q = ceil(Delta /
+    (bin_width T)) and the centres fall on the mu grid (centre ``origin`` + q j is mu_j), so the
+    weights depend on the bin offset only and every mu is evaluated at once by an FFT
+    correlation; otherwise h = bin_width T and the weights are a dense matrix."""
+
+    def __init__(self, mu: np.ndarray, T: float, bin_width: float):
+        self.n, self.h, self.lo, self.origin, self.q = 0, 1.0, 0.0, 0, 1
+        self.uniform = False
+        if T <= 0:
+            self.centres = np.zeros(0)
+            return
+        if mu.size > 1:
+            delta = (mu[-1] - mu[0]) / (mu.size - 1)
+            self.uniform = bool(np.allclose(np.diff(mu), delta, rtol=1e-9, atol=0.0))
+        if self.uniform:
+            self.q = int(np.ceil(delta / (bin_width * T)))
+            self.h = delta / self.q
+            below = int(np.ceil(FULLY_OCCUPIED * T / self.h)) + 1
+            above = int(np.ceil(FERMI_WINDOW * T / self.h)) + 1
+            self.origin = below
+            self.n = below + self.q * (mu.size - 1) + above + 1
+            self.lo = float(mu[0]) - (below + 0.5) * self.h
+        else:
+            self.h = bin_width * T
+            self.lo = float(mu[0]) - FULLY_OCCUPIED * T
+            self.n = int(np.ceil((float(mu[-1]) + FERMI_WINDOW * T - self.lo) / self.h))
+        self.centres = self.lo + (np.arange(self.n) + 0.5) * self.h
+
+    def evaluate(self, mom: np.ndarray, mu: np.ndarray, T: float, kind: str) -> np.ndarray:
+        """sum_{i, r} w^(r)(e_i - mu_j) mom[..., i, r, c] for every mu_j: (..., M, C)."""
+        order = mom.shape[-2] - 1
+        if not self.uniform:
+            W = _weights(self.centres, mu, T, order, kind).reshape(mu.size, -1)
+            return np.matmul(W, mom.reshape(mom.shape[:-3] + (-1, mom.shape[-1])))
+        # value[j] = sum_i K[i - s_j] mom[i] with s_j = origin + q j and K[d] = w^(r)(d h)
+        M = mu.size
+        d = np.arange(-(self.origin + self.q * (M - 1)), self.n - self.origin)
+        K = _weights(d * self.h, np.zeros(1), T, order, kind)[0]  # (len(d), R1)
+        # correlation as a convolution with the reversed kernel: index n = d_max + s
+        conv = fftconvolve(mom, K[::-1].reshape((1,) * (mom.ndim - 3) + K.shape + (1,)), axes=-3)
+        s = self.origin + self.q * np.arange(M)
+        return conv[..., d[-1] + s, :, :].sum(axis=-2)
+
+
+class FermiScan:
+    """Chapter-2 k-sums of magnetizations ``m`` (P, 3) at every chemical potential of
+    ``chemical_potentials`` (strictly increasing, model energy unit), the other electronic
+    parameters those of ``electrons`` (its ``chemical_potential`` is not used).
+
+    Add mesh blocks with :meth:`add` (``q`` (K, dim), weights ``w`` (K,)), then :meth:`result`
+    gives the sums of :func:`magcore.kernels.chapter2_sums` with an axis of the chemical
+    potentials after the magnetization axis, and for T > 0 the error bounds of the evaluation.
+    """
+
+    def __init__(self, model: Model, m: np.ndarray, electrons: Electrons, chemical_potentials, *,
+                 tolerance: float = TOLERANCE, bin_width: float = BIN_WIDTH, order: int | None = None):
+        mu = np.asarray(chemical_potentials, dtype=float).reshape(-1)
+        if mu.size == 0 or not np.all(np.isfinite(mu)) or np.any(np.diff(mu) <= 0):
+            raise ValueError("chemical_potentials must be finite and strictly increasing")
+        if isinstance(model, TwoBandModel) or model.exchange_coupling() is None:
+            raise NotImplementedError(f"Fermi scans need a model with an exchange coupling; {model.name!r} has none")
+        if not 0 < bin_width <= 2:
+            raise ValueError(f"bin_width must be in (0, 2], got {bin_width}")
+        self.model, self.electrons, self.mu = model, electrons, mu
+        self.m = np.asarray(m, dtype=float).reshape(-1, 3)
+        dim = model.dim
+        nop = dim + 3
+        self._nt = nop * (nop - 1) // 2
+        T, T_fs = float(electrons.temperature), float(electrons.fermi_surface_temperature)
+        self._sea = _Bins(mu, T, bin_width)
+        self._surface = _Bins(mu, T_fs, bin_width)
+        t_sea = self._sea.h / T if T > 0 else 0.0
+        t_fs = self._surface.h / T_fs if T_fs > 0 else 0.0
+        if order is None:  # the lowest order that meets the tolerance
+            order = 2
+            while max(truncation_bounds(order, t_sea)["f"] if T > 0 else 0.0,
+                       truncation_bounds(order, t_fs)["fp"] / 4 if T_fs > 0 else 0.0) > tolerance and order < 16:
+                order += 1
+        self.order = order
+        self._bounds_sea = truncation_bounds(order, t_sea)
+        self._bounds_surface = truncation_bounds(order, t_fs)
+        P, M, R1, nt = len(self.m), mu.size, order + 1, self._nt
+        cs, cf = nt + 5, 3 * nop + 1 + 18 * dim
+        self._sc = (mu, np.zeros((P, M + 1, cs)), np.zeros((P, M + 1, cs)), np.zeros((P, cs)),
+                    np.zeros((P, self._sea.n, R1, nt + 4)), np.zeros((P, self._surface.n, R1, cf)),
+                    np.zeros((P, nt + 4)), np.zeros((P, cf)), np.zeros((P, M), np.int64))
+        self._grid = np.array([self._sea.lo, self._sea.h, self._surface.lo, self._surface.h])
+        coupling = model.exchange_coupling()
+        center = model.k_center(self.m)
+        if not np.all(center == center[:1]):
+            raise NotImplementedError("Fermi scans need a k-mesh centre independent of m")
+        self._center = center[0]
+        self._Jc = np.ascontiguousarray(k_center_jacobian(model, self.m), dtype=float)
+        n = coupling.shape[-1]
+        self._n = n
+        from .kernels import _spin_pairs
+        self._spin = _spin_pairs(np.asarray(coupling, dtype=np.complex128))
+        self._M = np.asarray(coupling, dtype=np.complex128)
+        Hm = np.einsum("pi,iab->pab", self.m, self._M)
+        self._Hm = (np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag))
+
+    def nbytes(self) -> int:
+        """Memory held by the deposits."""
+        return sum(x.nbytes for x in self._sc[1:])
+
+    def add(self, q: np.ndarray, w: np.ndarray) -> "FermiScan":
+        """Deposit the mesh block ``q`` (K, dim) with weights ``w`` (K,); K is padded to LANES."""
+        from .kernels import _chapter2_scan_lanes
+
+        q = np.asarray(q, dtype=float)
+        w = np.array(w, dtype=float)
+        K = q.shape[0]
+        if K == 0:
+            return self
+        model, n, dim = self.model, self._n, self.model.dim
+        k = self._center + q
+        zero = np.zeros(3)
+        H0 = np.ascontiguousarray(np.asarray(model.hamiltonian(k, zero), dtype=np.complex128).reshape(K, n * n))
+        dHk = np.ascontiguousarray(np.asarray(model.dh_dk(k, zero), dtype=np.complex128).reshape(K, dim * n * n))
+        nzk = np.ascontiguousarray(np.any(dHk.reshape(K, dim, n, n) != 0, axis=0))
+        M = self._M
+        spin_J, up, dn = self._spin
+        T, T_fs = float(self.electrons.temperature), float(self.electrons.fermi_surface_temperature)
+        _chapter2_scan_lanes(block_solver(n), H0, dHk, nzk, np.ascontiguousarray(M.real),
+                             np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0), *self._Hm, spin_J, up, dn,
+                             w, self._Jc, T, T_fs, float(self.electrons.degeneracy_tol), self._grid, self._sc)
+        return self
+
+    def result(self) -> dict[str, np.ndarray]:
+        """The sums of :data:`KERNEL_SUMS` at every chemical potential, shapes (P, M, ...), and
+        ``<sum>_error_bound`` (P, ...) of the Taylor evaluation (zero where it is exact)."""
+        mu, step, tie, below, mom, momf, absm, absf, ndeg = self._sc
+        P, M = len(self.m), mu.size
+        dim = self.model.dim
+        nop, nt = dim + 3, self._nt
+        T, T_fs = float(self.electrons.temperature), float(self.electrons.fermi_surface_temperature)
+        tau = float(self.electrons.relaxation_time)
+        iu = np.triu_indices(nop, 1)
+        out = {s.name: np.zeros((P, M) + s.size(dim), dtype=s.dtype) for s in KERNEL_SUMS}
+        bound = {s.name: np.zeros((P,) + s.size(dim)) for s in KERNEL_SUMS if s.dtype == "float64"}
+        if T == 0.0:
+            cum = np.cumsum(step[:, :M], axis=1)
+            sea = cum[..., :nt + 3] + 0.5 * tie[:, :M, :nt + 3]
+            G = cum[..., nt + 4] - mu[None, :] * cum[..., nt + 3]
+        else:
+            sea = self._sea.evaluate(mom[..., :nt + 3], mu, T, "f") + below[:, None, :nt + 3]
+            G = (self._sea.evaluate(mom[..., nt + 3:nt + 4], mu, T, "g")[..., 0] + below[:, None, nt + 4]
+                 - mu[None, :] * below[:, None, nt + 3])
+            b = self._bounds_sea
+            curv = np.zeros((P, nop, nop))
+            curv[:, iu[0], iu[1]] = b["f"] * absm[:, :nt]
+            bound["sea_curvature"] = curv + np.swapaxes(curv, 1, 2)
+            bound["hellmann_feynman"] = b["f"] * absm[:, nt:nt + 3]
+            bound["free_energy"] = b["g"] * T * absm[:, nt + 3]
+        curv = np.zeros((P, M, nop, nop))
+        curv[:, :, iu[0], iu[1]] = sea[..., :nt]
+        out["sea_curvature"] = curv - np.swapaxes(curv, 2, 3)
+        out["hellmann_feynman"] = sea[..., nt:nt + 3]
+        out["free_energy"] = G
+        if T_fs > 0.0:
+            surf = self._surface.evaluate(momf, mu, T_fs, "fp")  # sum w f0' X_n
+            bf = self._bounds_surface["fp"] / T_fs * absf
+            vel = np.zeros((P, M, nop, nop))
+            vel[..., dim:] = -tau * surf[..., :3 * nop].reshape(P, M, nop, 3)
+            out["surface_velocities"] = vel
+            bvel = np.zeros((P, nop, nop))
+            bvel[..., dim:] = tau * bf[:, :3 * nop].reshape(P, nop, 3)
+            bound["surface_velocities"] = bvel
+            out["density_of_states"] = -surf[..., 3 * nop]
+            bound["density_of_states"] = bf[:, 3 * nop]
+            o = 3 * nop + 1
+            X = tau * surf[..., o:o + 9 * dim].reshape(P, M, dim, 3, 3)
+            Y = tau * surf[..., o + 9 * dim:].reshape(P, M, dim, 3, 3)
+            XT = np.swapaxes(X, -1, -2)
+            out["berry_curvature_mm_E"] = Y - 0.5 * (X - XT)
+            out["damping_E"] = 0.5 * (X + XT)
+            bX = tau * bf[:, o:o + 9 * dim].reshape(P, dim, 3, 3)
+            bY = tau * bf[:, o + 9 * dim:].reshape(P, dim, 3, 3)
+            bXT = np.swapaxes(bX, -1, -2)
+            bound["berry_curvature_mm_E"] = bY + 0.5 * (bX + bXT)
+            bound["damping_E"] = 0.5 * (bX + bXT)
+        out["n_degenerate"] = ndeg.copy()
+        out.update({f"{key}_error_bound": val for key, val in bound.items()})
+        return out
+
+
+def fermi_scan_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons: Electrons,
+                    chemical_potentials, **options) -> dict[str, np.ndarray]:
+    """:class:`FermiScan` of one mesh block: the chapter-2 k-sums at every chemical potential."""
+    return FermiScan(model, m, electrons, chemical_potentials, **options).add(q, w).result()
+
+
+__all__ = ["BIN_WIDTH", "FermiScan", "TOLERANCE", "fermi_scan_sums", "truncation_bounds"]
