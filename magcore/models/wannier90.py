@@ -197,6 +197,84 @@ def apply_wsvec(R: np.ndarray, H: np.ndarray, ndegen: np.ndarray, path) -> tuple
     if "write_ndegen_applied=.true." in header.replace(" ", "").lower():
         info = WsvecInfo(str(path), False, 0, nR * nw * nw, 1)
         return R, H / ndegen[:, None, None], info
+    # a well-formed file is parsed with numpy; anything irregular goes through the line-by-line
+    # parser, which names the line
+    parsed = _parse_wsvec_fast(text, R, nw)
+    if parsed is None:
+        parsed = _parse_wsvec_lines(text, R, nw)
+    src_r, src_m, src_n, shifts, weights, n_shifted, max_images = parsed
+    target = R[src_r] + shifts
+    K = int(np.abs(target).max(initial=0)) + 1
+    B = 2 * K + 1
+    ukeys, inverse = np.unique(_r_keys(target, K), return_inverse=True)  # 1D keys: faster than rows
+    inverse = inverse.ravel()
+    uniq = np.stack([ukeys // (B * B), (ukeys // B) % B, ukeys % B], axis=1) - K
+    Hd = H / ndegen[:, None, None]
+    vals = Hd[src_r, src_m, src_n] * weights
+    out = np.zeros((len(uniq), nw, nw), dtype=complex)
+    np.add.at(out, (inverse, src_m, src_n), vals)
+    info = WsvecInfo(str(path), True, int(n_shifted), int(nR * nw * nw), int(max_images))
+    return uniq, out, info
+
+
+def _r_keys(R: np.ndarray, K: int) -> np.ndarray:
+    R = np.asarray(R, dtype=np.int64) + K
+    return (R[:, 0] * (2 * K + 1) + R[:, 1]) * (2 * K + 1) + R[:, 2]
+
+
+def _parse_wsvec_fast(text: _Text, R: np.ndarray, nw: int):
+    """The entries of a regular _wsvec.dat as arrays, or None if anything is off."""
+    import warnings
+
+    body = "\n".join(text.lines[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            flat = np.fromstring(body, dtype=np.int64, sep=" ")  # stops at the first non-integer
+        except ValueError:
+            return None
+    n_entries = len(R) * nw * nw
+    vals = flat.tolist()
+    starts = np.empty(n_entries, dtype=np.int64)
+    p, total = 0, len(vals)
+    for e in range(n_entries):
+        if p + 6 > total:
+            return None
+        nT = vals[p + 5]
+        if nT < 1:
+            return None
+        starts[e] = p
+        p += 6 + 3 * nT
+    if p != total or len(body.split()) != total:
+        return None
+    keys = flat[starts[:, None] + np.arange(5)]
+    nTs = flat[starts + 5]
+    K = int(max(np.abs(R).max(initial=0), np.abs(keys[:, :3]).max(initial=0))) + 1
+    hr_keys = _r_keys(R, K)
+    order = np.argsort(hr_keys)
+    found = _r_keys(keys[:, :3], K)
+    pos = np.searchsorted(hr_keys[order], found)
+    pos = np.minimum(pos, len(order) - 1)
+    if not np.array_equal(hr_keys[order][pos], found):
+        return None
+    r = order[pos]
+    m, n = keys[:, 3] - 1, keys[:, 4] - 1
+    if ((m < 0) | (m >= nw) | (n < 0) | (n >= nw)).any():
+        return None
+    if not (np.bincount((r * nw + m) * nw + n, minlength=n_entries) == 1).all():
+        return None
+    entry = np.repeat(np.arange(n_entries), nTs)
+    offset = np.arange(len(entry)) - np.repeat(np.cumsum(nTs) - nTs, nTs)
+    T = flat[(starts[entry] + 6 + 3 * offset)[:, None] + np.arange(3)]
+    moved = np.zeros(n_entries, dtype=bool)
+    np.logical_or.at(moved, entry, (T != 0).any(axis=1))
+    return (r[entry], m[entry], n[entry], T, 1.0 / nTs[entry], int(moved.sum()), int(nTs.max(initial=1)))
+
+
+def _parse_wsvec_lines(text: _Text, R: np.ndarray, nw: int):
+    """The entries of a _wsvec.dat line by line, with an error naming the line for anything wrong."""
+    lines = text.lines
+    nR = len(R)
     R_index = {tuple(int(x) for x in r): i for i, r in enumerate(R)}
     seen = np.zeros((nR, nw, nw), dtype=bool)
     src_r, src_m, src_n, shifts, weights = [], [], [], [], []
@@ -264,18 +342,8 @@ def apply_wsvec(R: np.ndarray, H: np.ndarray, ndegen: np.ndarray, path) -> tuple
         text.fail(None, f"no entry for R = {tuple(int(x) for x in R[r])}, m = {m + 1}, n = {n + 1} "
                         f"({len(missing)} of {seen.size} elements of the _hr.dat missing: truncated, or the "
                         "_wsvec.dat of another _hr.dat)")
-    src_r = np.asarray(src_r)
-    src_m = np.asarray(src_m)
-    src_n = np.asarray(src_n)
-    target = R[src_r] + np.asarray(shifts, dtype=np.int64)
-    uniq, inverse = np.unique(target, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    Hd = H / ndegen[:, None, None]
-    vals = Hd[src_r, src_m, src_n] * np.asarray(weights)
-    out = np.zeros((len(uniq), nw, nw), dtype=complex)
-    np.add.at(out, (inverse, src_m, src_n), vals)
-    info = WsvecInfo(str(path), True, int(n_shifted), int(seen.size), int(max_images))
-    return uniq, out, info
+    return (np.asarray(src_r), np.asarray(src_m), np.asarray(src_n), np.asarray(shifts, dtype=np.int64).reshape(-1, 3),
+            np.asarray(weights), int(n_shifted), int(max_images))
 
 
 # -- _tb.dat --------------------------------------------------------------------------------------------

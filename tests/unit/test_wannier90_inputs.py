@@ -212,3 +212,19 @@ def test_bands_store_records_how_the_model_was_read(tmp_path, km):
     assert a["tight_binding_fermi_energy"] == FERMI and "km.scf.out" in a["tight_binding_fermi_energy_source"]
     assert a["tight_binding_exchange_J_per_orbital"] == [0.2, 0.0]
     json.dumps({k: v for k, v in a.items() if k.startswith("tight_binding")})  # storable as zarr attributes
+
+
+def test_wsvec_fast_and_line_by_line_parsers_agree(km):
+    from magcore.models import wannier90 as w90
+    from magcore.models.tight_binding import read_wannier90_hr
+
+    hr = read_wannier90_hr(km / "km_hr.dat")
+    text = w90._Text(km / "km_wsvec.dat", "_wsvec.dat")
+    fast, lines = w90._parse_wsvec_fast(text, hr.R, 4), w90._parse_wsvec_lines(text, hr.R, 4)
+    assert fast is not None and all(np.array_equal(a, b) for a, b in zip(fast, lines))
+    assert fast[5] == 80 and fast[6] == 3  # elements moved, most images
+    # a blank line is irregular for the fast parser, fine for the other: the same hoppings
+    edit(km / "km_wsvec.dat", lambda t: t.replace("\n", "\n\n", 3))
+    R1, H1, _ = w90.apply_wsvec(hr.R, hr.H, hr.ndegen, DATA / "km_wsvec.dat")
+    R2, H2, _ = w90.apply_wsvec(hr.R, hr.H, hr.ndegen, km / "km_wsvec.dat")
+    assert np.array_equal(R1, R2) and np.array_equal(H1, H2)
