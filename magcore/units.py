@@ -123,7 +123,11 @@ def canonical(units: str) -> str:
     """
     scale, powers = _factors(units)
     for name in powers:
-        parse(name)
+        try:
+            parse(name)
+        except ValueError:
+            raise ValueError(f"units {units!r} do not parse with magcore.units.registry: {name!r} is not a unit "
+                             "it defines") from None
     parts = [name if p == 1 else f"{name}**{_power(p)}" for name, p in powers.items()]
     if scale != 1.0:
         parts.insert(0, repr(scale))
