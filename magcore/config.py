@@ -425,8 +425,10 @@ def _check_llg(cfg: dict[str, Any], model) -> None:
             raise ConfigError(f"config error: llg.sphere_store = {llg['sphere_store']!r}: no zarr store there")
         import json
 
+        from .store import decode_attrs
+
         meta = json.loads((path / "zarr.json").read_text())
-        attrs = meta.get("attributes", {})
+        attrs = decode_attrs(meta.get("attributes", {}))  # model_parameters: a JSON string in the store
         mine = {"model": cfg["model"]["name"], "model_parameters": dict(model.params),
                 "model_material": str(getattr(model, "material", ""))}
         theirs = {key: attrs.get(key) for key in mine}

@@ -37,7 +37,8 @@ from .engine import stage_checkpoints
 from .fingerprint import fingerprint, hash_files_once, input_file_hashes
 from .settings import StudySettings
 from .sphere import sphere_map, unit_vectors
-from .store import now, open_store, provenance, study_config, write_store
+from .store import is_complete, now, open_store, provenance, study_config, write_store
+from .units import canonical
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +208,8 @@ def _bands_dataset(model, mesh, settings: StudySettings, mu: float, theta: np.nd
     filling = settings.electrons.filling
     t_fs = settings.electrons.fermi_surface_temperature
     kdims = np.array(["x", "y", "z", "w"][: model.dim], dtype=object)
-    E = model.energy_unit
-    inv_L = f"{model.length_unit}^-1"
+    E = canonical(model.energy_unit)
+    inv_L = canonical(f"{model.length_unit}^-1")
     mesh_note = ("relative to the cutoff centre k0(m)" if model.domain == "continuum" else "Monkhorst-Pack, absolute")
     return xr.Dataset(
         {
@@ -221,12 +222,12 @@ def _bands_dataset(model, mesh, settings: StudySettings, mu: float, theta: np.nd
             "berry_curvature_k": (("direction", "k_point", "k_dim", "k_dim2"), ref["berry_curvature_k"],
                                   {"long_name": "Berry curvature Omega_{k_i k_j} of the occupied states on the "
                                                 "integration mesh (NaN at k-points with near-degenerate pairs)",
-                                   "units": f"{model.length_unit}^2", "equation": "2.6"}),
+                                   "units": canonical(f"{model.length_unit}^2"), "equation": "2.6"}),
             "mesh_k": (("k_point", "k_dim"), mesh.points,
                        {"long_name": f"integration mesh ({mesh_note})", "units": inv_L, "equation": "-"}),
             "mesh_weight": (("k_point",), mesh.weights,
                             {"long_name": "quadrature weight including 1/(2 pi)^d",
-                             "units": f"{model.length_unit}^-{model.dim}", "equation": "-"}),
+                             "units": canonical(f"{model.length_unit}^-{model.dim}"), "equation": "-"}),
             "k_center": (("direction", "k_dim"), ref["center"],
                          {"long_name": "cutoff centre k0(m) at the reference directions", "units": inv_L,
                           "equation": "-"}),
@@ -530,7 +531,7 @@ def _reusable(path: Path, cfg: dict[str, Any]) -> bool:
     except Exception:  # a damaged store is recomputed
         return False
     model = StudySettings.from_config(cfg).model.build()
-    return attrs.get("complete") is True and attrs.get("fingerprint") == fingerprint(cfg, model)
+    return is_complete(attrs) and attrs.get("fingerprint") == fingerprint(cfg, model)
 
 
 def _run_point_stages(cfg: dict[str, Any], folder: Path, stages: tuple[str, ...], client) -> int:
