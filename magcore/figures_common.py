@@ -89,8 +89,9 @@ class Offset:
     def note(self) -> str:
         if self.value == 0:
             return ""
-        return (f"constant {self.value:.6g} to {self.spread / abs(self.value):.1%} "
-                f"(range {self.spread:.3g}): its variation is drawn")
+        rel = self.spread / abs(self.value)
+        return (f"constant {self.value:.6g} to {rel:.2%}" if rel >= 1e-4 else
+                f"constant {self.value:.6g} to a relative {rel:.2g}") + f" (range {self.spread:.3g}): its variation is drawn"
 
 
 def offset(x, rtol: float = OFFSET_RTOL) -> Offset:

@@ -88,7 +88,7 @@ def _greek(angle: str) -> str:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.4g}"
+    return f"{v:.5g}"
 
 
 def _parameter_text(llg: xr.Dataset, point: dict[str, float], names=None) -> str:
@@ -159,7 +159,7 @@ def _outcome(llg: xr.Dataset, i: int) -> str:
     name = classes.get(int(llg.trajectory_class.values[i]), "?")
     point = _point(llg, i)
     if name == "fixed_point":
-        m = llg.trajectory_m.values[i, -1]
+        m = np.round(llg.trajectory_m.values[i, -1], 2) + 0.0  # no "-0.00"
         idx = int(llg.minimum_index.sel(point).values) if "minimum_index" in llg else -1
         where = f"minimum {idx}" if idx >= 0 else "fixed point"
         return f"{where} at m = ({m[0]:.2f}, {m[1]:.2f}, {m[2]:.2f})"
@@ -278,7 +278,9 @@ def trajectories_figure(llg: xr.Dataset, names, key: str = "trajectories") -> pl
     frame = {"y": "from z towards x", "z": "from x towards y", "x": "from y towards z"}.get(polar, "")
     ax.set_xlabel(f"$\\phi/\\pi$ (azimuth about {polar}, {frame}) [$\\pi$ rad]")
     ax.set_ylabel(f"$\\theta/\\pi$ (polar angle from +{polar}) [$\\pi$ rad]")
-    ax.set_title("the same on the map of the angles (o start, * end; thick: final limit cycle)", fontsize=10)
+    ax.set_title("the same on the map of the angles (o start, * end"
+                 + ("; thick: the final limit cycle)" if any(_trajectory_period(llg, i) for i in rows) else ")"),
+                 fontsize=10)
     ax3.set_title("on the unit sphere", fontsize=10)
     fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=9, frameon=False)
     number = re.match(r"fig(\d+)_(\d+)", key)

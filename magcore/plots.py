@@ -18,7 +18,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from .bands import gap_at  # noqa: E402
-from .figures_common import finite_max_abs, offset, roundoff  # noqa: E402
+from .figures_common import ROUNDOFF_RTOL, finite_max_abs, offset, roundoff  # noqa: E402
 
 
 class NotDrawn(Exception):
@@ -142,6 +142,8 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     phi_c = np.append(phi, 2 * np.pi)
     gamma_c = np.concatenate([gamma, gamma[:, :1]], axis=1)
     T, P = np.meshgrid(theta, phi_c, indexing="ij")
+    shift = offset(gamma)  # gamma_f plus a correction of 1e-6 (WTe2): draw the correction
+    gamma_c = gamma_c - shift.value
     finite = np.isfinite(gamma_c)
     lo, hi = (gamma_c[finite].min(), gamma_c[finite].max()) if finite.any() else (0.0, 1.0)
     norm = plt.Normalize(lo, hi if hi > lo else lo + 1)
@@ -157,14 +159,14 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     ax.set_zlabel("$m_z$")
     sm = plt.cm.ScalarMappable(norm=norm, cmap="viridis")
     units = sphere.gyromagnetic_ratio.attrs.get("units", "")
-    fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.12, label=f"$\\gamma$ [{units}]")
+    fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.12, label=units_label(shift.label("$\\gamma$"), units))
     ax.set_title("(a) gyromagnetic ratio $\\gamma$ (red: NaN, flagged)" + _nan_note(sphere, gamma))
 
     ax = fig.add_subplot(1, 3, 2)
     td, pd = np.rad2deg(theta), np.rad2deg(phi)
     cs = _contours(ax, pd, td, G, 16, cmap="coolwarm")
     if cs is not None:
-        fig.colorbar(cs, ax=ax, label="$G - \\min G$ [" + sphere.free_energy.attrs.get("units", "") + "]")
+        fig.colorbar(cs, ax=ax, label=units_label("$G - \\min G$", sphere.free_energy.attrs.get("units", "")))
     u, v = precession_direction(sphere.free_energy.values, theta, phi,
                                 np.where(np.isfinite(gamma), gamma, _finite_mean(gamma)),
                                 float(sphere.attrs.get("magnetization_magnitude", 1.0)))
@@ -172,7 +174,9 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     step_p = max(1, len(phi) // 16)
     speed = np.hypot(u, v)
     with np.errstate(invalid="ignore", divide="ignore"):
-        un, vn = np.where(speed > 0, u / speed, 0), np.where(speed > 0, v / speed, 0)
+        # no arrow where the motion is zero to round-off (its direction would be noise)
+        moving = speed > ROUNDOFF_RTOL * finite_max_abs(speed)
+        un, vn = np.where(moving, u / speed, np.nan), np.where(moving, v / speed, np.nan)
     sl = (slice(step_t // 2, None, step_t), slice(0, None, step_p))
     ax.quiver(pd[sl[1]], td[sl[0]], un[sl], vn[sl], angles="xy", scale=30, width=0.004)
     ax.invert_yaxis()
@@ -181,7 +185,7 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
     ax.set_title("(b) free energy $G$ and precession $-\\gamma\\, m \\times H$" + _nan_note(sphere, G))
 
     ax = fig.add_subplot(1, 3, 3)
-    ax.plot(td, gamma[:, 0], "o-", ms=3, label="numerical, $\\phi = 0$")
+    ax.plot(td, gamma[:, 0] - shift.value, "o-", ms=3, label="numerical, $\\phi = 0$")
     if sphere.attrs.get("model") == "ti_surface":
         pars = sphere.attrs["model_parameters"]
         mag = float(sphere.attrs["magnetization_magnitude"])
@@ -189,11 +193,12 @@ def gyromagnetic_and_free_energy(sphere: xr.Dataset) -> plt.Figure:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             gamma_s = 4 * np.pi * mag / (alpha**2 * np.abs(np.cos(theta))) * np.sign(alpha)
             gf = float(sphere.attrs["gamma_f"])
-            ax.plot(td, gf / (1 + gf / gamma_s), "k--", label="eqs. 2.32, 2.34")
+            ax.plot(td, gf / (1 + gf / gamma_s) - shift.value, "k--", label="eqs. 2.32, 2.34")
     ax.set_xlabel("$\\theta$ (deg)")
-    ax.set_ylabel(f"$\\gamma$ [{units}]")
+    ax.set_ylabel(units_label(shift.label("$\\gamma$"), units))
     ax.legend()
-    ax.set_title("(c) $\\gamma(\\theta)$" + _nan_note(sphere, gamma))
+    note = shift.note()
+    ax.set_title("(c) $\\gamma(\\theta)$" + (f"\n{note}" if note else "") + _nan_note(sphere, gamma), fontsize=10)
     fig.suptitle(f"{sphere.attrs.get('model')}: Fig. 2.3 regenerated from sphere.zarr")
     return fig
 
@@ -403,7 +408,9 @@ def hemisphere_split_applies(sphere: xr.Dataset, electric_field) -> str | None:
     return (f"the hemisphere free energies G_N / G_S of Fig. 2.4 (eq. 2.37) exist only where H^E is curl-free "
             f"inside each hemisphere, as on the TI surface (eq. 2.36). For {sphere.attrs.get('model')} "
             f"max |curl H^E . E| off the equator is {worst:.3g} = {worst / top:.2g} max |H^E . E| / |m| "
-            f"(limit {CURL_RTOL:g}): H^E . E has no potential on either hemisphere")
+            f"(limit {CURL_RTOL:g}): H^E . E has no potential on either hemisphere"
+            + (" (on the 2D-TI edge H^E winds about the y axis, eqs. 2.41-2.42)" if sphere.attrs.get("model") == "ti_edge"
+               else ""))
 
 
 def field_driven_dynamics(sphere: xr.Dataset, electric_field) -> plt.Figure:
@@ -430,17 +437,19 @@ def field_driven_dynamics(sphere: xr.Dataset, electric_field) -> plt.Figure:
     cs = _contours(ax, pd, td, total, 24, cmap="coolwarm")
     ax.axhline(90, color="k", lw=1.2)
     if cs is not None:
-        fig.colorbar(cs, ax=ax, label="$G_{N/S}$ - const [" + sphere.free_energy.attrs.get("units", "") + "]")
+        fig.colorbar(cs, ax=ax, label=units_label("$G_{N/S}$ $-$ const", sphere.free_energy.attrs.get("units", "")))
     speed = np.hypot(u, v)
     with np.errstate(invalid="ignore", divide="ignore"):
-        un, vn = np.where(speed > 0, u / speed, 0), np.where(speed > 0, v / speed, 0)
+        # no arrow where the motion is zero to round-off (its direction would be noise)
+        moving = speed > ROUNDOFF_RTOL * finite_max_abs(speed)
+        un, vn = np.where(moving, u / speed, np.nan), np.where(moving, v / speed, np.nan)
     st, sp = max(1, len(theta) // 14), max(1, len(phi) // 18)
     sl = (slice(st // 2, None, st), slice(0, None, sp))
     ax.quiver(pd[sl[1]], td[sl[0]], un[sl], vn[sl], angles="xy", scale=32, width=0.004)
     ax.invert_yaxis()
     ax.set_xlabel("$\\phi$ (deg)")
     ax.set_ylabel("$\\theta$ (deg)")
-    ax.set_title(f"{sphere.attrs.get('model')}: Fig. 2.4, $G_N$ / $G_S$ and the motion under eE = {E.tolist()}"
+    ax.set_title(f"{sphere.attrs.get('model')}: Fig. 2.4, $G_N$ / $G_S$ and the motion under {_field_text(sphere, E)}"
                  + _nan_note(sphere, total, hE))
     return fig
 

@@ -55,7 +55,7 @@ def test_offset_of_a_constant_map_and_none_for_structure():
     x = np.linspace(12.700, 12.728, 50)
     off = offset(x)
     assert off.value == pytest.approx(12.71, abs=0.01)
-    assert "12.71" in off.label("|H|") and "0.2%" in off.note()
+    assert "12.71" in off.label("|H|") and "0.22%" in off.note()
     assert offset(np.linspace(0.0, 1.0, 10)).value == 0
     assert offset(np.linspace(-1e-3, 1e-3, 10)).value == 0  # mean ~ 0: no offset
 
