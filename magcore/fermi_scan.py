@@ -42,8 +42,7 @@ from scipy.signal import fftconvolve
 from scipy.special import expit
 
 from .electrons import Electrons
-from .kmesh import k_center_jacobian
-from .linalg.lane_eigensolver import block_solver
+from .kernels import fermi_scan_deposits
 from .models.base import Model, TwoBandModel
 from .occupation import FERMI_WINDOW, grand_potential_per_state
 from .quantities import KERNEL_SUMS
@@ -165,6 +164,8 @@ class FermiScan:
             raise ValueError("chemical_potentials must be finite and strictly increasing")
         if isinstance(model, TwoBandModel) or model.exchange_coupling() is None:
             raise NotImplementedError(f"Fermi scans need a model with an exchange coupling; {model.name!r} has none")
+        if not np.all(model.k_center(np.asarray(m, dtype=float).reshape(-1, 3)) == model.k_center(np.zeros((1, 3)))):
+            raise NotImplementedError(f"Fermi scans need an m-independent mesh centre; {model.name!r} has none")
         if not 0 < bin_width <= 2:
             raise ValueError(f"bin_width must be in (0, 2], got {bin_width}")
         self.model, self.electrons, self.mu = model, electrons, mu
@@ -191,45 +192,14 @@ class FermiScan:
                     np.zeros((P, self._sea.n, R1, nt + 4)), np.zeros((P, self._surface.n, R1, cf)),
                     np.zeros((P, nt + 4)), np.zeros((P, cf)), np.zeros((P, M), np.int64))
         self._grid = np.array([self._sea.lo, self._sea.h, self._surface.lo, self._surface.h])
-        coupling = model.exchange_coupling()
-        center = model.k_center(self.m)
-        if not np.all(center == center[:1]):
-            raise NotImplementedError("Fermi scans need a k-mesh centre independent of m")
-        self._center = center[0]
-        self._Jc = np.ascontiguousarray(k_center_jacobian(model, self.m), dtype=float)
-        n = coupling.shape[-1]
-        self._n = n
-        from .kernels import _spin_pairs
-        self._spin = _spin_pairs(np.asarray(coupling, dtype=np.complex128))
-        self._M = np.asarray(coupling, dtype=np.complex128)
-        Hm = np.einsum("pi,iab->pab", self.m, self._M)
-        self._Hm = (np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag))
 
     def nbytes(self) -> int:
         """Memory held by the deposits."""
         return sum(x.nbytes for x in self._sc[1:])
 
     def add(self, q: np.ndarray, w: np.ndarray) -> "FermiScan":
-        """Deposit the mesh block ``q`` (K, dim) with weights ``w`` (K,); K is padded to LANES."""
-        from .kernels import _chapter2_scan_lanes
-
-        q = np.asarray(q, dtype=float)
-        w = np.array(w, dtype=float)
-        K = q.shape[0]
-        if K == 0:
-            return self
-        model, n, dim = self.model, self._n, self.model.dim
-        k = self._center + q
-        zero = np.zeros(3)
-        H0 = np.ascontiguousarray(np.asarray(model.hamiltonian(k, zero), dtype=np.complex128).reshape(K, n * n))
-        dHk = np.ascontiguousarray(np.asarray(model.dh_dk(k, zero), dtype=np.complex128).reshape(K, dim * n * n))
-        nzk = np.ascontiguousarray(np.any(dHk.reshape(K, dim, n, n) != 0, axis=0))
-        M = self._M
-        spin_J, up, dn = self._spin
-        T, T_fs = float(self.electrons.temperature), float(self.electrons.fermi_surface_temperature)
-        _chapter2_scan_lanes(block_solver(n), H0, dHk, nzk, np.ascontiguousarray(M.real),
-                             np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0), *self._Hm, spin_J, up, dn,
-                             w, self._Jc, T, T_fs, float(self.electrons.degeneracy_tol), self._grid, self._sc)
+        """Deposit the mesh block ``q`` (K, dim) with weights ``w`` (K,)."""
+        fermi_scan_deposits(self.model, self.m, q, w, self.electrons, self._grid, self._sc)
         return self
 
     def result(self) -> dict[str, np.ndarray]:

@@ -1101,6 +1101,38 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
     return out
 
 
+def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons, grid: np.ndarray,
+                        deposits: tuple) -> None:
+    """Add the Fermi-scan deposits of the mesh block ``q`` (K, dim), ``w`` (K,) for the
+    magnetizations ``m`` (P, 3) to ``deposits`` (the arrays of :class:`magcore.fermi_scan.FermiScan`,
+    in the order of :func:`_chapter2_scan_lanes`); ``grid`` = (lo, h) of the Fermi-sea and of the
+    Fermi-surface bins.  Models with an exchange coupling and an m-independent mesh centre."""
+    from .kmesh import k_center_jacobian
+
+    coupling = None if isinstance(model, TwoBandModel) else model.exchange_coupling()
+    center = model.k_center(m)
+    if coupling is None or not np.all(center == center[:1]):
+        raise NotImplementedError(f"Fermi scans need a model with an exchange coupling and an m-independent "
+                                  f"mesh centre; {model.name!r} is not one")
+    q = np.asarray(q, dtype=float)
+    K, dim, n = q.shape[0], model.dim, coupling.shape[-1]
+    if K == 0 or len(m) == 0:
+        return
+    k = center[0] + q
+    zero = np.zeros(3)
+    H0 = _c128(model.hamiltonian(k, zero), (K, n, n)).reshape(K, n * n)
+    dHk = _c128(model.dh_dk(k, zero), (K, dim, n, n)).reshape(K, dim * n * n)
+    M = _c128(coupling, (3, n, n))
+    Hm = np.einsum("pi,iab->pab", m, M)
+    spin_J, up, dn = _spin_pairs(M)
+    Jc = np.ascontiguousarray(k_center_jacobian(model, m), dtype=float)
+    _chapter2_scan_lanes(block_solver(n), H0, dHk, np.ascontiguousarray(np.any(dHk.reshape(K, dim, n, n) != 0, axis=0)),
+                         np.ascontiguousarray(M.real), np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0),
+                         np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, _f64(w, (K,)),
+                         Jc, float(electrons.temperature), float(electrons.fermi_surface_temperature),
+                         float(electrons.degeneracy_tol), grid, deposits)
+
+
 # ------------------------------------------------------------------------------------------------
 # occupied Berry curvature of a model on a (k, m) batch (benchmarks, maps)
 # ------------------------------------------------------------------------------------------------
@@ -1226,7 +1258,7 @@ def _lane_nonzeros(Xr, Xi, nz):
 
 @_kernel
 def _array_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, scratch):
-    """Lane source (see :meth:`magcore.models.base.Model.lane_source`) from evaluated arrays
+    """H and the operators A, B in the lanes of a block, from evaluated arrays
     data = (H (N, n * n), dA (N, pa * n * n), dB (N, pb * n * n)), flattened."""
     H, dA, dB = data
     _fill_hamiltonian_lanes(H, s0, L, Hr, Hi)

@@ -13,9 +13,8 @@ from .._numba import kernel
 def _tmd_operators(k, m, par, which, out):
     """H(k; m) (which = 0, out (N, 1, 6, 6)) or dH/dk (which = 1, out (N, 2, 6, 6)) of
     :class:`TMD` per point; par = (a, e1, e2, t0, t1, t2, t11, t12, t22, lambda, J).  Evaluated
-    by the lane functions of the lane source (:func:`_tmd_lanes`) in blocks of points, so the
-    compiled formulas exist once; tests compare them with the numpy :meth:`TMD.h_nn` and
-    :meth:`TMD.dh_nn_dk`.  Blocks of 16 points keep the lanes in L1 while they are copied out."""
+    by the lane functions below in blocks of points; tests compare them with the numpy
+    :meth:`TMD.h_nn` and :meth:`TMD.dh_nn_dk`.  Blocks of 16 points keep the lanes in L1 while they are copied out."""
     N = k.shape[0]
     L = 16
     T = np.empty((8, L))
@@ -44,24 +43,6 @@ def _tmd_operators(k, m, par, which, out):
 
 
 @kernel
-def _tmd_lanes(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, T):
-    """Lane source of :class:`TMD` (:meth:`Model.lane_source`): data = (k (N, 2), m (N, 3),
-    parameters as in :func:`_tmd_operators`, codes of the two operator sets: 0 = dH/dk,
-    1 = dH/dm, and the real and imaginary parts of dH/dm = :meth:`TMD.exchange_coupling`,
-    flattened).  The trigonometric functions of a block are evaluated once (scalar calls) into
-    T, the matrix elements in loops over the lanes that compile to packed SIMD code."""
-    k, m, par, codes, Mr, Mi = data
-    _tmd_trig_lanes(k, m, par, s0, L, T)
-    _tmd_hamiltonian_lanes(T, L, par, Hr, Hi)
-    for which in range(2 if fill_b else 1):
-        Xr, Xi = (Ar, Ai) if which == 0 else (Br, Bi)
-        if codes[which] == 0:
-            _tmd_dk_lanes(T, L, par, Xr, Xi)
-        else:
-            _constant_lanes(Mr, Mi, L, Xr, Xi)
-
-
-@kernel
 def _tmd_trig_lanes(k, m, par, s0, L, T):
     """T[0:4, l] = cos alpha, sin alpha, cos beta, sin beta (alpha = k_x a / 2,
     beta = sqrt3 k_y a / 2) and T[4:7, l] = J m of point s0 + l (lanes past the end of k repeat
@@ -85,7 +66,7 @@ def _tmd_trig_lanes(k, m, par, s0, L, T):
 @kernel
 def _tmd_hamiltonian_lanes(T, L, par, Hr, Hi):
     """Lower triangle of H (eqs. 3.78-3.80) into Hr + i Hi (6, 6, L) from the trigonometric
-    functions and J m in T (see :func:`_tmd_lanes`)."""
+    functions and J m in T (:func:`_tmd_trig_lanes`)."""
     e1, e2, t0, t1, t2, t11, t12, t22, lam = par[1], par[2], par[3], par[4], par[5], par[6], par[7], par[8], par[9]
     s3 = np.sqrt(3.0)
     for l in range(L):
@@ -125,7 +106,7 @@ def _tmd_hamiltonian_lanes(T, L, par, Hr, Hi):
 @kernel
 def _tmd_dk_lanes(T, L, par, Xr, Xi):
     """dH/dk_x, dH/dk_y (all elements) into Xr + i Xi (2 * 36, L), rows op * 36 + 6 a + b,
-    from the trigonometric functions in T (see :func:`_tmd_lanes`)."""
+    from the trigonometric functions in T (:func:`_tmd_trig_lanes`)."""
     a, t0, t1, t2, t11, t12, t22 = par[0], par[3], par[4], par[5], par[6], par[7], par[8]
     s3 = np.sqrt(3.0)
     ha = 0.5 * a
@@ -172,14 +153,3 @@ def _tmd_dk_lanes(T, L, par, Xr, Xi):
                 Xi[r + 8, l] = x12i
                 Xr[r + 13, l] = x12r
                 Xi[r + 13, l] = -x12i
-
-
-@kernel
-def _constant_lanes(Mr, Mi, L, Xr, Xi):
-    """Rows r of Xr + i Xi (R, L) <- Mr[r] + i Mi[r] on every lane, for the non-zero rows (the
-    zero rows are left as they are: zero)."""
-    for r in range(Mr.shape[0]):
-        if Mr[r] != 0.0 or Mi[r] != 0.0:
-            for l in range(L):
-                Xr[r, l] = Mr[r]
-                Xi[r, l] = Mi[r]

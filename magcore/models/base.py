@@ -125,23 +125,6 @@ class Model:
         """
         return None
 
-    def lane_source(self, k: np.ndarray, m: np.ndarray, params: str):
-        """Optional compiled source of H and its derivatives for the SIMD-lane kernels of
-        :mod:`magcore.kernels`: ``(fill, data)`` or ``None`` (the default: the kernels
-        then evaluate :meth:`hamiltonian`, :meth:`dh_dk` / :meth:`dh_dm` as arrays first).
-
-        ``fill(data, s0, L, Hr, Hi, Ar, Ai, Br, Bi, fill_b, scratch)`` is a numba-compiled
-        function that writes, for lanes l < L, point s0 + l of the flattened broadcast batch of
-        (``k``, ``m``) (any valid point for lanes past its end): the lower triangle of H into
-        Hr + i Hi (n, n, L), the operators of ``params[0]`` ("k": dH/dk_i, "m": dH/dm_i) into
-        Ar + i Ai (p_a * n * n, L) and, if ``fill_b``, those of ``params[1]`` into Br + i Bi.
-        Elements it never writes are zero.  ``scratch`` is (8, L) work space.  Writing the
-        lanes straight from k spares the kernels a round trip of H and dH through memory
-        (``tests/unit/test_kernels.py`` checks a source against the array route).
-        """
-        return None
-
-    # -- k-space domain ----------------------------------------------------------------------
     def lattice_vectors(self) -> np.ndarray:
         """Real-space lattice vectors as rows, shape ``(dim, dim)``, in ``length_unit``
         (lattice models only)."""

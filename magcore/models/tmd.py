@@ -171,18 +171,6 @@ class TMD(Model):
         _tmd_operators(kf, mf, par, which, out.reshape(N, -1, 6, 6))
         return out.reshape(batch + out.shape[1:])
 
-    def lane_source(self, k, m, params):
-        """H, dH/dk and dH/dm written straight into the SIMD lanes of the kernels by
-        :func:`magcore.models._tmd_kernels._tmd_lanes` (the formulas of :meth:`h_nn`, :meth:`dh_nn_dk`, eqs. 3.78-3.80);
-        see :meth:`Model.lane_source`."""
-        from ._tmd_kernels import _tmd_lanes
-
-        kf, mf, _ = self._flat_km(k, m)
-        codes = np.array(["km".index(x) for x in params], dtype=np.int64)
-        M = self.exchange_coupling().reshape(-1)  # dH/dm_i = J s_i (x) I3, flattened
-        return _tmd_lanes, (kf, mf, self._parameter_vector(), codes, np.ascontiguousarray(M.real),
-                            np.ascontiguousarray(M.imag))
-
     def _flat_km(self, k, m):
         """k (N, 2) and m (N, 3) of the flattened broadcast batch, and the batch shape."""
         k, m, batch = broadcast_km(k, m, self.dim)

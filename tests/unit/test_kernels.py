@@ -265,34 +265,6 @@ def test_occupied_berry_curvature_map(name, params, mu, params_, T):
     assert np.array_equal(bad, ref_bad)
 
 
-@pytest.mark.parametrize("params_", ["kk", "mk"])
-def test_tmd_lane_source_writes_the_model_operators(params_):
-    """The tmd lane source (H, dH/dk, dH/dm written straight into the lanes) against the
-    model's array operators, element by element, in a block that runs past the end of the
-    batch (those lanes must hold a valid point: the last one)."""
-    model = get_model("tmd", J=0.3)
-    rng = np.random.default_rng(12)
-    N, L, n = 40, kernels.LANES, 6
-    k = rng.uniform(-2.0, 2.0, (N, 2))
-    m = rng.normal(size=(N, 3))
-    fill, data = model.lane_source(k, m, params_)
-    size = {"k": 2, "m": 3}
-    pa, pb = size[params_[0]], size[params_[1]]
-    Hr, Hi = np.zeros((n, n, L)), np.zeros((n, n, L))
-    Ar, Ai = np.zeros((pa * n * n, L)), np.zeros((pa * n * n, L))
-    Br, Bi = np.zeros((pb * n * n, L)), np.zeros((pb * n * n, L))
-    fill(data, 0, L, Hr, Hi, Ar, Ai, Br, Bi, True, np.empty((8, L)))
-    at = np.minimum(np.arange(L), N - 1)
-    H = model.hamiltonian(k[at], m[at])
-    ops = {"k": model.dh_dk(k[at], m[at]), "m": model.dh_dm(k[at], m[at])}
-    lower = np.tril(np.ones((n, n), bool))
-    lanes_H = np.moveaxis(Hr + 1j * Hi, -1, 0)
-    assert np.allclose(lanes_H[:, lower], H[:, lower], rtol=0, atol=1e-13)
-    for c, (Xr, Xi), p in zip(params_, ((Ar, Ai), (Br, Bi)), (pa, pb)):
-        lanes = np.moveaxis(Xr + 1j * Xi, -1, 0).reshape(L, p, n, n)
-        assert np.allclose(lanes, ops[c], rtol=0, atol=1e-13), c
-
-
 @pytest.mark.parametrize("spin", ["outer", "inner"])
 def test_user_tight_binding_model_matches_numpy_reference(spin):
     """A Wannier-type user model (WSe2 hoppings) with the exchange on spin pairs in either basis
