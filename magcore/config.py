@@ -425,7 +425,7 @@ def _check_llg(cfg: dict[str, Any], model) -> None:
             raise ConfigError(f"config error: llg.sphere_store = {llg['sphere_store']!r}: no zarr store there")
         import json
 
-        from .store import decode_attrs
+        from .attrs import decode_attrs
 
         meta = json.loads((path / "zarr.json").read_text())
         attrs = decode_attrs(meta.get("attributes", {}))  # model_parameters: a JSON string in the store

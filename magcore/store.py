@@ -36,6 +36,7 @@ import xarray as xr
 
 from . import __version__
 from ._faults import hold_for_test
+from .attrs import decode_attrs, encode_attrs, is_complete  # noqa: F401  (re-exported)
 from .config import config_hash
 
 
@@ -135,71 +136,6 @@ def cf_attributes(config: dict[str, Any], stage: str, prov: dict[str, Any]) -> d
         "comment": ("attributes listed in json_attrs are JSON strings and those in boolean_attrs the integers 0/1 "
                     "(magcore.store.decode_attrs); units read with magcore.units.registry (model units eps0, t, a)"),
     }
-
-
-def _is_plain_list(value) -> bool:
-    import numpy as np
-
-    items = list(value)
-    if not items:
-        return True
-    numbers = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-                  for v in items)
-    return numbers or all(isinstance(v, str) for v in items)
-
-
-def encode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    """``attrs`` as netCDF can hold them (module docstring): booleans as 0/1 (names in
-    ``boolean_attrs``), mappings and mixed lists as JSON strings (names in ``json_attrs``),
-    numpy scalars as Python numbers.  Idempotent."""
-    import numpy as np
-
-    out: dict[str, Any] = {}
-    booleans = set(str(attrs.get("boolean_attrs", "")).split())
-    as_json = set(str(attrs.get("json_attrs", "")).split())
-    for key, value in attrs.items():
-        if key in ("boolean_attrs", "json_attrs"):
-            continue
-        if isinstance(value, (bool, np.bool_)):
-            out[key] = int(value)
-            booleans.add(key)
-        elif isinstance(value, np.generic):
-            out[key] = value.item()
-        elif isinstance(value, np.ndarray):
-            out[key] = value.astype(np.int8) if value.dtype == bool else value
-        elif isinstance(value, dict) or value is None or (isinstance(value, (list, tuple))
-                                                          and not _is_plain_list(value)):
-            out[key] = json.dumps(value, default=str)
-            as_json.add(key)
-        else:
-            out[key] = value
-    if booleans:
-        out["boolean_attrs"] = " ".join(sorted(booleans))
-    if as_json:
-        out["json_attrs"] = " ".join(sorted(as_json))
-    return out
-
-
-def decode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    """The attributes as they were before :func:`encode_attrs` (a raw store's or a netCDF
-    copy's): the names in ``boolean_attrs`` as ``bool``, those in ``json_attrs`` parsed; other
-    attributes unchanged.  Attributes of stores written before this encoding pass through."""
-    booleans = str(attrs.get("boolean_attrs", "")).split()
-    as_json = str(attrs.get("json_attrs", "")).split()
-    out = {k: v for k, v in attrs.items() if k not in ("boolean_attrs", "json_attrs")}
-    for key in booleans:
-        if key in out:
-            out[key] = bool(out[key])
-    for key in as_json:
-        if isinstance(out.get(key), str):
-            out[key] = json.loads(out[key])
-    return out
-
-
-def is_complete(attrs: dict[str, Any]) -> bool:
-    """Whether store attributes (decoded or raw) carry the completion flag."""
-    value = attrs.get("complete")
-    return value is True or (type(value) is int and value == 1) or (hasattr(value, "dtype") and value == 1)
 
 
 CHUNK_BYTES = 16 * 2**20

@@ -180,7 +180,7 @@ def test_study_status_reads_the_completion_flag(tmp_path, cfg):
     assert status["texture"]["state"] == "incomplete"
     assert status["llg"]["state"] == "unreadable"
     (study / "llg.zarr" / "zarr.json").unlink()
-    assert study_status(study)["llg"]["state"] == "missing"
+    assert study_status(study)["llg"]["state"] == "disabled"  # no store, and the study does not run llg
     assert set(store_module.open_study(study)) == {"bands", "sphere"}
     with pytest.raises(FileNotFoundError, match="no study folder"):
         study_status(tmp_path / "nope")
