@@ -30,7 +30,10 @@ last step of every one does.
 
 Nothing here knows physics: the quantities are the variables of the catalogue
 (:data:`magcore.quantities.SPHERE_QUANTITIES`) found in the store, integer and boolean ones
-left out, with their ``long_name`` and ``units`` taken from the store.
+left out, with their ``long_name`` and ``units`` taken from the store.  Report variables in the
+units of each quantity (``max_abs_change``, ``scale``, ...) have no single ``units`` attribute:
+``units_from`` names the coordinate that gives them per quantity (``quantity_units``), as for
+mesh values of several mesh axes (``mesh_units``).
 """
 
 from __future__ import annotations
@@ -165,10 +168,10 @@ def relative_changes(ds: xr.Dataset, dim: str, *, axis: str | None = None, varia
             "units": "1"}),
         "max_abs_change": (q, np.array(rows["max_abs_change"], float).reshape(len(names), n - 1), {
             "long_name": "max |X(mesh_i+1) - X(mesh_i)| over the points finite at both meshes",
-            "units": "those of the quantity (quantity_units)"}),
+            "units_from": "quantity_units"}),
         "max_abs_finer": (q, np.array(rows["max_abs_finer"], float).reshape(len(names), n - 1), {
             "long_name": "max |X(mesh_i+1)| over the points finite at both meshes",
-            "units": "those of the quantity (quantity_units)"}),
+            "units_from": "quantity_units"}),
         "zero_to_round_off": (q, np.array(rows["zero_to_round_off"], bool).reshape(len(names), n - 1), {
             "long_name": f"the quantity is at most {round_off:g} of its reference_scale at both meshes "
                          "(counts as converged)",
@@ -179,11 +182,11 @@ def relative_changes(ds: xr.Dataset, dim: str, *, axis: str | None = None, varia
             "long_name": "points NaN or infinite at either mesh (left out)", "units": "1"}),
         "scale": (("quantity",), np.array(scales, float), {
             "long_name": "largest finite |X| in the store (at the held values)",
-            "units": "those of the quantity (quantity_units)"}),
+            "units_from": "quantity_units"}),
         "reference_scale": (("quantity",), np.array(reference, float), {
             "long_name": "largest scale of the quantity and of the compared quantities in its units it is a part "
                          f"of (named <quantity>_<part>); zero to round-off: at most {round_off:g} of it at both meshes",
-            "units": "those of the quantity (quantity_units)"}),
+            "units_from": "quantity_units"}),
     }
     coords = {
         "quantity": ("quantity", np.array(names, dtype=object), {"long_name": "compared variable of the store"}),
@@ -232,7 +235,7 @@ def convergence_report(ds: xr.Dataset, mesh_dims: Mapping[str, str], tolerance: 
     if len(parts) > 1:  # values of different axes along one dimension: their units per step
         for name, which in (("mesh_from", "coarser"), ("mesh_to", "finer")):
             out[name].attrs = {"long_name": f"{which} mesh value of the step (of the axis mesh_axis)",
-                               "units": "mesh_units"}
+                               "units_from": "mesh_units"}
     last = [int(np.flatnonzero(out.mesh_dim.values == dim)[-1]) for dim in mesh_dims]
     final = out.relative_change.isel(mesh_step=last)
     meets = (final < tolerance).all("mesh_step")  # NaN compares False

@@ -55,8 +55,11 @@ def test_exponential_convergence_gives_the_relative_changes_and_the_verdict():
     np.testing.assert_array_equal(r.mesh_to.values, N_K[1:])
     assert r.n_compared.sel(quantity="free_energy").values.tolist() == [40] * 3
     assert r.n_ignored.values.sum() == 0
-    for name in ("relative_change", "max_abs_change", "meets_tolerance", "mesh_from"):
+    for name in ("relative_change", "meets_tolerance", "mesh_from"):
         assert r[name].attrs["long_name"] and r[name].attrs["units"]
+    # units that change along quantity: named by the coordinate that holds them, not a units string
+    assert r.max_abs_change.attrs["long_name"] and r.max_abs_change.attrs["units_from"] == "quantity_units"
+    assert "units" not in r.max_abs_change.attrs
     assert r.quantity_units.sel(quantity="free_energy").item() == "t a^-2"
     # a tolerance between the changes of the last two steps is met; one below the last is not
     last, before = _exact(2), _exact(1)
