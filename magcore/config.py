@@ -224,6 +224,7 @@ def _check_semantics(cfg: dict[str, Any], given: dict[str, Any] | None = None) -
                           "given; give one or the other")
     if model["name"] == "tight_binding":
         _user_chemical_potential(cfg, built)
+        _user_units(built)
     if el["filling"] is not None and not el["filling"] < built.n_bands:
         raise ConfigError(f"config error: electrons.filling = {el['filling']}: must be < the number of "
                           f"bands of {model['name']!r} ({built.n_bands})")
@@ -241,6 +242,25 @@ def _check_semantics(cfg: dict[str, Any], given: dict[str, Any] | None = None) -
     _check_llg(cfg, built)
     _check_writable(cfg["results_dir"])
     _check_chemical_potential(cfg, built)
+
+
+def _user_units(built) -> None:
+    """A user model's energy and length units go into the units attribute of every store: they
+    must be units magcore.units.registry (pint) reads, refused here rather than after the run."""
+    from .units import canonical, parse
+
+    for key, kinds, examples in (("energy_unit", ("eV", "eps0", "t"), "eV, meV, Ry, hartree"),
+                                 ("length_unit", ("angstrom", "a"), "angstrom, nm, bohr")):
+        value = getattr(built, key)
+        try:
+            canonical(value)
+            ok = parse(value).dimensionality in [parse(k).dimensionality for k in kinds]
+        except ValueError:
+            ok = False
+        if not ok:
+            kind = "an energy" if key == "energy_unit" else "a length"
+            raise ConfigError(f"config error: model.source.{key} = {value!r} is not {kind} unit pint reads "
+                              f"(e.g. {examples})")
 
 
 def _user_chemical_potential(cfg: dict[str, Any], built) -> None:

@@ -118,3 +118,24 @@ def test_every_label_renders_with_matplotlib():
                 parser.parse(text)  # raises on mathtext it cannot typeset
     assert U.label("gamma", "angstrom**2 * hbar**-1") == r"gamma [$\AA^{2}/\hbar$]"
     assert U.label("m_z", "1") == "m_z"
+
+
+@pytest.mark.parametrize("key, value, ok", [("energy_unit", "Ry", True), ("length_unit", "bohr", True),
+                                            ("energy_unit", "furlong", False), ("length_unit", "smoot", False)])
+def test_a_user_models_units_are_checked_before_the_run(tmp_path, monkeypatch, key, value, ok):
+    """A tight-binding model's units go into every store's units attributes: one pint cannot
+    read (or of the wrong kind) is refused by the config check, not after the run."""
+    import numpy as np
+
+    from magcore.config import ConfigError, validate
+    from magcore.models.tight_binding import hoppings_from_model, write_wannier90_hr
+
+    monkeypatch.chdir(tmp_path)
+    write_wannier90_hr(tmp_path / "q_hr.dat", hoppings_from_model(get_model("qwz", u=-1.0), np.zeros(3), 4))
+    cfg = {"model": {"name": "tight_binding", "source": {"hr_dat": "q_hr.dat", "lattice_vectors": [[1, 0], [0, 1]],
+                                                         "spin": "none", key: value}}, "electrons": {"filling": 1}}
+    if ok:
+        validate(cfg)
+    else:
+        with pytest.raises(ConfigError, match=f"model.source.{key} = '{value}' is not an? (energy|length) unit"):
+            validate(cfg)
