@@ -334,8 +334,8 @@ def _check_source(source: Any, built) -> None:
                           f"exceeds {ENERGY_LIMIT:g} (model energy unit)")
     if not abs(built.J) <= ENERGY_LIMIT:
         raise ConfigError(f"config error: model.source.J = {built.J:g}: must be within +-{ENERGY_LIMIT:g}")
-    if not isinstance(source, dict) or "hr_dat" in source:  # matrix input: no on-site list
-        return
+    if not isinstance(source, dict) or any(k in source for k in ("hr_dat", "tb_dat", "sparse_hr_dat")):
+        return  # matrix input: no on-site list
     try:
         spec = _spec_to_kwargs(source)
         onsite, hoppings = spec.get("onsite"), spec.get("hoppings")
