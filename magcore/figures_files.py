@@ -37,7 +37,7 @@ def llg_figure_files(record_names, folder) -> dict[str, Path]:
     recorded points (also when nothing is recorded, to say so), and ``llg_phase_diagram.png``."""
     folder = Path(folder)
     files: dict[str, Path] = {}
-    groups = figure_groups(record_names or [])
+    groups = figure_groups([] if record_names is None else list(record_names))
     for key in sorted((k for k in groups if k != "trajectories"), key=_figure_order):
         files[key] = folder / f"{key}_llg_trajectories.png"
         if key in THETA_FIGURES:

@@ -452,6 +452,24 @@ def phase_diagram(llg: xr.Dataset, max_panels: int = 12) -> plt.Figure:
         ax.tick_params(axis="x", labelrotation=60)
         if sel:
             ax.set_title(_parameter_text(llg, {k: float(v) for k, v in sel.items()}), fontsize=8)
+    annotate = (n == 1 and len(xy) == 2 and codes_all.size <= 48 and "final_m" in llg
+                and any(lab.startswith("fixed point") for lab in labels))
+    if annotate:  # one small panel: write where each fixed point ends, (theta, phi) / pi
+        from .llg import to_angles
+
+        ax = axes[0, 0]
+        final = llg.final_m.sel({**held, **fixed}).transpose(xy[1], xy[0], "component").sortby(list(xy))
+        cls = llg.final_class.sel({**held, **fixed}).transpose(xy[1], xy[0]).sortby(list(xy)).values
+        th, ph = to_angles(final.values.reshape(-1, 3), _polar_axis(llg))
+        th, ph = th.reshape(cls.shape) / np.pi, ph.reshape(cls.shape) / np.pi
+        fixed_code = [v for v, name in _classes(llg).items() if name == "fixed_point"]
+        for r, yv in enumerate(final[xy[1]].values):
+            for c, xv in enumerate(final[xy[0]].values):
+                if cls[r, c] in fixed_code:
+                    ax.text(xv, yv, f"{th[r, c]:.2f}, {ph[r, c]:.2f}", ha="center", va="center", fontsize=7,
+                            color="k")
+        ax.set_title(f"cell labels: where a fixed point ends, $\\theta/\\pi$, $\\phi/\\pi$ "
+                     f"(polar axis {_polar_axis(llg)})", fontsize=8)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     for ax in axes[-1]:

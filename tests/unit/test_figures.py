@@ -302,6 +302,7 @@ def test_llg_figure_files_one_per_dissertation_figure():
     assert files["fig2_13"].name == "fig2_13_llg_polar_angle.png"
     assert list(llg_figure_files({"fig2_9_red": {}}, "f")) == ["fig2_9", "phase_diagram"]
     assert list(llg_figure_files(None, "f")) == ["trajectories", "phase_diagram"]
+    assert list(llg_figure_files(np.array(["fig2_9_red"]), "f")) == ["fig2_9", "phase_diagram"]
 
 
 def llg_dataset():
@@ -369,6 +370,15 @@ def test_phase_diagram_is_categorical_with_values_units_and_a_legend_of_meanings
     # colours: one per outcome, from the store's flag_meanings
     codes, labels, colours = figures_llg.phase_outcomes(ds, ds.final_class.values, ds.minimum_index.values)
     assert len(set(colours)) == len(labels) == 5
+    assert text_overlaps(fig) == []
+
+
+def test_small_phase_diagram_says_where_fixed_points_end():
+    ds = llg_dataset().isel(B_over_K=[0])  # theta0 x phi0: one panel of 8 cells
+    ds["final_m"] = (("B_over_K", "theta0", "phi0", "component"), np.tile([1.0, 0.0, 0.0], (1, 4, 2, 1)))
+    fig = figures_llg.phase_diagram(ds)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "0.50, 0.50" in labels  # m = +x: theta = phi = pi/2 about y (phi from z towards x)
     assert text_overlaps(fig) == []
 
 
