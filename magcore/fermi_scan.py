@@ -260,10 +260,36 @@ class FermiScan:
         return out
 
 
+def _scan_chunk(model, electrons, mu, options, mesh, k_block, m):
+    """One task of :func:`scan_over_mesh`: a chunk of magnetizations over the whole mesh."""
+    fs = FermiScan(model, m, electrons, mu, **options)
+    for q, w in mesh.blocks(k_block):
+        fs.add(q, w)
+    return fs.result()
+
+
+def scan_over_mesh(model: Model, m: np.ndarray, mesh, electrons: Electrons, chemical_potentials, *, client=None,
+                   points_per_chunk: int = 64, k_block: int = 4096, checkpoints=None,
+                   **options) -> dict[str, np.ndarray]:
+    """:class:`FermiScan` of the magnetizations ``m`` (P, 3) over a whole :class:`magcore.kmesh.KMesh`,
+    in chunks of ``points_per_chunk`` magnetizations (one task each, on the Dask ``client`` if
+    given; each holds the deposits of its chunk only), the mesh streamed in blocks of
+    ``k_block`` points.  Returns the sums (P, M, ...) and their error bounds (P, ...)."""
+    from .engine.mapreduce import chunks_of, map_reduce
+
+    m = np.asarray(m, dtype=float).reshape(-1, 3)
+    mu = np.asarray(chemical_potentials, dtype=float)
+    FermiScan(model, m[:1], electrons, mu, **options)  # bad input fails here, before any task
+    chunks = chunks_of(len(m), points_per_chunk, lambda items: (m[items],))
+    results = map_reduce(_scan_chunk, chunks, shared=(model, electrons, mu, options, mesh, k_block),
+                         n_items=len(m), client=client, checkpoints=checkpoints, label="Fermi scan")
+    return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
+
+
 def fermi_scan_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons: Electrons,
                     chemical_potentials, **options) -> dict[str, np.ndarray]:
     """:class:`FermiScan` of one mesh block: the chapter-2 k-sums at every chemical potential."""
     return FermiScan(model, m, electrons, chemical_potentials, **options).add(q, w).result()
 
 
-__all__ = ["BIN_WIDTH", "FermiScan", "TOLERANCE", "fermi_scan_sums", "truncation_bounds"]
+__all__ = ["BIN_WIDTH", "FermiScan", "TOLERANCE", "fermi_scan_sums", "scan_over_mesh", "truncation_bounds"]

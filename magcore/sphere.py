@@ -305,6 +305,7 @@ def sphere_map(
     points_per_chunk: int = 64,
     k_block: int = 4096,
     checkpoints: ChunkCheckpoints | None = None,
+    sums: dict[str, np.ndarray] | None = None,
 ) -> xr.Dataset:
     """Chapter-2 coefficient maps over the (theta, phi) grid as a labelled Dataset.
 
@@ -329,14 +330,18 @@ def sphere_map(
     unresolved Fermi surface sets bit 8 and makes the Fermi-surface quantities NaN; mu outside
     all bands sets bit 16 (:class:`FermiSurfaceWarning`).  Derived quantities whose stencil
     reaches a NaN point set bit 32, those not defined on the grid (the curl at the poles) bit 64.
+
+    ``sums``: the k-sums of the grid's magnetizations (row-major over (theta, phi)) when they are
+    already known (a Fermi scan, :func:`magcore.fermi_scan.scan_over_mesh`); not integrated again.
     """
     if magnitude <= 0:
         raise ValueError(f"magnetization magnitude must be > 0, got {magnitude}")
     mhat = unit_vectors(theta, phi)
     shape = mhat.shape[:-1]
     m = magnitude * mhat.reshape(-1, 3)
-    sums = integrate_over_mesh(sphere_partial_sums, model, m, mesh, electrons, client=client,
-                               points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
+    if sums is None:
+        sums = integrate_over_mesh(sphere_partial_sums, model, m, mesh, electrons, client=client,
+                                   points_per_chunk=points_per_chunk, k_block=k_block, checkpoints=checkpoints)
     S = {key: val.reshape(shape + val.shape[1:]) for key, val in sums.items()}
     if fermi_level is None:
         fermi_level = fermi_level_map(model, m, mesh.points, electrons.chemical_potential,

@@ -329,9 +329,11 @@ def run_bands(cfg: dict[str, Any], out: str | Path, *, gap_chunk: int | None = N
 
 @_stage
 def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, threads: int = 1,
-               mem_mb: int | None = None, client=None) -> xr.Dataset:
+               mem_mb: int | None = None, client=None, sums: tuple[dict, dict] | None = None) -> xr.Dataset:
     """Sphere stage: chapter-2 coefficient maps over the (theta, phi) grid, with Dask (the
-    cluster of the config's ``compute`` settings, or an open ``client``)."""
+    cluster of the config's ``compute`` settings, or an open ``client``).  ``sums``: the k-sums
+    of the grid and the attributes that say how they were made, when a sweep's Fermi scan
+    already has them (:mod:`magcore.sweep_scan`)."""
     started = now()
     settings = StudySettings.from_config(cfg)
     bands = open_store(bands_path)
@@ -350,7 +352,9 @@ def run_sphere(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *, 
                         fermi_level={key: bands[key].values for key in FERMI_LEVEL_KEYS} if all(
                             key in bands for key in FERMI_LEVEL_KEYS) else None,
                         client=client, points_per_chunk=comp.points_per_chunk, k_block=comp.k_block,
-                        checkpoints=checkpoints)
+                        checkpoints=checkpoints, sums=None if sums is None else sums[0])
+    if sums is not None:
+        ds.attrs.update(sums[1])
     write_store(ds, out, cfg, started, model=model)
     checkpoints.remove()
     log.info("sphere: wrote %s", out)
@@ -534,9 +538,11 @@ def _reusable(path: Path, cfg: dict[str, Any]) -> bool:
     return is_complete(attrs) and attrs.get("fingerprint") == fingerprint(cfg, model)
 
 
-def _run_point_stages(cfg: dict[str, Any], folder: Path, stages: tuple[str, ...], client) -> int:
+def _run_point_stages(cfg: dict[str, Any], folder: Path, stages: tuple[str, ...], client,
+                      sphere_sums: tuple[dict, dict] | None = None) -> int:
     """The single-point stages of ``cfg`` into ``folder`` (stores already made from the same
-    fingerprint are kept); returns how many stages ran."""
+    fingerprint are kept; the sphere stage from ``sphere_sums`` when given); returns how many
+    stages ran."""
     ran = 0
     for stage in stages:
         out = folder / f"{stage}.zarr"
@@ -545,7 +551,7 @@ def _run_point_stages(cfg: dict[str, Any], folder: Path, stages: tuple[str, ...]
         if stage == "bands":
             run_bands(cfg, out)
         elif stage == "sphere":
-            run_sphere(cfg, folder / "bands.zarr", out, client=client)
+            run_sphere(cfg, folder / "bands.zarr", out, client=client, sums=sphere_sums)
         else:
             run_texture(cfg, folder / "bands.zarr", out, client=client)
         ran += 1
@@ -559,9 +565,12 @@ def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, thr
     Every combination of the cheap (electron-state) axes is a single-point study of its own
     (:func:`magcore.sweep.point_config`), run by the single-point stages into
     ``<out_dir>/cheap/<its id>/`` (kept there, so an interrupted job resumes where it stopped);
-    the stores are then stacked along the cheap dimensions into ``<out_dir>/<stage>.zarr``.
+    the sphere k-sums of states that differ only in the chemical potential come from one Fermi
+    scan (:mod:`magcore.sweep_scan`).  The stores are then stacked along the cheap dimensions
+    into ``<out_dir>/<stage>.zarr``.
     Returns those paths."""
     from .sweep import describe_point, point_config, point_id, sweep_from_config
+    from .sweep_scan import sphere_sums_by_state
     from .sweep_store import stack_stores
 
     started = now()
@@ -573,13 +582,18 @@ def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, thr
     out_dir = Path(out_dir)
     stages = sweep_point_stages(cfg)
     cheap = sweep.cheap_points(cfg)
+    configs = [point_config(cfg, {**p.overrides, **c.overrides}) for c in cheap]
     folders = []
     with dask_client_from_config(StudySettings.from_config(point_config(cfg, p.overrides)).compute, threads,
                                  mem_mb) as client:  # one cluster for every electron state of the point
+        # the states still to compute that differ only in mu: one pass over (k, m) for all of them
+        todo = {i for i, cfg_c in enumerate(configs)
+                if "sphere" in stages and not _reusable(out_dir / "cheap" / point_id(cfg_c) / "sphere.zarr", cfg_c)}
+        scanned = sphere_sums_by_state(list(enumerate(configs)), todo, client)
         for i, c in enumerate(cheap):
-            cfg_c = point_config(cfg, {**p.overrides, **c.overrides})
+            cfg_c = configs[i]
             folder = out_dir / "cheap" / point_id(cfg_c)
-            ran = _run_point_stages(cfg_c, folder, stages, client)
+            ran = _run_point_stages(cfg_c, folder, stages, client, scanned.get(i))
             log.info("sweep point %s: electron state %d/%d %s (%s)", point, i + 1, len(cheap),
                      describe_point(cfg, c.overrides) or "(the study's electron state)",
                      "computed" if ran else "reused")
