@@ -284,7 +284,7 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
     (no complete store, but finished checkpoint chunks: a rerun resumes from them; with
     ``checkpoint_chunks`` done of ``checkpoint_total``), "disabled" (no store, and the study's
     config, as its other stores record it, does not run the stage: ``texture.enabled`` or
-    ``llg.enabled`` false, or llg in a sweep study) or "missing"; with the store's config
+    ``llg.enabled`` false) or "missing"; with the store's config
     hash, fingerprint and finish time.  Raises ``FileNotFoundError`` if ``study_dir`` is not a
     directory.
     """
@@ -329,10 +329,8 @@ def study_status(study_dir: str | Path) -> dict[str, dict[str, Any]]:
 
 def stage_enabled(config: dict[str, Any], stage: str) -> bool:
     """Whether the study ``config`` runs ``stage`` (bands and sphere always; texture and llg when
-    enabled; no llg stage in a sweep study)."""
+    enabled)."""
     if stage in ("texture", "llg"):
-        if stage == "llg" and config.get("sweep"):
-            return False
         return bool((config.get(stage) or {}).get("enabled", False))
     return True
 
