@@ -29,6 +29,8 @@ Spin structure (``spin``)
   S^a = s_a (x) I_{n_orb}.
 * ``"inner"``: basis index = 2 a + s (orbital (x) spin, as PythTB with nspin = 2 and Wannier90
   spinor projections), S^a = I_{n_orb} (x) s_a.
+* ``"auto"`` (spinful matrix input only): whichever of outer / inner the hoppings are
+  time-reversal symmetric in (see below).
 * an array (3, n, n) of Hermitian spin operators (Pauli units) for any other basis; the input
   Hamiltonian is then taken as given (no doubling).
 
@@ -51,7 +53,22 @@ s_0 (x) H, resp. H (x) s_0).
 
 Wannier90 ``_hr.dat``: header line, num_wann, nrpts, nrpts Wigner-Seitz degeneracies (15 per
 line), then nrpts * num_wann^2 lines ``R1 R2 R3 m n Re Im`` = H_mn(R) (m, n from 1).  The Bloch
-sum divides each H(R) by its degeneracy.  Lattice vectors are not in the file and must be given.
+sum divides each H(R) by its degeneracy.  Lattice vectors are not in the file: given, or read
+from ``seed_tb.dat`` or ``seed.win``.  The other files of the seed (:mod:`magcore.models.wannier90`)
+are read by the config-style ``source`` mapping: ``seed_wsvec.dat`` beside the ``_hr.dat`` /
+``_tb.dat`` is always applied (Wannier90 >= 3.0 MDRS), ``seed.win`` and ``seed_centres.xyz``
+give the lattice, atoms, projections and Wannier centres.
+
+Options of user files (``source`` keys, also constructor arguments where they are not files):
+
+* ``spin: auto`` (spinful matrix input): outer or inner by the time-reversal check at J = 0,
+  :func:`time_reversal_asymmetry`; a declared ordering that fails it is an error giving both.
+* ``time_reversal: symmetrize``: H(R) -> (H(R) + Theta H(R) Theta^-1) / 2.  The asymmetry of the
+  input is measured either way (:meth:`TightBindingModel.store_attrs`).
+* ``exchange``: per-orbital J on selected orbitals (by index, atom or place) instead of J on all.
+* ``dimension: 2``: a 3D file with a1, a2 in the xy plane and a3 along z folded to k_z = 0.
+* ``fermi_energy``: a number or a file (QE output, VASP OUTCAR / vasprun.xml, a .win); the study
+  configuration makes it the chemical potential when none is given.
 
 Units: ``length_unit`` (default Angstrom) for lattice vectors, ``energy_unit`` (default eV) for
 all energies; k in 1 / length_unit.
