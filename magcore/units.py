@@ -33,9 +33,7 @@ superscript exponents, one fraction bar).
 from __future__ import annotations
 
 import functools
-
-import pint
-from pint.util import ParserHelper
+from typing import Any
 
 #: Definitions added to pint's defaults (see the module docstring).
 DEFINITIONS = (
@@ -52,7 +50,6 @@ SPELLING = {
     "Å": "angstrom",
     "ångström": "angstrom",
     "h": "planck_constant",
-    "epsilon0": "eps0",
 }
 
 #: The mathtext of the names a store uses (:func:`mathtext`); others are set upright as written.
@@ -67,22 +64,32 @@ TYPESET = {
 }
 
 
-def _make_registry() -> pint.UnitRegistry:
+@functools.lru_cache(maxsize=1)
+def get_registry():
+    """The pint registry that reads every ``units`` attribute of a magcore store (module
+    docstring), made on first use (importing pint and building it takes about a second); also
+    ``magcore.units.registry``."""
+    import pint
+
     ureg = pint.UnitRegistry(on_redefinition="ignore", force_ndarray_like=True)
     for line in DEFINITIONS:
         ureg.define(line)
     return ureg
 
 
-registry: pint.UnitRegistry = _make_registry()
-"""The registry that reads every ``units`` attribute of a magcore store (module docstring)."""
+def __getattr__(name: str) -> Any:
+    if name == "registry":  # magcore.units.registry, built when first asked for
+        return get_registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def parse(units: str) -> pint.Unit:
+def parse(units: str):
     """The pint unit of a ``units`` attribute, in :data:`registry`; ``ValueError`` if it does
     not parse."""
+    import pint
+
     try:
-        return registry.Unit(_pint_text(units))
+        return get_registry().Unit(_pint_text(units))
     except (pint.errors.PintError, AttributeError, TypeError, SyntaxError, AssertionError) as exc:
         raise ValueError(f"units {units!r} do not parse with magcore.units.registry: {exc}") from None
 
@@ -98,6 +105,8 @@ def _factors(units: str) -> tuple[float, dict[str, float]]:
     text = _pint_text(units)
     if not text:
         return 1.0, {}
+    from pint.util import ParserHelper
+
     helper = ParserHelper.from_string(text)
     powers: dict[str, float] = {}
     for name, power in helper.items():
@@ -138,7 +147,8 @@ def canonical(units: str) -> str:
 
 def same_units(a: str, b: str) -> bool:
     """Whether two units strings mean the same unit (in :data:`registry`)."""
-    return registry.Quantity(1, parse(a)) == registry.Quantity(1, parse(b))
+    reg = get_registry()
+    return reg.Quantity(1, parse(a)) == reg.Quantity(1, parse(b))
 
 
 def _mathtext_factor(name: str, power: float) -> str:
