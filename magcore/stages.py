@@ -418,10 +418,11 @@ def run_texture(cfg: dict[str, Any], bands_path: str | Path, out: str | Path, *,
 
 @_stage
 def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path, *, threads: int = 1,
-            mem_mb: int | None = None) -> xr.Dataset:
+            mem_mb: int | None = None, client=None) -> xr.Dataset:
     """LLG stage: integrate and classify the trajectories of the configured parameter sweep
     (``magcore.llg.sweep_from_config``; terms without their own electric field take the
-    study's), driven by the tabulated sphere maps if asked."""
+    study's), driven by the tabulated sphere maps if asked; with Dask (the cluster of the
+    config's ``compute`` settings, or an open ``client``)."""
     from .llg import sweep_from_config
 
     started = now()
@@ -439,7 +440,7 @@ def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path
             raise ValueError(f"llg: {path} is from model {sphere.attrs.get('model')} "
                              f"{sphere.attrs.get('model_parameters')}, not {model.name} {dict(model.params)}")
     checkpoints = stage_checkpoints(Path(out).parent / ".checkpoints", "llg", fingerprint(cfg, model))
-    with dask_client_from_config(settings.compute, threads, mem_mb) as client:
+    with _dask_client(settings.compute, threads, mem_mb, client) as client:
         ds = sweep_from_config(llg.section, sphere=sphere, client=client, checkpoints=checkpoints)
     write_store(ds, out, cfg, started, model=model)
     checkpoints.remove()
@@ -516,26 +517,36 @@ def store_path(declared: str | Path) -> Path:
 
 # -- parameter sweeps ------------------------------------------------------------------------------
 
-SWEEP_STAGES = ("bands", "sphere", "texture")
+SWEEP_STAGES = ("bands", "sphere", "texture", "llg")
 """The stages a sweep point runs (texture when enabled), in order."""
 
 
 def sweep_point_stages(cfg: dict[str, Any]) -> tuple[str, ...]:
     """The stages each point of the sweep in ``cfg`` runs."""
-    return tuple(s for s in SWEEP_STAGES if s != "texture" or cfg["texture"]["enabled"])
+    return tuple(s for s in SWEEP_STAGES if s not in ("texture", "llg") or cfg[s]["enabled"])
 
 
-def _reusable(path: Path, cfg: dict[str, Any]) -> bool:
-    """Whether ``path`` is a complete store made from exactly ``cfg`` (its fingerprint: config,
-    input files, model definition and code)."""
+def _reusable(path: Path, cfg: dict[str, Any], sections: tuple[str, ...] = ()) -> bool:
+    """Whether ``path`` is a complete store of a sweep point made from what determines its
+    result: the point's settings (:func:`magcore.sweep.point_id`: everything but the study name,
+    folders, compute and figure settings and the llg section), the config ``sections`` named
+    (e.g. llg for llg.zarr), the input files, the model definition and the code."""
+    from .fingerprint import code_fingerprint, input_file_hashes
+    from .sweep import point_id
+
     if not (path / "zarr.json").exists():
         return False
     try:
         attrs = open_store(path).attrs
+        stored = json.loads(attrs["config"])
     except Exception:  # a damaged store is recomputed
         return False
     model = StudySettings.from_config(cfg).model.build()
-    return is_complete(attrs) and attrs.get("fingerprint") == fingerprint(cfg, model)
+    return (is_complete(attrs) and point_id(stored) == point_id(cfg)
+            and all(stored.get(s) == cfg.get(s) for s in sections)
+            and attrs.get("code_fingerprint") == code_fingerprint()
+            and attrs.get("model_fingerprint") == model.fingerprint()
+            and attrs.get("input_files") == json.dumps(input_file_hashes(cfg), sort_keys=True))
 
 
 def _run_point_stages(cfg: dict[str, Any], folder: Path, stages: tuple[str, ...], client,
@@ -546,14 +557,16 @@ def _run_point_stages(cfg: dict[str, Any], folder: Path, stages: tuple[str, ...]
     ran = 0
     for stage in stages:
         out = folder / f"{stage}.zarr"
-        if _reusable(out, cfg):
+        if _reusable(out, cfg, ("llg",) if stage == "llg" else ()):
             continue
         if stage == "bands":
             run_bands(cfg, out)
         elif stage == "sphere":
             run_sphere(cfg, folder / "bands.zarr", out, client=client, sums=sphere_sums)
-        else:
+        elif stage == "texture":
             run_texture(cfg, folder / "bands.zarr", out, client=client)
+        else:
+            run_llg(cfg, folder / "sphere.zarr", out, client=client)
         ran += 1
     return ran
 

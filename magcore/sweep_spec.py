@@ -586,9 +586,9 @@ def check(cfg: Mapping[str, Any], validate: Callable[[dict], dict], error: type[
         raise error(str(exc)) from None
     if sweep is None:
         return
-    if cfg["llg"]["enabled"]:
-        raise error("config error: llg.enabled: the llg stage does not run over a sweep yet; set llg.enabled: false "
-                    "in a study with a sweep section (or sweep the LLG axes in llg.axes of a single-point study)")
+    if cfg["llg"]["enabled"] and cfg["llg"]["sphere_store"]:
+        raise error("config error: llg.sphere_store: in a sweep the llg stage runs on each point's own sphere "
+                    "maps; remove llg.sphere_store (or llg.enabled)")
     _check_sweep_figure(cfg, sweep, error)
     axes = {a.name: a for a in sweep.axes}
 
