@@ -99,3 +99,45 @@ def dask_client(n_workers: int = 1, *, address: str | None = None, memory_limit:
             with Client(cluster) as client:
                 log.info("local Dask cluster: %d worker(s), dashboard %s", n_workers, client.dashboard_link)
                 yield client
+
+
+# ------------------------------------------------------------------------------------------
+# the SLURM profile's resources, as the README shows them
+# ------------------------------------------------------------------------------------------
+
+SLURM_PROFILE = "workflow/profiles/slurm/config.yaml"
+"""The SLURM profile, relative to the repository (the directory holding the Snakefile)."""
+
+
+def profile_resources(profile: str | None = None) -> list[tuple[str, int, int, int]]:
+    """(rule, threads, mem_mb, runtime in minutes) of every rule the SLURM profile sets, in the
+    profile's order; rules without their own entry take the profile's default-resources."""
+    import yaml
+    from pathlib import Path
+
+    path = Path(profile) if profile else Path(__file__).resolve().parents[1] / SLURM_PROFILE
+    cfg = yaml.safe_load(path.read_text())
+    default = cfg.get("default-resources") or {}
+    threads = cfg.get("set-threads") or {}
+    resources = cfg.get("set-resources") or {}
+    rules = list(dict.fromkeys([*threads, *resources]))
+    out = []
+    for rule in rules:
+        res = {**default, **resources.get(rule, {})}
+        out.append((rule, int(threads.get(rule, 1)), int(res["mem_mb"]), int(res["runtime"])))
+    return out
+
+
+def resource_table(profile: str | None = None) -> str:
+    """The README's table of the SLURM profile's resources (Markdown), generated from the profile:
+    ``python -m magcore.cluster`` prints it."""
+    lines = ["| rule | threads | mem_mb | runtime (min) |", "|---|---|---|---|"]
+    lines += [f"| `{rule}` | {threads} | {mem_mb} | {runtime} |"
+              for rule, threads, mem_mb, runtime in profile_resources(profile)]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(resource_table(sys.argv[1] if len(sys.argv) > 1 else None))
