@@ -23,11 +23,12 @@ pytestmark = pytest.mark.workflow
 
 SMALL = {
     "config.yaml": {"sphere": {"n_theta": 9, "n_phi": 12},
-                    "mesh": {"radial_panels": 6, "radial_order": 4, "n_angle": 4}},
+                    "mesh": {"radial_panels": 6, "radial_order": 4, "n_angle": 4},
+                    "llg": {"axes": {"theta0": [0.4, 0.45, 0.55], "phi0": [1.3, 1.5, 1.9]}}},
     "wte2.yaml": {"sphere": {"n_theta": 5, "n_phi": 6}, "mesh": {"n_k": 12},
                   "texture": {"n_points": 5, "rotation_grid": [4, 4]}},
     "ti_edge_llg.yaml": {"sphere": {"n_theta": 7, "n_phi": 8},
-                         "llg": {"t_end": 150.0, "n_record": 1501,
+                         "llg": {"t_end": 100.0, "n_record": 1001,
                                  "axes": {"B_over_K": [-0.1, 0.0, 0.1]}}},
 }
 FIGURE_KEYS = ("fig2_3", "bands", "gap", "berry_k", "fig2_4", "field_torque")
