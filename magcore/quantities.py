@@ -49,6 +49,8 @@ class KernelSum:
     formula: str
     equation: str
     dtype: str = "float64"
+    tau: bool = False
+    """Whether the sum is proportional to the relaxation time tau (the extrinsic sums)."""
 
     def size(self, dim: int) -> tuple[int, ...]:
         """The shape for a model with ``dim`` k directions."""
@@ -61,13 +63,14 @@ KERNEL_SUMS: tuple[KernelSum, ...] = (
               "2.6, 2.10"),
     KernelSum("surface_velocities", ("p", "p"),
               "-tau int sum_n f0'(E_n) dE_n/dlambda dE_n/dlambda' (lambda' an m direction; the (k, k) block is zero)",
-              "2.11, 2.17"),
+              "2.11, 2.17", tau=True),
     KernelSum("free_energy", (), "int sum_n g(E_n)", "2.12"),
     KernelSum("hellmann_feynman", ("3",), "int sum_n f0 (dE_n/dm + (dk0/dm).dE_n/dk) at fixed k - k0(m)", "2.12"),
     KernelSum("density_of_states", (), "-int sum_n f0'(E_n)", "-"),
     KernelSum("berry_curvature_mm_E", ("d", "3", "3"),
-              "tau int f0' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A] (band-resolved curvatures)", "2.18"),
-    KernelSum("damping_E", ("d", "3", "3"), "tau int f0' (Omega_{k_j m_i} dE/dm_l)_S", "2.19"),
+              "tau int f0' [v_j Omega_{m_i m_l} - (Omega_{k_j m_i} dE/dm_l)_A] (band-resolved curvatures)", "2.18",
+              tau=True),
+    KernelSum("damping_E", ("d", "3", "3"), "tau int f0' (Omega_{k_j m_i} dE/dm_l)_S", "2.19", tau=True),
     KernelSum("n_degenerate", (), "k-points where a pair that enters is closer than degeneracy_tol", "-", "int64"),
 )
 """The sums of :func:`magcore.kernels.chapter2_sums` (and of the numpy reference)."""

@@ -144,3 +144,19 @@ def test_bad_input_is_one_clear_error(tmd_block):
         FermiScan(model, m, Electrons(), [0.1, np.nan])
     with pytest.raises(NotImplementedError, match="exchange coupling"):
         FermiScan(get_model("ti_surface"), m, Electrons(), [0.0, 0.1])
+
+
+def test_the_sums_declared_proportional_to_tau_are(tmd_block):
+    """KernelSum.tau (the sweep's one pass scales these by each state's relaxation time) against
+    chapter2_sums at two relaxation times: proportional where declared, unchanged elsewhere."""
+    from magcore.quantities import KERNEL_SUMS
+
+    model, m, q, w, E = tmd_block
+    mu = float(E[:, 2].min() + 0.05)
+    a = _single(model, m, q, w, mu, smearing=0.05, relaxation_time=1.0)
+    b = _single(model, m, q, w, mu, smearing=0.05, relaxation_time=2.5)
+    for s in KERNEL_SUMS:
+        expect = 2.5 * a[s.name] if s.tau else a[s.name]
+        np.testing.assert_allclose(b[s.name], expect, rtol=1e-13, atol=1e-15 * np.max(np.abs(a[s.name])), err_msg=s.name)
+        if s.tau:
+            assert np.max(np.abs(a[s.name])) > 0, s.name
