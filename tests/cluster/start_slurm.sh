@@ -135,7 +135,7 @@ AccountingStorageHost=localhost
 AccountingStoragePort=6819
 AccountingStoreFlags=job_comment
 JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=30
+JobAcctGatherFrequency=task=5
 JobCompType=jobcomp/none
 KillWait=5
 MinJobAge=300

@@ -19,6 +19,9 @@ waits for its own.
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import threading
 import time
@@ -69,15 +72,26 @@ class Run:
             try:
                 code = self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self.stop()
                 raise
             self._output = self.log.read_text()
             assert code == 0, self._output[-6000:]
         return self._output
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
+        """End the run if it is still going: Ctrl-C first (Snakemake then scancels its jobs),
+        then kill it and scancel whatever of its jobs is left."""
+        if self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        match = re.search(r"SLURM run ID: (\S+)", self.log.read_text())
+        if match:
+            subprocess.run(["scancel", "--name", match.group(1)])
 
 
 class CancelMidSphere(threading.Thread):

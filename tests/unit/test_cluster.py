@@ -1,8 +1,11 @@
 """Dask clusters from the config: local (sized from the rule), an existing scheduler, SLURM."""
 
 import os
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from magcore.cluster import dask_client, dask_client_from_config, slurm_cluster_kwargs
 from magcore.config import validate
@@ -45,3 +48,42 @@ def test_slurm_job_script_from_config():
     for line in ("#SBATCH -p compute", "#SBATCH -A mag", "#SBATCH --cpus-per-task=8", "#SBATCH -t 01:00:00",
                  "export OMP_NUM_THREADS=1", "--nworkers 8", "--nthreads 1"):
         assert line in script, (line, script)
+
+
+# -- the SLURM profile's resources: every rule, and the README's table generated from them ---------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _rules_of_workflow():
+    rules = set()
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        rules |= set(re.findall(r"^rule (\w+):", smk.read_text(), flags=re.M))
+    return rules
+
+
+def test_slurm_profile_sets_threads_memory_and_runtime_for_every_rule():
+    from magcore.cluster import SLURM_PROFILE, profile_resources
+
+    profile = yaml.safe_load((REPO / SLURM_PROFILE).read_text())
+    rules = _rules_of_workflow()
+    assert {"bands", "sphere", "llg", "texture", "sweep_point", "sweep_combine", "sweep_figures",
+            "sweep_convergence"} <= rules
+    assert set(profile["set-threads"]) == rules
+    assert set(profile["set-resources"]) == rules
+    for rule, res in profile["set-resources"].items():
+        assert set(res) == {"mem_mb", "runtime"}, rule
+    assert profile["retries"] >= 1 and profile["executor"] == "slurm"
+    assert {r for r, *_ in profile_resources()} == rules
+
+
+def test_readme_resource_table_is_the_one_generated_from_the_profile():
+    from magcore.cluster import resource_table
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Running on more cores or a cluster")[1].split("\n## ")[0]
+    table = resource_table()
+    assert table in section, ("README's table differs from `python -m magcore.cluster`; paste its output:\n"
+                              + table)
+    # and it is the only resource table there (no stale copy left beside it)
+    assert section.count("| rule | threads |") == 1
