@@ -19,7 +19,9 @@ rule sweep_point:
         point="|".join(SWEEP_POINTS) or "no-point",
     conda:
         "../envs/magcore.yaml"
-    threads: 64  # scaled down to --cores locally; set per job in the slurm profile
+    # the cores shared by the points (one core each when there are more points than cores; all
+    # of them for a single point); set per job in the slurm profile
+    threads: max(1, (workflow.cores or 64) // max(1, len(SWEEP_POINTS)))
     resources:
         mem_mb=4000,
         runtime=120,
