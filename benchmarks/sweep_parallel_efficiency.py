@@ -9,8 +9,7 @@ each; 6 chemical potentials, the cheap axis, inside each job) is run in fresh fo
         scheduler, nanny and worker processes), which on a 2-CPU machine also uses the other CPU
         a little (the "points cpu s" column: CPU time of the whole tree);
   (ii)  two expensive points, ``--cores 2``, the rule's own threads (``sweep_point`` asks for
-        64, which Snakemake scales down to --cores: each job gets 2 and they run one after the
-        other, each with a 2-worker Dask cluster);
+        cores // points, at least 1: one core per job here, the two jobs side by side);
   (iii) two expensive points, ``--cores 2 --set-threads sweep_point=1`` (one core per job, the
         two jobs side by side).
 
