@@ -970,7 +970,7 @@ def _check_spin_ordering(Hs: np.ndarray, spin: str, tol: float, prov: dict) -> s
              f"(spin-major) and {a['inner']:.3g} for inner (interleaved)")
     if spin == "auto":
         best, other = sorted(a, key=a.get)
-        if a[best] <= max(tol, a[other] / SPIN_ORDER_MARGIN) and a[best] * SPIN_ORDER_MARGIN <= a[other]:
+        if a[other] > tol and a[best] * SPIN_ORDER_MARGIN <= a[other]:
             prov["spin_ordering"] = f"{best} (spin: auto, by time reversal)"
             log.info("tight_binding: spin: auto -> %s (%s)", best, shown)
             return best

@@ -311,3 +311,16 @@ def test_exchange_by_atom_from_the_win_projections_without_centres(tmp_path):
     assert model.provenance["spinful_source"].endswith("km.win: spinors")
     assert np.allclose(model.exchange_coupling(), np.stack([np.kron(np.diag([0.0, 0.3]), s) for s in PAULI[1:]]))
     assert np.allclose(model.positions(), [[1 / 3, 1 / 3, 0.5]] * 2 + [[2 / 3, 2 / 3, 0.5]] * 2, atol=1e-8)
+
+
+def test_spin_auto_refuses_to_guess_when_both_orderings_are_symmetric():
+    # spin- and orbital-independent on-site energy and hopping (multiples of the identity): time-reversal
+    # symmetric read either way, so the file does not tell its ordering
+    hr = {(0,): 0.3 * np.eye(4), (1,): 0.1 * np.eye(4), (-1,): 0.1 * np.eye(4)}
+    from magcore.models.tight_binding import time_reversal_asymmetry
+
+    assert time_reversal_asymmetry(np.array(list(hr.values())), "outer") < 1e-15
+    assert time_reversal_asymmetry(np.array(list(hr.values())), "inner") < 1e-15
+    with pytest.raises(ValueError, match="cannot tell the spin ordering"):
+        TightBindingModel(lattice_vectors=[[1.0]], hr=hr, spin="auto", spinful=True)
+    assert TightBindingModel(lattice_vectors=[[1.0]], hr=hr, spin="outer", spinful=True).spin == "outer"
