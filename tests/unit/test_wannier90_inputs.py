@@ -228,3 +228,30 @@ def test_wsvec_fast_and_line_by_line_parsers_agree(km):
     R1, H1, _ = w90.apply_wsvec(hr.R, hr.H, hr.ndegen, DATA / "km_wsvec.dat")
     R2, H2, _ = w90.apply_wsvec(hr.R, hr.H, hr.ndegen, km / "km_wsvec.dat")
     assert np.array_equal(R1, R2) and np.array_equal(H1, H2)
+
+
+def test_the_log_says_what_was_read(km, caplog):
+    import logging
+
+    from magcore.models.tight_binding import TightBindingModel
+
+    with caplog.at_level(logging.INFO, logger="magcore.models.tight_binding"):
+        TightBindingModel(source=source(km, fermi_energy=str(km / "km.scf.out")))
+    text = caplog.text
+    assert "km_wsvec.dat (Wannier90 >= 3.0 minimal-distance replicas, MDRS)" in text
+    assert "spin: auto -> inner" in text and "Fermi energy 3.94 eV" in text
+    caplog.clear()
+    (km / "km_wsvec.dat").unlink()
+    with caplog.at_level(logging.INFO, logger="magcore.models.tight_binding"):
+        TightBindingModel(source=source(km))
+    assert "no km_wsvec.dat beside" in caplog.text
+
+
+def test_wannier90_files_named_in_a_hoppings_file_are_relative_to_it(tmp_path, km):
+    from magcore.models.tight_binding import TightBindingModel
+
+    (km / "model.yaml").write_text("tb_dat: km_tb.dat\nspin: auto\nspinful: true\nfermi_energy: km.scf.out\n"
+                                   "exchange:\n  - {atom: N, J: 0.2}\n")
+    model = TightBindingModel(source={"hoppings_file": str(km / "model.yaml")})
+    assert model.spin == "inner" and model.fermi_energy == FERMI
+    assert model.provenance["wsvec"]["applied"] and model.provenance["exchange_J_per_orbital"] == [0.0, 0.2]
