@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from typing import Mapping
 
 import dask
@@ -29,10 +30,12 @@ _SINGLE_THREAD_ENV = {
 def slurm_cluster_kwargs(slurm: SlurmSettings | Mapping) -> dict:
     """dask_jobqueue.SLURMCluster keyword arguments from the config's compute.slurm settings
     (or the validated section): one single-threaded worker process per core, BLAS pinned,
-    dashboard on localhost."""
+    dashboard on localhost. The worker jobs are named ``magcore-dask``; started from a SLURM job
+    (the ``sphere`` job of the SLURM profile), their comment is ``dask-workers-of-<its job id>``."""
     if isinstance(slurm, Mapping):
         slurm = SlurmSettings.from_section(slurm)
     kwargs = {
+        "job_name": "magcore-dask",
         "cores": slurm.cores,
         "processes": slurm.cores,
         "memory": slurm.memory,
@@ -40,6 +43,9 @@ def slurm_cluster_kwargs(slurm: SlurmSettings | Mapping) -> dict:
         "job_script_prologue": [f"export {k}={v}" for k, v in _SINGLE_THREAD_ENV.items()],
         "scheduler_options": {"dashboard_address": "127.0.0.1:0"},
     }
+    parent = os.environ.get("SLURM_JOB_ID")
+    if parent and parent.isdigit():  # started from a SLURM job: say which, in the workers' comment
+        kwargs["job_extra_directives"] = [f"--comment=dask-workers-of-{parent}"]
     if slurm.queue:
         kwargs["queue"] = slurm.queue
     if slurm.account:

@@ -7,7 +7,8 @@ slurm_partition=...` (threads and memory capped to the node, slurm_helpers.submi
 * a sphere job cancelled with `scancel` in the middle of its chunks is resubmitted (the
   profile's `retries`), resumes from its checkpoints, and the stores are still the same bits;
 * the sphere stage with `compute.dask_cluster: slurm` starts a dask-jobqueue SLURMCluster whose
-  worker runs as a SLURM job, computes the same bits, and leaves no job in `squeue`;
+  worker runs as a SLURM job (`magcore-dask`, its comment naming the sphere job), computes the
+  same bits, and leaves no job in `squeue`;
 * a sweep study fans out into one SLURM job per point and combines them.
 
 The study is the default one (config/config.yaml: bands, sphere, figures, summary, llg driven
@@ -25,7 +26,6 @@ import signal
 import subprocess
 import threading
 import time
-from datetime import datetime
 
 import pytest
 import yaml
@@ -62,7 +62,6 @@ class Run:
         self.workdir, self.cfg = workdir, cfg
         self.study = workdir / "results" / cfg["study"]
         self.log = workdir / "snakemake.log"
-        self.started = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
         self.proc = start_snakemake(workdir, *args, "--configfile", str(write_study(workdir, cfg)), log=self.log)
         self._output = None
 
@@ -112,7 +111,9 @@ class CancelMidSphere(threading.Thread):
                 if len(jobs) != 1:
                     self.error = f"expected one sphere job in squeue, found {jobs}"
                     return
-                subprocess.run(["scancel", jobs[0]], check=True)
+                cancel = subprocess.run(["scancel", jobs[0]], capture_output=True, text=True)
+                if cancel.returncode != 0:
+                    self.error = f"scancel {jobs[0]} failed: {cancel.stderr}"
                 self.cancelled, self.chunks_at_cancel = jobs[0], chunks
                 return
             time.sleep(0.05)
@@ -211,20 +212,16 @@ def test_dask_slurm_cluster_workers_run_as_slurm_jobs_and_leave_none_behind(runs
     assert _submitted(out) == {"bands": 1, "sphere": 1}
     log = (run.study / "logs" / "sphere.log").read_text()
     assert "dask-jobqueue SLURM cluster: 1 job(s) of 1 cores" in log, log[-3000:]
-    # the worker: a SLURM job of its own, started by the sphere job, ended when it closed
-    workers = [j for j in sacct_jobs("dask-worker") if j["JobID"] and _submitted_after(j, run.started)]
-    assert len(workers) >= 1, workers
-    assert all(j["State"].split()[0] in ("COMPLETED", "CANCELLED") for j in workers), workers
-    assert not squeue("--name", "dask-worker")
+    # the worker: a SLURM job of its own, started by the sphere job (its comment names it),
+    # ended (scancel'ed by the SLURMCluster) when the stage closed it
+    sphere_job = next(j["JobID"] for j in sacct_jobs(run_uuid(out)) if rule_of(j) == "sphere")
+    workers = [j for j in sacct_jobs("magcore-dask") if j["Comment"] == f"dask-workers-of-{sphere_job}"]
+    assert len(workers) == 1, workers
+    assert workers[0]["State"].split()[0] in ("COMPLETED", "CANCELLED"), workers
+    assert not [line for line in squeue("-o", "%i %k") if f"dask-workers-of-{sphere_job}" in line]
     assert not squeue("--name", run_uuid(out))
     # the same bits as the local cluster's run (results do not depend on the Dask cluster)
     assert_same_stores(run.study, _local(runs), ("bands.zarr", "sphere.zarr"))
-
-
-def _submitted_after(job: dict, started: str) -> bool:
-    out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", job["JobID"], "-o", "Submit"],
-                         capture_output=True, text=True).stdout.split()
-    return bool(out) and out[0] >= started
 
 
 def test_sweep_fans_out_into_one_slurm_job_per_point_and_combines(runs):

@@ -36,7 +36,7 @@ def test_existing_scheduler_from_config():
             assert client.submit(sum, [1, 2, 3]).result() == 6
 
 
-def test_slurm_job_script_from_config():
+def test_slurm_job_script_from_config(monkeypatch):
     pytest.importorskip("dask_jobqueue")  # declared in the test extra; skipped only outside it
     from dask_jobqueue import SLURMCluster
 
@@ -46,8 +46,12 @@ def test_slurm_job_script_from_config():
     with SLURMCluster(**slurm_cluster_kwargs(slurm)) as cluster:
         script = cluster.job_script()
     for line in ("#SBATCH -p compute", "#SBATCH -A mag", "#SBATCH --cpus-per-task=8", "#SBATCH -t 01:00:00",
-                 "export OMP_NUM_THREADS=1", "--nworkers 8", "--nthreads 1"):
+                 "#SBATCH -J magcore-dask", "export OMP_NUM_THREADS=1", "--nworkers 8", "--nthreads 1"):
         assert line in script, (line, script)
+    assert "--comment" not in script or "SLURM_JOB_ID" in os.environ
+    # started from a SLURM job, the workers' comment names it
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    assert slurm_cluster_kwargs(slurm)["job_extra_directives"] == ["--comment=dask-workers-of-4242"]
 
 
 # -- the SLURM profile's resources: every rule, and the README's table generated from them ---------
