@@ -28,8 +28,9 @@ Memory: the deposits are held per magnetization of the chunk being summed: (M + 
 5) numbers at T = 0, and (number of bins) x (order + 1) x (components) at T > 0, with
 (number of bins) = (mu range + 77 T) / h; k-blocks are streamed through :meth:`FermiScan.add`.
 
-Supported: models that declare an exchange coupling (H = H(k; 0) + m . M: ``tmd``, tight-binding
-models with an exchange term), whose k-points fill SIMD lanes (:func:`magcore.kernels.chapter2_sums`).
+Supported: two-band models (closed form from the d-vector) and models that declare an exchange
+coupling (H = H(k; 0) + m . M: ``tmd``, tight-binding models with an exchange term) with an
+m-independent mesh centre (SIMD lanes), as in :func:`magcore.kernels.chapter2_sums`.
 """
 
 from __future__ import annotations
@@ -162,10 +163,11 @@ class FermiScan:
         mu = np.asarray(chemical_potentials, dtype=float).reshape(-1)
         if mu.size == 0 or not np.all(np.isfinite(mu)) or np.any(np.diff(mu) <= 0):
             raise ValueError("chemical_potentials must be finite and strictly increasing")
-        if isinstance(model, TwoBandModel) or model.exchange_coupling() is None:
-            raise NotImplementedError(f"Fermi scans need a model with an exchange coupling; {model.name!r} has none")
-        if not np.all(model.k_center(np.asarray(m, dtype=float).reshape(-1, 3)) == model.k_center(np.zeros((1, 3)))):
-            raise NotImplementedError(f"Fermi scans need an m-independent mesh centre; {model.name!r} has none")
+        centres = model.k_center(np.asarray(m, dtype=float).reshape(-1, 3))
+        if not isinstance(model, TwoBandModel) and (model.exchange_coupling() is None
+                                                    or not np.all(centres == centres[:1])):
+            raise NotImplementedError(f"Fermi scans need a two-band model, or a model with an exchange coupling and "
+                                      f"an m-independent mesh centre; {model.name!r} is neither")
         if not 0 < bin_width <= 2:
             raise ValueError(f"bin_width must be in (0, 2], got {bin_width}")
         self.model, self.electrons, self.mu = model, electrons, mu

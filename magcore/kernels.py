@@ -727,53 +727,59 @@ def _scan_moments(E, x, lo, h, mom, absx, pw):
 
 
 @_kernel
-def _scan_pairs(El, Vr, Vi, nl, wl, tol, T, bands, jb, tb, P, bo, near, xs, sc, s):
-    """Band pairs of a k-block (lanes l < nl): at T = 0 the Fermi-sea curvature deposits of each
-    pair that enters for some mu (between its two energies, :func:`_scan_step`); if ``bands``,
-    the band-resolved curvatures bo[a, x, y, l] = -2 sum_b Im(V_x[a, b] V_y[b, a]) / (E_a - E_b)^2
-    (x < y).  A pair closer than ``tol`` is left out, as in the single-mu sums, and near[a, l]
-    set for both bands.  jb, tb: each band's first mu index at or above its energy, and ties."""
-    mus, step, tie = sc[0], sc[1][s], sc[2][s]
-    n, nop, L = El.shape[0], Vr.shape[0], El.shape[1]
-    nt = nop * (nop - 1) // 2
+def _scan_pairs_start(bands, bo, near):
+    """Reset the near-degeneracy flags near (n, L) and, if ``bands``, the band-resolved
+    curvatures bo (n, nop, nop, L) before the pairs of a block (:func:`_scan_pair`)."""
+    n, L = near.shape
     for a in range(n):
         for l in range(L):
             near[a, l] = False
     if bands:
+        nop = bo.shape[1]
         for a in range(n):
             for x in range(nop):
                 for y in range(x + 1, nop):
                     for l in range(L):
                         bo[a, x, y, l] = 0.0
-    for a in range(n):
-        for b in range(a + 1, n):
-            _lane_pair_products(Vr, Vi, a, b, P)
-            for l in range(nl):
-                dE = El[a, l] - El[b, l]
-                if abs(dE) < tol:
-                    near[a, l] = True
-                    near[b, l] = True
-                    continue
-                if T == 0.0 and (jb[a, l] != jb[b, l] or tb[a, l] or tb[b, l]):
-                    c = -2.0 * wl[l] / (dE * dE)
-                    t = 0
-                    for x in range(nop):
-                        for y in range(x + 1, nop):
-                            xs[t] = c * P[x, y, l]
-                            t += 1
-                    _scan_step(mus, El[a, l], xs[:nt], 0, step, tie)
-                    for t in range(nt):
-                        xs[t] = -xs[t]
-                    _scan_step(mus, El[b, l], xs[:nt], 0, step, tie)
-            if bands:
-                for l in range(L):
-                    dE = El[a, l] - El[b, l]
-                    cl = 0.0 if abs(dE) < tol else -2.0 / (dE * dE)
-                    for x in range(nop):
-                        for y in range(x + 1, nop):
-                            v = cl * P[x, y, l]
-                            bo[a, x, y, l] += v
-                            bo[b, x, y, l] -= v
+
+
+@_kernel
+def _scan_pair(El, P, a, b, nl, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s):
+    """The band pair (a, b) of a block (lanes l < nl), with P[x, y, l] = Im(V_x[a, b] V_y[b, a]):
+    at T = 0 its Fermi-sea curvature deposits if it enters for some mu (between its two
+    energies, :func:`_scan_step`); if ``bands``, its part of the band-resolved curvatures
+    bo[a, x, y, l] = -2 sum_b Im(V_x[a, b] V_y[b, a]) / (E_a - E_b)^2 (x < y).  A pair closer than
+    ``tol`` is left out, as in the single-mu sums, and near[., l] set for both bands.  jb, tb:
+    each band's first mu index at or above its energy, and ties."""
+    mus, step, tie = sc[0], sc[1][s], sc[2][s]
+    nop, L = P.shape[0], P.shape[2]
+    nt = nop * (nop - 1) // 2
+    for l in range(nl):
+        dE = El[a, l] - El[b, l]
+        if abs(dE) < tol:
+            near[a, l] = True
+            near[b, l] = True
+            continue
+        if T == 0.0 and (jb[a, l] != jb[b, l] or tb[a, l] or tb[b, l]):
+            c = -2.0 * wl[l] / (dE * dE)
+            t = 0
+            for x in range(nop):
+                for y in range(x + 1, nop):
+                    xs[t] = c * P[x, y, l]
+                    t += 1
+            _scan_step(mus, El[a, l], xs[:nt], 0, step, tie)
+            for t in range(nt):
+                xs[t] = -xs[t]
+            _scan_step(mus, El[b, l], xs[:nt], 0, step, tie)
+    if bands:
+        for l in range(L):
+            dE = El[a, l] - El[b, l]
+            cl = 0.0 if abs(dE) < tol else -2.0 / (dE * dE)
+            for x in range(nop):
+                for y in range(x + 1, nop):
+                    v = cl * P[x, y, l]
+                    bo[a, x, y, l] += v
+                    bo[b, x, y, l] -= v
 
 
 @_kernel
@@ -904,7 +910,11 @@ def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up,
                 for a in range(n):
                     for l in range(nl):
                         jb[a, l], tb[a, l] = _scan_index(sc[0], El[a, l])
-            _scan_pairs(El, Vr, Vi, nl, wl, tol, T, bands, jb, tb, P, bo, near, xs, sc, s)
+            _scan_pairs_start(bands, bo, near)
+            for a in range(n):
+                for b in range(a + 1, n):
+                    _lane_pair_products(Vr, Vi, a, b, P)
+                    _scan_pair(El, P, a, b, nl, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s)
             for l in range(nl):
                 _scan_sea(El, D, l, wl[l], Jc[s], dim, T, grid, bo, xs, pw, sc, s)
                 if T_fs > 0.0:
@@ -913,6 +923,53 @@ def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up,
                     if near[a, l]:
                         _scan_degenerate(El, l, tol, T, T_fs, near, sc, s)
                         break
+
+
+@_kernel
+def _chapter2_scan_two_band(dvec, jk, jm, w, Jc, T, T_fs, tol, grid, sc):
+    """:func:`_chapter2_scan_lanes` for a two-band model from d (B, K, 4), dd/dk (B, K, dim, 4)
+    and dd/dm (B, K, 3, 4), in closed form (:func:`_two_band_point`, :func:`_pair_im`), point by
+    point."""
+    B, K = dvec.shape[0], dvec.shape[1]
+    dim = jk.shape[2]
+    nop = dim + 3
+    nt = nop * (nop - 1) // 2
+    Ja = np.empty((nop, 4))
+    dhat = np.empty(3)
+    E = np.empty(2)
+    El = E.reshape((2, 1))
+    D = np.empty((nop, 2, 1))
+    P = np.zeros((nop, nop, 1))
+    bands = T > 0.0 or T_fs > 0.0
+    bo = np.zeros((2, nop, nop, 1))
+    near = np.zeros((2, 1), np.bool_)
+    jb = np.zeros((2, 1), np.int64)
+    tb = np.zeros((2, 1), np.bool_)
+    wl = np.empty(1)
+    xs = np.empty(nt + 5)
+    xf = np.empty(3 * nop + 1 + 18 * dim)
+    pw = np.empty(sc[4].shape[2])
+    for s in range(B):
+        for kk in range(K):
+            for op in range(nop):
+                for q in range(4):
+                    Ja[op, q] = jk[s, kk, op, q] if op < dim else jm[s, kk, op - dim, q]
+            dv = dvec[s, kk]
+            r = _two_band_point(dv, Ja, E, D, dhat)
+            for x in range(nop):
+                for y in range(x + 1, nop):
+                    P[x, y, 0] = _pair_im(dv, r, Ja, x, y) if r > 0.0 else 0.0
+            wl[0] = w[kk]
+            if T == 0.0:
+                for a in range(2):
+                    jb[a, 0], tb[a, 0] = _scan_index(sc[0], El[a, 0])
+            _scan_pairs_start(bands, bo, near)
+            _scan_pair(El, P, 0, 1, 1, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s)
+            _scan_sea(El, D, 0, w[kk], Jc[s], dim, T, grid, bo, xs, pw, sc, s)
+            if T_fs > 0.0:
+                _scan_surface(El, D, 0, w[kk], dim, grid, bo, near, xf, pw, sc, s)
+            if near[0, 0] or near[1, 0]:
+                _scan_degenerate(El, 0, tol, T, T_fs, near, sc, s)
 
 
 @_kernel
@@ -1106,18 +1163,36 @@ def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarra
     """Add the Fermi-scan deposits of the mesh block ``q`` (K, dim), ``w`` (K,) for the
     magnetizations ``m`` (P, 3) to ``deposits`` (the arrays of :class:`magcore.fermi_scan.FermiScan`,
     in the order of :func:`_chapter2_scan_lanes`); ``grid`` = (lo, h) of the Fermi-sea and of the
-    Fermi-surface bins.  Models with an exchange coupling and an m-independent mesh centre."""
+    Fermi-surface bins.  Two-band models (closed form, :func:`_chapter2_scan_two_band`) and models
+    with an exchange coupling and an m-independent mesh centre (SIMD lanes)."""
     from .kmesh import k_center_jacobian
 
-    coupling = None if isinstance(model, TwoBandModel) else model.exchange_coupling()
-    center = model.k_center(m)
-    if coupling is None or not np.all(center == center[:1]):
-        raise NotImplementedError(f"Fermi scans need a model with an exchange coupling and an m-independent "
-                                  f"mesh centre; {model.name!r} is not one")
     q = np.asarray(q, dtype=float)
-    K, dim, n = q.shape[0], model.dim, coupling.shape[-1]
-    if K == 0 or len(m) == 0:
+    K, dim, P = q.shape[0], model.dim, len(m)
+    if K == 0 or P == 0:
         return
+    center = model.k_center(m)
+    Jc = np.ascontiguousarray(k_center_jacobian(model, m), dtype=float)
+    T, T_fs, tol = (float(electrons.temperature), float(electrons.fermi_surface_temperature),
+                    float(electrons.degeneracy_tol))
+    if isinstance(model, TwoBandModel):
+        rows = _rows_per_batch(K, 8 * 4 * (1 + dim + 3), P)
+        for s0 in range(0, P, rows):
+            sl = slice(s0, min(P, s0 + rows))
+            B = sl.stop - sl.start
+            k = center[sl, None, :] + q[None, :, :]
+            mm = m[sl, None, :]
+            dvec = _f64(model.d_vector(k, mm), (B, K, 4))
+            jk = _f64(model.d_jacobian_k(k, mm), (B, K, dim, 4))
+            jm = _f64(model.d_jacobian_m(k, mm), (B, K, 3, 4))
+            _chapter2_scan_two_band(dvec, jk, jm, _f64(w, (K,)), Jc[sl], T, T_fs, tol, grid,
+                                    (deposits[0],) + tuple(x[sl] for x in deposits[1:]))
+        return
+    coupling = model.exchange_coupling()
+    if coupling is None or not np.all(center == center[:1]):
+        raise NotImplementedError(f"Fermi scans need a two-band model, or a model with an exchange coupling and an "
+                                  f"m-independent mesh centre; {model.name!r} is neither")
+    n = coupling.shape[-1]
     k = center[0] + q
     zero = np.zeros(3)
     H0 = _c128(model.hamiltonian(k, zero), (K, n, n)).reshape(K, n * n)
@@ -1125,12 +1200,10 @@ def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarra
     M = _c128(coupling, (3, n, n))
     Hm = np.einsum("pi,iab->pab", m, M)
     spin_J, up, dn = _spin_pairs(M)
-    Jc = np.ascontiguousarray(k_center_jacobian(model, m), dtype=float)
     _chapter2_scan_lanes(block_solver(n), H0, dHk, np.ascontiguousarray(np.any(dHk.reshape(K, dim, n, n) != 0, axis=0)),
                          np.ascontiguousarray(M.real), np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0),
                          np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, _f64(w, (K,)),
-                         Jc, float(electrons.temperature), float(electrons.fermi_surface_temperature),
-                         float(electrons.degeneracy_tol), grid, deposits)
+                         Jc, T, T_fs, tol, grid, deposits)
 
 
 # ------------------------------------------------------------------------------------------------

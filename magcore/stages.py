@@ -602,7 +602,7 @@ def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, thr
         # the states still to compute that differ only in mu: one pass over (k, m) for all of them
         todo = {i for i, cfg_c in enumerate(configs)
                 if "sphere" in stages and not _reusable(out_dir / "cheap" / point_id(cfg_c) / "sphere.zarr", cfg_c)}
-        scanned = sphere_sums_by_state(list(enumerate(configs)), todo, client)
+        scanned = sphere_sums_by_state(list(enumerate(configs)), todo, client) if cfg["sweep"]["fermi_scan"] else {}
         for i, c in enumerate(cheap):
             cfg_c = configs[i]
             folder = out_dir / "cheap" / point_id(cfg_c)

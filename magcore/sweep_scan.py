@@ -5,11 +5,12 @@ the relaxation time share their eigensystems: :func:`sphere_sums_by_state` runs 
 :func:`magcore.fermi_scan.scan_over_mesh` per group of such states (same temperature and
 smearing), at tau = 1, scales the sums proportional to tau (``KernelSum.tau``) by each state's
 tau, and gives each state the chapter-2 k-sums of its sphere grid, which the sphere stage then
-turns into its maps instead of integrating again (:func:`magcore.sphere.sphere_map`, ``sums``).  At T = 0 and zero smearing the
-sums are those of a single-mu integration up to the order of the additions (~1e-13 of each sum's
-scale); otherwise they carry the stated Taylor bound of :mod:`magcore.fermi_scan`, written into
-the sphere store's attributes.  Models without an exchange coupling (two-band models) and states
-whose chemical potential is not given explicitly are integrated state by state as before.
+turns into its maps instead of integrating again (:func:`magcore.sphere.sphere_map`, ``sums``).
+At T = 0 and zero smearing the sums are those of a single-mu integration up to the order of the
+additions (~1e-13 of each sum's scale); otherwise they carry the stated Taylor bound of :mod:`magcore.fermi_scan`, written into
+the sphere store's attributes.  Models :class:`magcore.fermi_scan.FermiScan` does not cover and
+states whose chemical potential is not given explicitly are integrated state by state, as when
+``sweep.fermi_scan`` is false.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def _supported(settings: StudySettings) -> bool:
     from .models.base import TwoBandModel
 
     model = settings.model.build()
-    if isinstance(model, TwoBandModel) or model.exchange_coupling() is None:
+    if isinstance(model, TwoBandModel):
+        return True
+    if model.exchange_coupling() is None:
         return False
     m = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]) * settings.magnitude
     return bool(np.all(model.k_center(m) == model.k_center(m[:1])))

@@ -1,7 +1,8 @@
 """Parameter sweeps through the real Snakemake workflow: one job per expensive point, the cheap
 (electron-state) axes inside it, one combined store per stage.
 
-* every point of the combined stores equals the single-point study of that point, bit for bit;
+* every point of the combined stores equals the single-point study of that point, bit for bit
+  (``sweep.fermi_scan: false``: each electron state integrated on its own);
 * adding values to an expensive axis runs only the new points' jobs;
 * the combined store has the sweep axes as labelled dimensions (units, long_name), chunked one
   point per chunk along the expensive ones.
@@ -27,8 +28,11 @@ SWEEP = {
     "electrons": {"temperature": 0.02},
     "compute": {"points_per_chunk": 5, "k_block": 50},
     "llg": {"enabled": False},
+    # every state integrated on its own (bit for bit its single-point study); the one-pass
+    # chemical-potential scan is checked against single-point studies in test_sweep_scan.py and
+    # runs through kill -9 in test_sweep_resilience.py
     "sweep": {"axes": {"J": {"values": [0.5, 0.8]},
-                       "chemical_potential": {"values": [0.0, 0.3, 0.45]}}},
+                       "chemical_potential": {"values": [0.0, 0.3, 0.45]}}, "fermi_scan": False},
 }
 
 
@@ -97,7 +101,7 @@ def test_adding_values_to_an_expensive_axis_runs_only_the_new_points(sweep_run):
     work, _ = sweep_run
     before = xr.open_zarr(work / "results" / "sweep" / "sphere.zarr").load()
     cfg = {**SWEEP, "sweep": {"axes": {"J": {"values": [0.5, 0.8, 1.1]},
-                                       "chemical_potential": {"values": [0.0, 0.3, 0.45]}}}}
+                                       "chemical_potential": {"values": [0.0, 0.3, 0.45]}}, "fermi_scan": False}}
     proc = _run(work, cfg)
     assert _jobs(proc, "sweep_point") == 1, proc.stdout[-3000:]
     after = xr.open_zarr(work / "results" / "sweep" / "sphere.zarr").load()
