@@ -813,11 +813,16 @@ class TightBindingModel(Model):
 
     # -- alternative constructors ---------------------------------------------------------------
     @classmethod
-    def from_wannier90(cls, path, lattice_vectors, *, positions=None, spin="none", spinful=None,
+    def from_wannier90(cls, path, lattice_vectors=None, *, positions=None, spin="none", spinful=None,
                        J=0.0, **kwargs) -> "TightBindingModel":
-        """A model from a Wannier90 ``seedname_hr.dat`` (lattice vectors are not in the file)."""
-        return cls(lattice_vectors=lattice_vectors, hr=read_wannier90_hr(path), positions=positions,
-                   spin=spin, spinful=spinful, J=J, **kwargs)
+        """A model from a Wannier90 ``seedname_hr.dat`` and the files of its seed beside it (the
+        ``_wsvec.dat`` applied; the lattice from the ``.win`` when not given), as ``source:
+        {hr_dat: path, ...}`` reads them."""
+        spec = {"hr_dat": str(path), "spin": spin, "J": J, **kwargs}
+        for key, val in (("lattice_vectors", lattice_vectors), ("positions", positions), ("spinful", spinful)):
+            if val is not None:
+                spec[key] = val
+        return cls(source=spec)
 
     # -- fingerprint ------------------------------------------------------------------------------
     def fingerprint(self) -> str:

@@ -324,3 +324,9 @@ def test_spin_auto_refuses_to_guess_when_both_orderings_are_symmetric():
     with pytest.raises(ValueError, match="cannot tell the spin ordering"):
         TightBindingModel(lattice_vectors=[[1.0]], hr=hr, spin="auto", spinful=True)
     assert TightBindingModel(lattice_vectors=[[1.0]], hr=hr, spin="outer", spinful=True).spin == "outer"
+
+
+def test_from_wannier90_reads_the_seed_like_the_study_configuration():
+    api = TightBindingModel.from_wannier90(DATA / "km_hr.dat", spin="auto", spinful=True)
+    assert api.provenance["wsvec"]["applied"]
+    assert api == TightBindingModel(source=KM)
