@@ -85,6 +85,15 @@ def test_a_point_keeps_what_did_not_change(tmp_path, no_dask):
     assert not stages._reusable(folder / "sphere.zarr", point_config(other, c.overrides))
 
 
-def test_a_named_sphere_store_is_refused_in_a_sweep(tmp_path):
-    with pytest.raises(ConfigError, match="llg.sphere_store"):
-        validate({**STUDY, "llg": {**LLG, "sphere_store": str(tmp_path / "x.zarr")}})
+def test_a_named_sphere_store_is_refused_in_a_sweep(tmp_path, no_dask):
+    """A sphere store of the right model, valid for a single-point study, is refused in a sweep."""
+    single = validate({**{k: v for k, v in STUDY.items() if k not in ("sweep", "llg")},
+                       "results_dir": str(tmp_path / "results")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stages.run_bands(single, tmp_path / "bands.zarr")
+        stages.run_sphere(single, tmp_path / "bands.zarr", tmp_path / "sphere.zarr")
+    llg = {**LLG, "sphere_store": str(tmp_path / "sphere.zarr")}
+    validate({**{k: v for k, v in STUDY.items() if k != "sweep"}, "llg": llg})  # fine without a sweep
+    with pytest.raises(ConfigError, match="each point's own sphere maps"):
+        validate({**STUDY, "llg": llg})
