@@ -139,6 +139,14 @@ def runs(request, tmp_path_factory):
         return tmp_path_factory.mktemp(name)
 
     try:
+        if "local" in wanted:
+            # first, until its sphere store is written: the kernels the runs share are then
+            # compiled and in numba's cache (on a fresh clone, every run would compile them at once)
+            local = started["local"] = Run(folder("local"), STUDY, "--cores", "2")
+            deadline = time.monotonic() + 300
+            while not (local.study / "sphere.zarr" / "zarr.json").exists() and local.proc.poll() is None:
+                assert time.monotonic() < deadline, "the local run did not write its sphere store in 300 s"
+                time.sleep(0.5)
         if "slurm" in wanted:
             started["slurm"] = Run(folder("slurm"), STUDY, *submit_args())
         if "cancel" in wanted:
@@ -153,8 +161,6 @@ def runs(request, tmp_path_factory):
             started["dask"] = Run(folder("dask"), DASK_STUDY, *submit_args(threads={"sphere": 1}), SPHERE_TARGET)
         if "sweep" in wanted:
             started["sweep"] = Run(folder("sweep"), SWEEP, *submit_args(threads={"sweep_point": 1}))
-        if "local" in wanted:
-            started["local"] = Run(folder("local"), STUDY, "--cores", "2")
         yield started
     finally:
         for run in started.values():
