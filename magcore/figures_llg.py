@@ -279,12 +279,15 @@ def trajectories_figure(llg: xr.Dataset, names, key: str = "trajectories") -> pl
     ax.set_xlabel(f"$\\phi/\\pi$ (azimuth about {polar}, {frame}) [$\\pi$ rad]")
     ax.set_ylabel(f"$\\theta/\\pi$ (polar angle from +{polar}) [$\\pi$ rad]")
     ax.set_title("the same on the map of the angles (o start, * end"
-                 + ("; thick: the final limit cycle)" if any(_trajectory_period(llg, i) for i in rows) else ")"),
-                 fontsize=10)
+                 + ("; thick: the final limit cycle)" if any(_trajectory_period(llg, i) for i in rows) else ")")
+                 + ("" if model is not None else "\nno energy contours here: " + (
+                     "the model is built from the sphere maps (G: Figs. 2.3, 2.4)" if "sphere" in llg.attrs.get("model", "")
+                     else "the model has no energy of its own")), fontsize=10)
     ax3.set_title("on the unit sphere", fontsize=10)
     fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=9, frameon=False)
     number = re.match(r"fig(\d+)_(\d+)", key)
-    head = f"Fig. {number.group(1)}.{number.group(2)}: {CAPTIONS.get(key, '')}" if number else "LLG trajectories"
+    head = (f"Fig. {number.group(1)}.{number.group(2)}: {CAPTIONS.get(key, '')}" if number
+            else "LLG trajectories of the recorded points (llg.record)")
     sub = _parameter_text(llg, shared)
     fig.suptitle(head + (f"\n{sub}" if sub else ""), fontsize=11)
     return fig
