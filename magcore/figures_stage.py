@@ -52,7 +52,7 @@ def run_figures(cfg: dict[str, Any], bands_path: str | Path, sphere_path: str | 
 
     settings = StudySettings.from_config(cfg)
     bands, sphere = open_store(bands_path), open_store(sphere_path).load()
-    E = cfg["electric_field"]
+    E = settings.electric_field
     dpi = settings.figures.dpi
     small = sphere_grid_too_small(sphere.sizes["theta"], sphere.sizes["phi"])
 

@@ -451,46 +451,25 @@ def run_llg(cfg: dict[str, Any], sphere_path: str | Path | None, out: str | Path
 
 
 def run_llg_figures(cfg: dict[str, Any], llg_path: str | Path, outputs: dict[str, str | Path]) -> None:
-    """Trajectories on the sphere and theta(t) of the recorded points, and the phase diagram."""
-    from . import plots
+    """The llg stage's figures (:func:`magcore.figures_stage.run_llg_figures`)."""
+    from .figures_stage import run_llg_figures as run
 
-    settings = StudySettings.from_config(cfg)
-    ds = open_store(llg_path)
-    dpi = settings.figures.dpi
-    plots.save(plots.llg_trajectories(ds, polar_axis=settings.llg.polar_axis), outputs["trajectories"], dpi)
-    plots.save(plots.llg_phase_diagram(ds), outputs["phase_diagram"], dpi)
+    run(cfg, llg_path, outputs)
 
 
 def run_texture_figures(cfg: dict[str, Any], texture_path: str | Path, outputs: dict[str, str | Path]) -> None:
-    """Figs. 3.5, 3.7 (second-Chern-form part) and 3.8, 3.9 (spin-dipole part) from texture.zarr."""
-    from . import plots
+    """Figs. 3.5, 3.7, 3.8, 3.9 (:func:`magcore.figures_stage.run_texture_figures`)."""
+    from .figures_stage import run_texture_figures as run
 
-    ds = open_store(texture_path)
-    dpi = StudySettings.from_config(cfg).figures.dpi
-    for key, (wall, part) in {"fig3_5": ("bloch", "second_chern"), "fig3_7": ("neel", "second_chern"),
-                              "fig3_8": ("bloch", "spin_dipole"), "fig3_9": ("neel", "spin_dipole")}.items():
-        if key in outputs:
-            plots.save(plots.wall_spin_density(ds, wall, part), outputs[key], dpi)
+    run(cfg, texture_path, outputs)
 
 
 def run_figures(cfg: dict[str, Any], bands_path: str | Path, sphere_path: str | Path,
                 outputs: dict[str, str | Path]) -> None:
-    """Figures stage: regenerate the figures from the stored data; the field-driven ones under
-    the study's electric field."""
-    from . import plots
+    """The figures stage (:func:`magcore.figures_stage.run_figures`)."""
+    from .figures_stage import run_figures as run
 
-    settings = StudySettings.from_config(cfg)
-    bands = open_store(bands_path)
-    sphere = open_store(sphere_path)
-    dpi = settings.figures.dpi
-    plots.save(plots.gyromagnetic_and_free_energy(sphere), outputs["fig2_3"], dpi)
-    plots.save(plots.bands_along_path(bands), outputs["bands"], dpi)
-    plots.save(plots.gap_map(bands), outputs["gap"], dpi)
-    plots.save(plots.berry_curvature_k(bands), outputs["berry_k"], dpi)
-    E = settings.electric_field
-    plots.save(plots.field_driven_dynamics(sphere, E), outputs["fig2_4"], dpi)
-    plots.save(plots.field_and_torque_maps(sphere, E), outputs["field_torque"], dpi)
-    log.info("figures: wrote %s", ", ".join(map(str, outputs.values())))
+    run(cfg, bands_path, sphere_path, outputs)
 
 
 def configure_logging(path: str | Path | None = None, level: int = logging.INFO) -> None:
