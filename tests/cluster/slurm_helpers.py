@@ -77,12 +77,13 @@ def profile() -> dict:
 
 def submit_args(*, threads: dict[str, int] | None = None) -> list[str]:
     """The README's SLURM command (`--profile workflow/profiles/slurm --default-resources
-    slurm_account=... slurm_partition=...`), every rule's threads capped to the node's CPUs (or
-    set by ``threads``) and memory to CAP_MEM_MB, runtimes as in the profile; status checks
-    every few seconds instead of the executor's 40 s (the jobs here take seconds)."""
+    slurm_account=... slurm_partition=...`), every rule's threads set to 1 (so that the small
+    node runs jobs side by side; ``threads`` sets others, up to the node's CPUs) and memory
+    capped to CAP_MEM_MB, runtimes as in the profile; status checks every few seconds instead of
+    the executor's 40 s (the jobs here take seconds)."""
     cpus, mem = node_capacity()
     prof = profile()
-    threads = {rule: min(int(t), cpus) for rule, t in prof["set-threads"].items()} | (threads or {})
+    threads = {rule: 1 for rule in prof["set-threads"]} | {r: min(t, cpus) for r, t in (threads or {}).items()}
     set_threads = [f"{rule}={t}" for rule, t in threads.items()]
     set_resources = []
     for rule, res in prof["set-resources"].items():
@@ -135,7 +136,8 @@ def sacct_jobs(name: str, timeout: float = 30) -> list[dict]:
 
 def rule_of(job: dict) -> str:
     """The rule of a job submitted by the Snakemake executor (from its comment)."""
-    return re.match(r"rule_(.+?)(_wildcards_.*)?$", job["Comment"]).group(1)
+    match = re.match(r"rule_(.+?)(_wildcards_.*)?$", job["Comment"])
+    return match.group(1) if match else f"(comment {job['Comment']!r})"
 
 
 def snakemake_jobs(output: str) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """Studies submitted to a real SLURM cluster (tests/cluster/start_slurm.sh) with the README's
 command, `snakemake --profile workflow/profiles/slurm --default-resources slurm_account=...
-slurm_partition=...` (threads and memory capped to the node, slurm_helpers.submit_args):
+slurm_partition=...` (threads and memory fitted to the small node, slurm_helpers.submit_args):
 
 * the default study finishes, every job went through sbatch (SLURM's accounting lists each one,
   by rule), and its stores equal those of a local run (`snakemake --cores 2`) bit for bit;
@@ -148,19 +148,20 @@ def runs(request, tmp_path_factory):
                 assert time.monotonic() < deadline, "the local run did not write its sphere store in 300 s"
                 time.sleep(0.5)
         if "slurm" in wanted:
-            started["slurm"] = Run(folder("slurm"), STUDY, *submit_args())
+            # two sphere threads: two Dask workers inside the job's allocation
+            started["slurm"] = Run(folder("slurm"), STUDY, *submit_args(threads={"sphere": 2}))
         if "cancel" in wanted:
             # one sphere thread: the stage is slow enough to be caught midway. Job states from
             # squeue: sacct calls a cancelled job "CANCELLED by <uid>", which the executor
             # (snakemake-executor-plugin-slurm 2.8.0) does not take for an ended job, so it would
             # wait for it forever (README, "Running on more cores or a cluster")
-            started["cancel"] = Run(folder("cancel"), STUDY, *submit_args(threads={"sphere": 1}),
+            started["cancel"] = Run(folder("cancel"), STUDY, *submit_args(),
                                     "--slurm-status-command", "squeue", SPHERE_TARGET)
             started["cancel"].watcher = CancelMidSphere(started["cancel"])
         if "dask" in wanted:  # the sphere job and its Dask worker job, one CPU each
-            started["dask"] = Run(folder("dask"), DASK_STUDY, *submit_args(threads={"sphere": 1}), SPHERE_TARGET)
+            started["dask"] = Run(folder("dask"), DASK_STUDY, *submit_args(), SPHERE_TARGET)
         if "sweep" in wanted:
-            started["sweep"] = Run(folder("sweep"), SWEEP, *submit_args(threads={"sweep_point": 1}))
+            started["sweep"] = Run(folder("sweep"), SWEEP, *submit_args())
         yield started
     finally:
         for run in started.values():
