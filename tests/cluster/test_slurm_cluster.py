@@ -34,7 +34,8 @@ from slurm_helpers import (assert_same_stores, requires_slurm, rule_of, run_uuid
                            small_default_study, snakemake_jobs, squeue, start_snakemake,
                            submit_args, write_study)
 
-pytestmark = requires_slurm()
+# (also slow and workflow: real Snakemake runs of minutes, left out of the README's fast tier)
+pytestmark = [*requires_slurm(), pytest.mark.slow, pytest.mark.workflow]
 
 STUDY = small_default_study()
 STORES = ("bands.zarr", "sphere.zarr", "llg.zarr")
