@@ -38,8 +38,19 @@ config.update(_resolved)
 STUDY = Path(config["results_dir"]) / config["study"]
 # files a user model is read from: rule inputs, so that editing them reruns the study
 _source = config["model"]["source"] or {}
-MODEL_FILES = [_source[key] for key in ("hr_dat", "tb_dat", "sparse_hr_dat", "win", "centres_xyz", "fermi_energy",
-                                       "hoppings_file") if isinstance(_source.get(key), str)]
+MODEL_FILES = [
+    _source[key]
+    for key in (
+        "hr_dat",
+        "tb_dat",
+        "sparse_hr_dat",
+        "win",
+        "centres_xyz",
+        "fermi_energy",
+        "hoppings_file",
+    )
+    if isinstance(_source.get(key), str)
+]
 FIGURES = {
     "fig2_3": STUDY / "figures" / "fig2_3_gyromagnetic_ratio_free_energy.png",
     "bands": STUDY / "figures" / "bands_path.png",
