@@ -66,7 +66,7 @@ class Run:
         self.proc = start_snakemake(workdir, *args, "--configfile", str(write_study(workdir, cfg)), log=self.log)
         self._output = None
 
-    def output(self, timeout=900) -> str:
+    def output(self, timeout=1200) -> str:
         """Wait for the run; its output. Fails the test if Snakemake failed."""
         if self._output is None:
             try:
