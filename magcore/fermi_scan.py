@@ -35,6 +35,7 @@ m-independent mesh centre (SIMD lanes), as in :func:`magcore.kernels.chapter2_su
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import factorial
 
 import numpy as np
@@ -103,33 +104,36 @@ def _weights(centres: np.ndarray, mu: np.ndarray, T: float, order: int, kind: st
 
 class _Bins:
     """Energy bins of width h with centres lo + (i + 1/2) h over every energy whose weight
-    varies somewhere in the scan: from 37 T below the lowest mu to FERMI_WINDOW T above the
-    highest.  For equally spaced mu (spacing Delta) h = Delta / q with q = ceil(Delta /
-    (bin_width T)) and the centres fall on the mu grid (centre ``origin`` + q j is mu_j), so the
-    weights depend on the bin offset only and every mu is evaluated at once by an FFT
-    correlation; otherwise h = bin_width T and the weights are a dense matrix."""
+    varies somewhere in the scan: from 37 T_max below the lowest mu to FERMI_WINDOW T_max above
+    the highest, h <= bin_width T_min (T_min, T_max: the lowest and highest temperature the bins
+    serve).  For equally spaced mu (spacing Delta) h = Delta / q with q = ceil(Delta /
+    (bin_width T_min)) and the centres fall on the mu grid (centre ``origin`` + q j is mu_j), so
+    the weights depend on the bin offset only and every mu is evaluated at once by an FFT
+    correlation; otherwise h = bin_width T_min and the weights are a dense matrix."""
 
-    def __init__(self, mu: np.ndarray, T: float, bin_width: float):
+    def __init__(self, mu: np.ndarray, temperatures: list[float], bin_width: float):
         self.n, self.h, self.lo, self.origin, self.q = 0, 1.0, 0.0, 0, 1
         self.uniform = False
-        if T <= 0:
+        positive = [T for T in temperatures if T > 0]
+        if not positive:
             self.centres = np.zeros(0)
             return
+        T_min, T_max = min(positive), max(positive)
         if mu.size > 1:
             delta = (mu[-1] - mu[0]) / (mu.size - 1)
             self.uniform = bool(np.allclose(np.diff(mu), delta, rtol=1e-9, atol=0.0))
         if self.uniform:
-            self.q = int(np.ceil(delta / (bin_width * T)))
+            self.q = int(np.ceil(delta / (bin_width * T_min)))
             self.h = delta / self.q
-            below = int(np.ceil(FULLY_OCCUPIED * T / self.h)) + 1
-            above = int(np.ceil(FERMI_WINDOW * T / self.h)) + 1
+            below = int(np.ceil(FULLY_OCCUPIED * T_max / self.h)) + 1
+            above = int(np.ceil(FERMI_WINDOW * T_max / self.h)) + 1
             self.origin = below
             self.n = below + self.q * (mu.size - 1) + above + 1
             self.lo = float(mu[0]) - (below + 0.5) * self.h
         else:
-            self.h = bin_width * T
-            self.lo = float(mu[0]) - FULLY_OCCUPIED * T
-            self.n = int(np.ceil((float(mu[-1]) + FERMI_WINDOW * T - self.lo) / self.h))
+            self.h = bin_width * T_min
+            self.lo = float(mu[0]) - FULLY_OCCUPIED * T_max
+            self.n = int(np.ceil((float(mu[-1]) + FERMI_WINDOW * T_max - self.lo) / self.h))
         self.centres = self.lo + (np.arange(self.n) + 0.5) * self.h
 
     def evaluate(self, mom: np.ndarray, mu: np.ndarray, T: float, kind: str) -> np.ndarray:
@@ -150,19 +154,26 @@ class _Bins:
 
 class FermiScan:
     """Chapter-2 k-sums of magnetizations ``m`` (P, 3) at every chemical potential of
-    ``chemical_potentials`` (strictly increasing, model energy unit), the other electronic
-    parameters those of ``electrons`` (its ``chemical_potential`` is not used).
+    ``chemical_potentials`` (strictly increasing, model energy unit) for the electron state
+    ``electrons``, or for each of several states (a sequence of Electrons that may differ in
+    temperature, smearing and relaxation time; their ``chemical_potential`` is not used), all
+    from one pass over (k, m).
 
-    Add mesh blocks with :meth:`add` (``q`` (K, dim), weights ``w`` (K,)), then :meth:`result`
-    gives the sums of :func:`magcore.kernels.chapter2_sums` with an axis of the chemical
-    potentials after the magnetization axis, and for T > 0 the error bounds of the evaluation.
+    Add mesh blocks with :meth:`add` (``q`` (K, dim), weights ``w`` (K,)), then
+    :meth:`result` (state ``i``) gives the sums of :func:`magcore.kernels.chapter2_sums` with an
+    axis of the chemical potentials after the magnetization axis, and the error bounds of the
+    evaluation (zero where it is exact).
     """
 
-    def __init__(self, model: Model, m: np.ndarray, electrons: Electrons, chemical_potentials, *,
-                 tolerance: float = TOLERANCE, bin_width: float = BIN_WIDTH, order: int | None = None):
+    def __init__(self, model: Model, m: np.ndarray, electrons: Electrons | Sequence[Electrons],
+                 chemical_potentials, *, tolerance: float = TOLERANCE, bin_width: float = BIN_WIDTH,
+                 order: int | None = None):
         mu = np.asarray(chemical_potentials, dtype=float).reshape(-1)
         if mu.size == 0 or not np.all(np.isfinite(mu)) or np.any(np.diff(mu) <= 0):
             raise ValueError("chemical_potentials must be finite and strictly increasing")
+        states = [electrons] if isinstance(electrons, Electrons) else list(electrons)
+        if not states or len({e.degeneracy_tol for e in states}) != 1:
+            raise ValueError("give at least one electron state, all with the same degeneracy_tol")
         centres = model.k_center(np.asarray(m, dtype=float).reshape(-1, 3))
         if not isinstance(model, TwoBandModel) and (model.exchange_coupling() is None
                                                     or not np.all(centres == centres[:1])):
@@ -170,30 +181,33 @@ class FermiScan:
                                       f"an m-independent mesh centre; {model.name!r} is neither")
         if not 0 < bin_width <= 2:
             raise ValueError(f"bin_width must be in (0, 2], got {bin_width}")
-        self.model, self.electrons, self.mu = model, electrons, mu
+        self.model, self.states, self.mu = model, states, mu
         self.m = np.asarray(m, dtype=float).reshape(-1, 3)
         dim = model.dim
         nop = dim + 3
         self._nt = nop * (nop - 1) // 2
-        T, T_fs = float(electrons.temperature), float(electrons.fermi_surface_temperature)
-        self._sea = _Bins(mu, T, bin_width)
-        self._surface = _Bins(mu, T_fs, bin_width)
-        t_sea = self._sea.h / T if T > 0 else 0.0
-        t_fs = self._surface.h / T_fs if T_fs > 0 else 0.0
-        if order is None:  # the lowest order that meets the tolerance
+        Ts = [float(e.temperature) for e in states]
+        Tfs = [float(e.fermi_surface_temperature) for e in states]
+        self._sea = _Bins(mu, Ts, bin_width)
+        self._surface = _Bins(mu, Tfs, bin_width)
+        if order is None:  # the lowest order that meets the tolerance for every state
             order = 2
-            while max(truncation_bounds(order, t_sea)["f"] if T > 0 else 0.0,
-                       truncation_bounds(order, t_fs)["fp"] / 4 if T_fs > 0 else 0.0) > tolerance and order < 16:
+            while order < 16 and max([truncation_bounds(order, self._sea.h / T)["f"] for T in Ts if T > 0]
+                                     + [truncation_bounds(order, self._surface.h / T)["fp"] / 4 for T in Tfs if T > 0]
+                                     + [0.0]) > tolerance:
                 order += 1
         self.order = order
-        self._bounds_sea = truncation_bounds(order, t_sea)
-        self._bounds_surface = truncation_bounds(order, t_fs)
         P, M, R1, nt = len(self.m), mu.size, order + 1, self._nt
         cs, cf = nt + 5, 3 * nop + 1 + 18 * dim
         self._sc = (mu, np.zeros((P, M + 1, cs)), np.zeros((P, M + 1, cs)), np.zeros((P, cs)),
                     np.zeros((P, self._sea.n, R1, nt + 4)), np.zeros((P, self._surface.n, R1, cf)),
-                    np.zeros((P, nt + 4)), np.zeros((P, cf)), np.zeros((P, M), np.int64))
+                    np.zeros((P, nt + 4)), np.zeros((P, cf)), np.zeros((P, len(states), M), np.int64))
         self._grid = np.array([self._sea.lo, self._sea.h, self._surface.lo, self._surface.h])
+
+    @staticmethod
+    def nbytes_per_point(model: Model, states: Sequence[Electrons], chemical_potentials, **options) -> int:
+        """Memory of the deposits of one magnetization (for sizing chunks)."""
+        return FermiScan(model, np.zeros((1, 3)), states, chemical_potentials, **options).nbytes()
 
     def nbytes(self) -> int:
         """Memory held by the deposits."""
@@ -201,18 +215,20 @@ class FermiScan:
 
     def add(self, q: np.ndarray, w: np.ndarray) -> "FermiScan":
         """Deposit the mesh block ``q`` (K, dim) with weights ``w`` (K,)."""
-        fermi_scan_deposits(self.model, self.m, q, w, self.electrons, self._grid, self._sc)
+        fermi_scan_deposits(self.model, self.m, q, w, self.states, self._grid, self._sc)
         return self
 
-    def result(self) -> dict[str, np.ndarray]:
-        """The sums of :data:`KERNEL_SUMS` at every chemical potential, shapes (P, M, ...), and
-        ``<sum>_error_bound`` (P, ...) of the Taylor evaluation (zero where it is exact)."""
+    def result(self, i: int = 0) -> dict[str, np.ndarray]:
+        """The sums of :data:`KERNEL_SUMS` of state ``i`` at every chemical potential, shapes
+        (P, M, ...), and ``<sum>_error_bound`` (P, ...) of the Taylor evaluation (zero where it
+        is exact)."""
         mu, step, tie, below, mom, momf, absm, absf, ndeg = self._sc
+        electrons = self.states[i]
         P, M = len(self.m), mu.size
         dim = self.model.dim
         nop, nt = dim + 3, self._nt
-        T, T_fs = float(self.electrons.temperature), float(self.electrons.fermi_surface_temperature)
-        tau = float(self.electrons.relaxation_time)
+        T, T_fs = float(electrons.temperature), float(electrons.fermi_surface_temperature)
+        tau = float(electrons.relaxation_time)
         iu = np.triu_indices(nop, 1)
         out = {s.name: np.zeros((P, M) + s.size(dim), dtype=s.dtype) for s in KERNEL_SUMS}
         bound = {s.name: np.zeros((P,) + s.size(dim)) for s in KERNEL_SUMS if s.dtype == "float64"}
@@ -224,7 +240,7 @@ class FermiScan:
             sea = self._sea.evaluate(mom[..., :nt + 3], mu, T, "f") + below[:, None, :nt + 3]
             G = (self._sea.evaluate(mom[..., nt + 3:nt + 4], mu, T, "g")[..., 0] + below[:, None, nt + 4]
                  - mu[None, :] * below[:, None, nt + 3])
-            b = self._bounds_sea
+            b = truncation_bounds(self.order, self._sea.h / T)
             curv = np.zeros((P, nop, nop))
             curv[:, iu[0], iu[1]] = b["f"] * absm[:, :nt]
             bound["sea_curvature"] = curv + np.swapaxes(curv, 1, 2)
@@ -237,7 +253,7 @@ class FermiScan:
         out["free_energy"] = G
         if T_fs > 0.0:
             surf = self._surface.evaluate(momf, mu, T_fs, "fp")  # sum w f0' X_n
-            bf = self._bounds_surface["fp"] / T_fs * absf
+            bf = truncation_bounds(self.order, self._surface.h / T_fs)["fp"] / T_fs * absf
             vel = np.zeros((P, M, nop, nop))
             vel[..., dim:] = -tau * surf[..., :3 * nop].reshape(P, M, nop, 3)
             out["surface_velocities"] = vel
@@ -257,35 +273,45 @@ class FermiScan:
             bXT = np.swapaxes(bX, -1, -2)
             bound["berry_curvature_mm_E"] = bY + 0.5 * (bX + bXT)
             bound["damping_E"] = 0.5 * (bX + bXT)
-        out["n_degenerate"] = ndeg.copy()
+        out["n_degenerate"] = ndeg[:, i].copy()
         out.update({f"{key}_error_bound": val for key, val in bound.items()})
         return out
 
 
-def _scan_chunk(model, electrons, mu, options, mesh, k_block, m):
-    """One task of :func:`scan_over_mesh`: a chunk of magnetizations over the whole mesh."""
-    fs = FermiScan(model, m, electrons, mu, **options)
+CHUNK_BYTES = 256 * 2**20
+"""Deposits held per task of :func:`scan_over_mesh` (chunks of magnetizations are sized to it)."""
+
+
+def _scan_chunk(model, states, mu, options, mesh, k_block, m):
+    """One task of :func:`scan_over_mesh`: a chunk of magnetizations over the whole mesh, the
+    sums of every state as one dict (keys ``<state>:<sum>``)."""
+    fs = FermiScan(model, m, states, mu, **options)
     for q, w in mesh.blocks(k_block):
         fs.add(q, w)
-    return fs.result()
+    return {f"{i}:{key}": val for i in range(len(states)) for key, val in fs.result(i).items()}
 
 
-def scan_over_mesh(model: Model, m: np.ndarray, mesh, electrons: Electrons, chemical_potentials, *, client=None,
-                   points_per_chunk: int = 64, k_block: int = 4096, checkpoints=None,
-                   **options) -> dict[str, np.ndarray]:
-    """:class:`FermiScan` of the magnetizations ``m`` (P, 3) over a whole :class:`magcore.kmesh.KMesh`,
-    in chunks of ``points_per_chunk`` magnetizations (one task each, on the Dask ``client`` if
-    given; each holds the deposits of its chunk only), the mesh streamed in blocks of
-    ``k_block`` points.  Returns the sums (P, M, ...) and their error bounds (P, ...)."""
+def scan_over_mesh(model: Model, m: np.ndarray, mesh, states: Sequence[Electrons], chemical_potentials, *,
+                   client=None, points_per_chunk: int = 64, k_block: int = 4096, checkpoints=None,
+                   **options) -> list[dict[str, np.ndarray]]:
+    """:class:`FermiScan` of the magnetizations ``m`` (P, 3) over a whole :class:`magcore.kmesh.KMesh`
+    for the electron ``states``, in chunks of at most ``points_per_chunk`` magnetizations whose
+    deposits fit in :data:`CHUNK_BYTES` (one task each, on the Dask ``client`` if given), the mesh
+    streamed in blocks of ``k_block`` points.  Returns, per state, the sums (P, M, ...) and their
+    error bounds (P, ...)."""
     from .engine.mapreduce import chunks_of, map_reduce
 
     m = np.asarray(m, dtype=float).reshape(-1, 3)
     mu = np.asarray(chemical_potentials, dtype=float)
-    FermiScan(model, m[:1], electrons, mu, **options)  # bad input fails here, before any task
-    chunks = chunks_of(len(m), points_per_chunk, lambda items: (m[items],))
-    results = map_reduce(_scan_chunk, chunks, shared=(model, electrons, mu, options, mesh, k_block),
+    states = list(states)
+    per_point = FermiScan.nbytes_per_point(model, states, mu, **options)  # bad input fails here
+    size = max(1, min(points_per_chunk, CHUNK_BYTES // max(per_point, 1)))
+    chunks = chunks_of(len(m), size, lambda items: (m[items],))
+    results = map_reduce(_scan_chunk, chunks, shared=(model, states, mu, options, mesh, k_block),
                          n_items=len(m), client=client, checkpoints=checkpoints, label="Fermi scan")
-    return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
+    flat = {key: np.concatenate([r[key] for r in results]) for key in results[0]}
+    return [{key.split(":", 1)[1]: val for key, val in flat.items() if key.split(":", 1)[0] == str(i)}
+            for i in range(len(states))]
 
 
 def fermi_scan_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons: Electrons,
@@ -294,4 +320,5 @@ def fermi_scan_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, e
     return FermiScan(model, m, electrons, chemical_potentials, **options).add(q, w).result()
 
 
-__all__ = ["BIN_WIDTH", "FermiScan", "TOLERANCE", "fermi_scan_sums", "scan_over_mesh", "truncation_bounds"]
+__all__ = ["BIN_WIDTH", "CHUNK_BYTES", "FermiScan", "TOLERANCE", "fermi_scan_sums", "scan_over_mesh",
+           "truncation_bounds"]

@@ -744,10 +744,10 @@ def _scan_pairs_start(bands, bo, near):
 
 
 @_kernel
-def _scan_pair(El, P, a, b, nl, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s):
+def _scan_pair(El, P, a, b, nl, wl, tol, step_on, bands, jb, tb, bo, near, xs, sc, s):
     """The band pair (a, b) of a block (lanes l < nl), with P[x, y, l] = Im(V_x[a, b] V_y[b, a]):
-    at T = 0 its Fermi-sea curvature deposits if it enters for some mu (between its two
-    energies, :func:`_scan_step`); if ``bands``, its part of the band-resolved curvatures
+    if ``step_on`` (a state at T = 0) its Fermi-sea curvature deposits if it enters for some mu
+    (between its two energies, :func:`_scan_step`); if ``bands``, its part of the band-resolved curvatures
     bo[a, x, y, l] = -2 sum_b Im(V_x[a, b] V_y[b, a]) / (E_a - E_b)^2 (x < y).  A pair closer than
     ``tol`` is left out, as in the single-mu sums, and near[., l] set for both bands.  jb, tb:
     each band's first mu index at or above its energy, and ties."""
@@ -760,7 +760,7 @@ def _scan_pair(El, P, a, b, nl, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s):
             near[a, l] = True
             near[b, l] = True
             continue
-        if T == 0.0 and (jb[a, l] != jb[b, l] or tb[a, l] or tb[b, l]):
+        if step_on and (jb[a, l] != jb[b, l] or tb[a, l] or tb[b, l]):
             c = -2.0 * wl[l] / (dE * dE)
             t = 0
             for x in range(nop):
@@ -783,9 +783,10 @@ def _scan_pair(El, P, a, b, nl, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s):
 
 
 @_kernel
-def _scan_sea(El, D, l, wk, Jc, dim, T, grid, bo, xs, pw, sc, s):
-    """Fermi-sea band deposits of one (k, m) point (lane l): dG/dm and the free energy, and at
-    T > 0 the band-resolved curvature, as steps (T = 0) or Taylor moments (T > 0)."""
+def _scan_sea(El, D, l, wk, Jc, dim, step_on, moments_on, grid, bo, xs, pw, sc, s):
+    """Fermi-sea band deposits of one (k, m) point (lane l): dG/dm and the free energy as steps
+    (``step_on``: for the states at T = 0), and with the band-resolved curvature as Taylor
+    moments (``moments_on``: for the states at T > 0)."""
     mus, step, tie, below, mom = sc[0], sc[1][s], sc[2][s], sc[3][s], sc[4][s]
     n, nop = El.shape[0], D.shape[0]
     nt = nop * (nop - 1) // 2
@@ -797,8 +798,9 @@ def _scan_sea(El, D, l, wk, Jc, dim, T, grid, bo, xs, pw, sc, s):
             xs[nt + i] = wk * x
         xs[nt + 3] = wk
         xs[nt + 4] = wk * El[a, l]
-        if T == 0.0:
+        if step_on:
             _scan_step(mus, El[a, l], xs[nt:nt + 5], nt, step, tie)
+        if not moments_on:
             continue
         t = 0
         for x in range(nop):
@@ -849,11 +851,17 @@ def _scan_surface(El, D, l, wk, dim, grid, bo, near, xf, pw, sc, s):
 
 
 @_kernel
-def _scan_degenerate(El, l, tol, T, T_fs, near, sc, s):
-    """n_degenerate at every mu for a point with a near-degenerate pair, exactly as the
-    single-mu sums count it: a pair closer than ``tol`` with f0_a != f0_b, or a band with such a
-    partner and df0/de != 0."""
-    mus, ndeg = sc[0], sc[8][s]
+def _scan_degenerate(El, l, tol, Ts, Tfs, near, sc, s):
+    """n_degenerate at every mu of every state (temperatures Ts, Fermi-surface temperatures Tfs)
+    for a point with a near-degenerate pair, exactly as the single-mu sums count it: a pair
+    closer than ``tol`` with f0_a != f0_b, or a band with such a partner and df0/de != 0."""
+    for st in range(Ts.shape[0]):
+        _scan_degenerate_state(El, l, tol, Ts[st], Tfs[st], near, sc[0], sc[8][s, st])
+
+
+@_kernel
+def _scan_degenerate_state(El, l, tol, T, T_fs, near, mus, ndeg):
+    """:func:`_scan_degenerate` for one state: ndeg (M,) per mu."""
     n = El.shape[0]
     for jm in range(mus.shape[0]):
         m_ = mus[jm]
@@ -875,12 +883,13 @@ def _scan_degenerate(El, l, tol, T, T_fs, near, sc, s):
 
 
 @_kernel
-def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, T, T_fs, tol, grid,
+def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, w, Jc, Ts, Tfs, tol, grid,
                          sc):
     """Fermi-scan deposits (``sc``: mu, step, tie, below, sea moments, surface moments, |sea|,
     |surface|, n_degenerate per mu; see magcore.fermi_scan) of B magnetizations over a k-block,
     with the eigensystems and matrix elements of :func:`_chapter2_lanes`.  ``grid``: (lo, h) of
-    the sea bins and (lo, h) of the surface bins."""
+    the sea bins and (lo, h) of the surface bins; Ts, Tfs the temperatures and Fermi-surface
+    temperatures of the states evaluated from the deposits."""
     B = Hmr.shape[0]
     K = H0.shape[0]
     dim, n = nzk.shape[0], nzk.shape[1]
@@ -890,7 +899,8 @@ def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up,
     lw = _lane_elements_work(n, dim, L)
     El, Vr, Vi, D = lw[4], lw[17], lw[18], lw[19]
     P = np.empty((nop, nop, L))
-    bands = T > 0.0 or T_fs > 0.0
+    step_on, moments_on, surface_on = np.any(Ts == 0.0), np.any(Ts > 0.0), np.any(Tfs > 0.0)
+    bands = moments_on or surface_on
     bo = np.zeros((n, nop, nop, L) if bands else (1, 1, 1, 1))
     near = np.zeros((n, L), np.bool_)
     jb = np.zeros((n, L), np.int64)
@@ -906,7 +916,7 @@ def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up,
             wl[l] = w[k0 + l] if l < nl else 0.0
         for s in range(B):
             _lane_elements(solver, nzk, Mr, Mi, nzm, Hmr[s], Hmi[s], spin_J, up, dn, L, lw)
-            if T == 0.0:
+            if step_on:
                 for a in range(n):
                     for l in range(nl):
                         jb[a, l], tb[a, l] = _scan_index(sc[0], El[a, l])
@@ -914,19 +924,19 @@ def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up,
             for a in range(n):
                 for b in range(a + 1, n):
                     _lane_pair_products(Vr, Vi, a, b, P)
-                    _scan_pair(El, P, a, b, nl, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s)
+                    _scan_pair(El, P, a, b, nl, wl, tol, step_on, bands, jb, tb, bo, near, xs, sc, s)
             for l in range(nl):
-                _scan_sea(El, D, l, wl[l], Jc[s], dim, T, grid, bo, xs, pw, sc, s)
-                if T_fs > 0.0:
+                _scan_sea(El, D, l, wl[l], Jc[s], dim, step_on, moments_on, grid, bo, xs, pw, sc, s)
+                if surface_on:
                     _scan_surface(El, D, l, wl[l], dim, grid, bo, near, xf, pw, sc, s)
                 for a in range(n):
                     if near[a, l]:
-                        _scan_degenerate(El, l, tol, T, T_fs, near, sc, s)
+                        _scan_degenerate(El, l, tol, Ts, Tfs, near, sc, s)
                         break
 
 
 @_kernel
-def _chapter2_scan_two_band(dvec, jk, jm, w, Jc, T, T_fs, tol, grid, sc):
+def _chapter2_scan_two_band(dvec, jk, jm, w, Jc, Ts, Tfs, tol, grid, sc):
     """:func:`_chapter2_scan_lanes` for a two-band model from d (B, K, 4), dd/dk (B, K, dim, 4)
     and dd/dm (B, K, 3, 4), in closed form (:func:`_two_band_point`, :func:`_pair_im`), point by
     point."""
@@ -940,7 +950,8 @@ def _chapter2_scan_two_band(dvec, jk, jm, w, Jc, T, T_fs, tol, grid, sc):
     El = E.reshape((2, 1))
     D = np.empty((nop, 2, 1))
     P = np.zeros((nop, nop, 1))
-    bands = T > 0.0 or T_fs > 0.0
+    step_on, moments_on, surface_on = np.any(Ts == 0.0), np.any(Ts > 0.0), np.any(Tfs > 0.0)
+    bands = moments_on or surface_on
     bo = np.zeros((2, nop, nop, 1))
     near = np.zeros((2, 1), np.bool_)
     jb = np.zeros((2, 1), np.int64)
@@ -960,16 +971,16 @@ def _chapter2_scan_two_band(dvec, jk, jm, w, Jc, T, T_fs, tol, grid, sc):
                 for y in range(x + 1, nop):
                     P[x, y, 0] = _pair_im(dv, r, Ja, x, y) if r > 0.0 else 0.0
             wl[0] = w[kk]
-            if T == 0.0:
+            if step_on:
                 for a in range(2):
                     jb[a, 0], tb[a, 0] = _scan_index(sc[0], El[a, 0])
             _scan_pairs_start(bands, bo, near)
-            _scan_pair(El, P, 0, 1, 1, wl, tol, T, bands, jb, tb, bo, near, xs, sc, s)
-            _scan_sea(El, D, 0, w[kk], Jc[s], dim, T, grid, bo, xs, pw, sc, s)
-            if T_fs > 0.0:
+            _scan_pair(El, P, 0, 1, 1, wl, tol, step_on, bands, jb, tb, bo, near, xs, sc, s)
+            _scan_sea(El, D, 0, w[kk], Jc[s], dim, step_on, moments_on, grid, bo, xs, pw, sc, s)
+            if surface_on:
                 _scan_surface(El, D, 0, w[kk], dim, grid, bo, near, xf, pw, sc, s)
             if near[0, 0] or near[1, 0]:
-                _scan_degenerate(El, 0, tol, T, T_fs, near, sc, s)
+                _scan_degenerate(El, 0, tol, Ts, Tfs, near, sc, s)
 
 
 @_kernel
@@ -1158,12 +1169,13 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
     return out
 
 
-def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons, grid: np.ndarray,
+def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, states, grid: np.ndarray,
                         deposits: tuple) -> None:
     """Add the Fermi-scan deposits of the mesh block ``q`` (K, dim), ``w`` (K,) for the
     magnetizations ``m`` (P, 3) to ``deposits`` (the arrays of :class:`magcore.fermi_scan.FermiScan`,
-    in the order of :func:`_chapter2_scan_lanes`); ``grid`` = (lo, h) of the Fermi-sea and of the
-    Fermi-surface bins.  Two-band models (closed form, :func:`_chapter2_scan_two_band`) and models
+    in the order of :func:`_chapter2_scan_lanes`) for the electron ``states`` (Electrons: their
+    temperatures and smearing; one degeneracy tolerance); ``grid`` = (lo, h) of the Fermi-sea and
+    of the Fermi-surface bins.  Two-band models (closed form, :func:`_chapter2_scan_two_band`) and models
     with an exchange coupling and an m-independent mesh centre (SIMD lanes)."""
     from .kmesh import k_center_jacobian
 
@@ -1173,8 +1185,9 @@ def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarra
         return
     center = model.k_center(m)
     Jc = np.ascontiguousarray(k_center_jacobian(model, m), dtype=float)
-    T, T_fs, tol = (float(electrons.temperature), float(electrons.fermi_surface_temperature),
-                    float(electrons.degeneracy_tol))
+    Ts = np.array([float(e.temperature) for e in states])
+    Tfs = np.array([float(e.fermi_surface_temperature) for e in states])
+    tol = float(states[0].degeneracy_tol)
     if isinstance(model, TwoBandModel):
         rows = _rows_per_batch(K, 8 * 4 * (1 + dim + 3), P)
         for s0 in range(0, P, rows):
@@ -1185,7 +1198,7 @@ def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarra
             dvec = _f64(model.d_vector(k, mm), (B, K, 4))
             jk = _f64(model.d_jacobian_k(k, mm), (B, K, dim, 4))
             jm = _f64(model.d_jacobian_m(k, mm), (B, K, 3, 4))
-            _chapter2_scan_two_band(dvec, jk, jm, _f64(w, (K,)), Jc[sl], T, T_fs, tol, grid,
+            _chapter2_scan_two_band(dvec, jk, jm, _f64(w, (K,)), Jc[sl], Ts, Tfs, tol, grid,
                                     (deposits[0],) + tuple(x[sl] for x in deposits[1:]))
         return
     coupling = model.exchange_coupling()
@@ -1203,7 +1216,7 @@ def fermi_scan_deposits(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarra
     _chapter2_scan_lanes(block_solver(n), H0, dHk, np.ascontiguousarray(np.any(dHk.reshape(K, dim, n, n) != 0, axis=0)),
                          np.ascontiguousarray(M.real), np.ascontiguousarray(M.imag), np.ascontiguousarray(M != 0),
                          np.ascontiguousarray(Hm.real), np.ascontiguousarray(Hm.imag), spin_J, up, dn, _f64(w, (K,)),
-                         Jc, T, T_fs, tol, grid, deposits)
+                         Jc, Ts, Tfs, tol, grid, deposits)
 
 
 # ------------------------------------------------------------------------------------------------

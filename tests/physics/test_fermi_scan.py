@@ -192,3 +192,22 @@ def test_two_band_scan_equals_single_mu_runs(name, params, electrons):
     worst = _compare(scan, model, m, q, w, mus, **electrons)
     assert max(worst.values()) < (1e-12 if not electrons else 1e-8), worst
     assert np.max(np.abs(scan["sea_curvature"])) > 0
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_several_temperatures_from_one_pass(tmd_block, uniform):
+    """One set of deposits serves states at T = 0, T > 0 and with smearing (bins for the lowest
+    temperature, wide enough for the highest): each state equals its single-mu runs (1e-12 at
+    T = 0, 1e-8 otherwise), n_degenerate per state and mu included."""
+    model, m, q, w, E = tmd_block
+    gaps = np.diff(E, axis=1)
+    tol = float(np.quantile(gaps[gaps > 0], 0.03))
+    states = [{"degeneracy_tol": tol}, {"degeneracy_tol": tol, "temperature": 0.05},
+              {"degeneracy_tol": tol, "smearing": 0.02}, {"degeneracy_tol": tol, "temperature": 0.01, "smearing": 0.1}]
+    mus = np.linspace(E[:, 1].max() - 0.2, E[:, 2].min() + 0.4, 7)
+    if not uniform:
+        mus = mus + np.array([0, 0.013, -0.02, 0.005, 0, 0.031, -0.004])
+    fs = FermiScan(model, m, [Electrons(**e) for e in states], mus).add(q, w)
+    for i, electrons in enumerate(states):
+        worst = _compare(fs.result(i), model, m, q, w, mus, **electrons)
+        assert max(worst.values()) < (1e-12 if i == 0 else 1e-8), (electrons, worst)

@@ -335,7 +335,7 @@ BAD_SWEEPS = [
     (_with_axes({"J": {"values": [0.5, 0.5]}, "v": {"values": [1.0, 1.0]}}, zips=[["J", "v"]]),
      ["sweep.axes.J/v", "0.5, 1.0", "given twice"]),
     ({"sweep": {"zip": [["J"]]}}, ["sweep.zip names axes", "sweep.axes is empty"]),
-    ({"sweep": {"axis": {}}}, ["unknown key sweep.axis", "axes, convergence_tolerance, zip"]),
+    ({"sweep": {"axis": {}}}, ["unknown key sweep.axis", "axes, convergence_tolerance, fermi_scan, zip"]),
     # sizes
     ({**_with_axes({"J": {"start": 0.1, "stop": 1.0, "num": 4}, "chemical_potential": {"start": -1.0, "stop": 1.0,
                                                                                         "num": 5}}),
