@@ -17,6 +17,9 @@ rule sweep_point:
         STUDY / "logs" / "points" / "{point}.log",
     wildcard_constraints:
         point="|".join(SWEEP_POINTS) or "no-point",
+    # points per cluster job: snakemake --group-components sweep_points=N (locally ignored)
+    group:
+        "sweep_points"
     conda:
         "../envs/magcore.yaml"
     # the cores shared by the points (one core each when there are more points than cores; all
