@@ -950,6 +950,7 @@ def _chapter2_scan_two_band(dvec, jk, jm, w, Jc, Ts, Tfs, tol, grid, sc):
     El = E.reshape((2, 1))
     D = np.empty((nop, 2, 1))
     P = np.zeros((nop, nop, 1))
+    P2 = P.reshape((nop, nop))
     step_on, moments_on, surface_on = np.any(Ts == 0.0), np.any(Ts > 0.0), np.any(Tfs > 0.0)
     bands = moments_on or surface_on
     bo = np.zeros((2, nop, nop, 1))
@@ -962,14 +963,7 @@ def _chapter2_scan_two_band(dvec, jk, jm, w, Jc, Ts, Tfs, tol, grid, sc):
     pw = np.empty(sc[4].shape[2])
     for s in range(B):
         for kk in range(K):
-            for op in range(nop):
-                for q in range(4):
-                    Ja[op, q] = jk[s, kk, op, q] if op < dim else jm[s, kk, op - dim, q]
-            dv = dvec[s, kk]
-            r = _two_band_point(dv, Ja, E, D, dhat)
-            for x in range(nop):
-                for y in range(x + 1, nop):
-                    P[x, y, 0] = _pair_im(dv, r, Ja, x, y) if r > 0.0 else 0.0
+            _two_band_elements(dvec, jk, jm, s, kk, Ja, E, D, dhat, P2)
             wl[0] = w[kk]
             if step_on:
                 for a in range(2):
@@ -1014,6 +1008,22 @@ def _pair_im(dv, r, Ja, a, b):
 
 
 @_kernel
+def _two_band_elements(dvec, jk, jm, s, kk, Ja, E, D, dhat, P):
+    """Energies E, diagonal derivatives D and the pair products P[x, y] = Im(V_x[0, 1] V_y[1, 0])
+    (x < y; 0 where E_0 = E_1, a pair that is always excluded) of the two-band point (s, kk)."""
+    nop = Ja.shape[0]
+    dim = jk.shape[2]
+    for op in range(nop):
+        for q in range(4):
+            Ja[op, q] = jk[s, kk, op, q] if op < dim else jm[s, kk, op - dim, q]
+    dv = dvec[s, kk]
+    r = _two_band_point(dv, Ja, E, D, dhat)
+    for x in range(nop):
+        for y in range(x + 1, nop):
+            P[x, y] = _pair_im(dv, r, Ja, x, y) if r > 0.0 else 0.0
+
+
+@_kernel
 def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol, out):
     """The chapter-2 sums of a two-band model from d (B, K, 4), dd/dk (B, K, dim, 4) and
     dd/dm (B, K, 3, 4), in closed form (no eigenvectors)."""
@@ -1029,15 +1039,7 @@ def _chapter2_two_band(dvec, jk, jm, w, Jc, mu, T, T_fs, tau, tol, out):
     for s in range(B):
         nbad = 0
         for kk in range(K):
-            for op in range(nop):
-                for q in range(4):
-                    Ja[op, q] = jk[s, kk, op, q] if op < dim else jm[s, kk, op - dim, q]
-            dv = dvec[s, kk]
-            r = _two_band_point(dv, Ja, E, D, dhat)
-            for x in range(nop):
-                for y in range(x + 1, nop):
-                    # E_0 = E_1 at r = 0: the pair is always excluded
-                    Pim[0, 1, x, y] = _pair_im(dv, r, Ja, x, y) if r > 0.0 else 0.0
+            _two_band_elements(dvec, jk, jm, s, kk, Ja, E, D, dhat, Pim[0, 1])
             _occupations(El, mu, T, T_fs, f, fp, g, on_surface)
             if _one_point(El, D, Pim, f, fp, g, on_surface, w1, c, near, w[kk], Jc[s], tau, tol, dim, s,
                           acc_curv, acc_g, acc_hf, bo, X, Y, out):

@@ -6,7 +6,6 @@ config), writing nothing then.
 The stages ask ``magcore.stages.dask_client_from_config`` for a Dask client; here it yields
 ``None`` (the library then computes in this process), so no cluster is started."""
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -33,20 +32,6 @@ WTE2 = {"study": "walls", "model": {"name": "tmd", "material": "WTe2", "paramete
 
 def config(raw, results):
     return validate({**raw, "results_dir": str(results)})
-
-
-@pytest.fixture
-def no_dask(monkeypatch):
-    """Replace the stages' Dask client by None (in-process compute); record what was asked for."""
-    calls = []
-
-    @contextlib.contextmanager
-    def client(compute, threads=1, mem_mb=None):
-        calls.append((threads, mem_mb))
-        yield None
-
-    monkeypatch.setattr(stages, "dask_client_from_config", client)
-    return calls
 
 
 def quiet(run, *args, **kwargs):

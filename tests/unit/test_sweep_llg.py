@@ -3,7 +3,6 @@ llg store carries the sweep dimensions, and what a sweep point keeps or recomput
 determines each store.  Stages called in-process, the Dask client None (computed in this
 process)."""
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -23,16 +22,8 @@ LLG = {"enabled": True, "use_sphere": True,
 STUDY = {"study": "llgsweep", "model": {"name": "ti_surface", "parameters": {"J": 0.5, "v": 1.0}},
          "mesh": {"k_cutoff": 20.0, "radial_panels": 4, "radial_order": 4, "n_angle": 8},
          "sphere": {"n_theta": 9, "n_phi": 8}, "bands": {"path_points": 11}, "electric_field": [0.1, 0.0],
-         "sweep": {"axes": {"chemical_potential": {"values": [0.0, 0.3]}}}, "llg": LLG}
-
-
-@pytest.fixture
-def no_dask(monkeypatch):
-    @contextlib.contextmanager
-    def client(compute, threads=1, mem_mb=None):
-        yield None
-
-    monkeypatch.setattr(stages, "dask_client_from_config", client)
+         # each state integrated on its own, so its maps are bitwise those of its single-point study
+         "sweep": {"axes": {"chemical_potential": {"values": [0.0, 0.3]}}, "fermi_scan": False}, "llg": LLG}
 
 
 def run_point(cfg, out):

@@ -5,7 +5,6 @@ of the additions) and to 1e-8 with smearing (Taylor moments, bound stored in the
 that vanish to round-off everywhere (|x| ~ 1e-17) are compared to 1e-15 absolute.  The
 stages are called in-process; the Dask client is None (computed in this process)."""
 
-import contextlib
 import json
 import shutil
 import warnings
@@ -21,15 +20,6 @@ from magcore.sweep import point_config, point_id, sweep_from_config
 TMD = {"study": "scan", "model": {"name": "tmd", "material": "MoS2", "parameters": {"J": 0.2}},
        "mesh": {"n_k": 10}, "sphere": {"n_theta": 3, "n_phi": 2}, "bands": {"path_points": 11},
        "sweep": {"axes": {"chemical_potential": {"values": [0.6, 1.1, 1.9]}}}}
-
-
-@pytest.fixture
-def no_dask(monkeypatch):
-    @contextlib.contextmanager
-    def client(compute, threads=1, mem_mb=None):
-        yield None
-
-    monkeypatch.setattr(stages, "dask_client_from_config", client)
 
 
 TAU_AND_MU = {"axes": {"chemical_potential": {"values": [0.6, 1.9]}, "relaxation_time": {"values": [0.5, 3.0]}}}
