@@ -22,14 +22,13 @@ TMD = {"study": "scan", "model": {"name": "tmd", "material": "MoS2", "parameters
        "sweep": {"axes": {"chemical_potential": {"values": [0.6, 1.1, 1.9]}}}}
 
 
-TAU_AND_MU = {"axes": {"chemical_potential": {"values": [0.6, 1.9]}, "relaxation_time": {"values": [0.5, 3.0]}}}
-T_AND_MU = {"axes": {"chemical_potential": {"values": [0.6, 1.9]}, "temperature": {"values": [0.0, 0.05]}}}
+EVERY_STATE_AXIS = {"axes": {"chemical_potential": {"values": [0.6, 1.9]}, "relaxation_time": {"values": [0.5, 3.0]},
+                             "temperature": {"values": [0.0, 0.05]}}}
 
 
 @pytest.mark.parametrize("electrons, tol, sweep", [({"temperature": 0.0}, 1e-10, TMD["sweep"]),
-                                                   ({"smearing": 0.08}, 1e-8, TMD["sweep"]),
-                                                   ({"smearing": 0.08}, 1e-8, TAU_AND_MU),
-                                                   ({"smearing": 0.0}, 1e-8, T_AND_MU)])
+                                                   ({"smearing": 0.08}, 1e-8, EVERY_STATE_AXIS)],
+                         ids=["mu-exact", "mu-tau-T-smearing"])
 def test_scanned_sweep_point_equals_single_point_studies(tmp_path, no_dask, electrons, tol, sweep):
     cfg = validate({**TMD, "sweep": sweep, "electrons": electrons, "results_dir": str(tmp_path / "results")})
     sweep = sweep_from_config(cfg)
