@@ -40,7 +40,7 @@ from math import factorial
 
 import numpy as np
 from numpy.polynomial import polynomial as _poly
-from scipy.signal import fftconvolve
+from scipy import fft as sp_fft
 from scipy.special import expit
 
 from .electrons import Electrons
@@ -146,10 +146,14 @@ class _Bins:
         M = mu.size
         d = np.arange(-(self.origin + self.q * (M - 1)), self.n - self.origin)
         K = _weights(d * self.h, np.zeros(1), T, order, kind)[0]  # (len(d), R1)
-        # correlation as a convolution with the reversed kernel: index n = d_max + s
-        conv = fftconvolve(mom, K[::-1].reshape((1,) * (mom.ndim - 3) + K.shape + (1,)), axes=-3)
+        # correlation as a convolution with the reversed kernel (output index d_max + s_j), the
+        # orders r summed in frequency space: one inverse transform per component
+        n_fft = sp_fft.next_fast_len(mom.shape[-3] + len(d) - 1, real=True)
+        F = sp_fft.rfft(mom, n=n_fft, axis=-3)  # (..., f, R1, C)
+        G = sp_fft.rfft(K[::-1], n=n_fft, axis=0)  # (f, R1)
+        conv = sp_fft.irfft(np.einsum("...frc,fr->...fc", F, G), n=n_fft, axis=-2)
         s = self.origin + self.q * np.arange(M)
-        return conv[..., d[-1] + s, :, :].sum(axis=-2)
+        return conv[..., d[-1] + s, :]
 
 
 class FermiScan:
