@@ -43,3 +43,22 @@ def run_snakemake(workdir: Path, *args: str, timeout: float = 600):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
            "--directory", str(workdir), *args]
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def no_dask(monkeypatch):
+    """Replace the stages' Dask client by None (in-process compute, for the tests that call the
+    stages directly); record what was asked for ((threads, mem_mb) per client)."""
+    import contextlib
+
+    from magcore import stages
+
+    calls = []
+
+    @contextlib.contextmanager
+    def client(compute, threads=1, mem_mb=None):
+        calls.append((threads, mem_mb))
+        yield None
+
+    monkeypatch.setattr(stages, "dask_client_from_config", client)
+    return calls
