@@ -607,7 +607,7 @@ def wall_spin_density(texture: xr.Dataset, wall: str, part: str) -> plt.Figure:
         what = "spin-dipole part of the induced spin density, eq. 3.87"
     if first is not None:
         verdict = roundoff(first, scale)
-        notes.append("first-Chern-form part: " + (verdict.text("h", "").replace("\n", " ") if verdict.zero
+        notes.append("first-Chern-form part: " + (verdict.text("h", units_text(units)).replace("\n", " ") if verdict.zero
                                                   else f"max |h| = {verdict.max_abs:.3g}"))
     for ax in axes[:-1]:
         ax.axvline(0, color="0.7", lw=0.6)
