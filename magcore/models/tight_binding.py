@@ -85,6 +85,7 @@ import numpy as np
 
 from . import register
 from .base import PAULI, Model, Parameter, broadcast_km
+from .wannier90 import _excerpt, read_hr_dat
 
 _SPIN_CHOICES = ("none", "outer", "inner", "auto")
 _TR_CHOICES = ("keep", "symmetrize")
@@ -116,7 +117,7 @@ class WannierHR(NamedTuple):
 # -- Wannier90 _hr.dat -----------------------------------------------------------------------------
 
 def read_wannier90_hr(path: str | Path) -> WannierHR:
-    """Read a Wannier90 ``seedname_hr.dat`` file.
+    """Read a Wannier90 ``seedname_hr.dat`` file (:func:`magcore.models.wannier90.read_hr_dat`).
 
     Returns a :class:`WannierHR` with ``R`` (nrpts, 3), the stored ``H`` (nrpts, num_wann,
     num_wann) (H[r, m-1, n-1] from the line ``R m n Re Im``), the degeneracies and the header.
@@ -129,138 +130,7 @@ def read_wannier90_hr(path: str | Path) -> WannierHR:
     as a Wannier90 header, and afterwards at most a short excerpt of the offending line,
     printable ASCII only: the path may name any file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"Wannier90 _hr.dat file not found: {path}")
-    if not path.is_file():
-        raise FileNotFoundError(f"Wannier90 _hr.dat path is not a file: {path}")
-
-    def fail(lineno: int | None, msg: str):
-        where = f"{path}, line {lineno}" if lineno is not None else f"{path}"
-        raise ValueError(f"garbled Wannier90 _hr.dat ({where}): {msg}")
-
-    raw = path.read_bytes()
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        fail(raw.count(b"\n", 0, nul) + 1, "a NUL byte: this is a binary file, not a Wannier90 _hr.dat text file")
-    try:
-        lines = raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        fail(raw.count(b"\n", 0, exc.start) + 1, "bytes that are not text (UTF-8): not a Wannier90 _hr.dat file")
-
-    def int_line(idx: int, what: str) -> int:
-        if idx >= len(lines):
-            fail(idx + 1, f"file ends before the {what} line (truncated)")
-        tok = lines[idx].split()
-        if len(tok) != 1:
-            fail(idx + 1, f"expected the {what} (one integer), found {len(tok)} fields: not a Wannier90 "
-                          "_hr.dat header")
-        try:
-            val = int(tok[0])
-        except ValueError:
-            fail(idx + 1, f"expected the {what} (one integer), found something else: not a Wannier90 "
-                          "_hr.dat header")
-        if val <= 0:
-            fail(idx + 1, f"{what} must be positive, got {val}")
-        return val
-
-    if not lines:
-        fail(None, "the file is empty")
-    header = lines[0].strip()
-    num_wann = int_line(1, "number of Wannier functions (num_wann)")
-    nrpts = int_line(2, "number of R points (nrpts)")
-
-    # Wigner-Seitz degeneracies: nrpts integers, 15 per line.
-    ndegen: list[int] = []
-    idx = 3
-    while len(ndegen) < nrpts:
-        if idx >= len(lines):
-            fail(idx + 1, f"file ends after {len(ndegen)} of {nrpts} degeneracies (truncated)")
-        tok = lines[idx].split()
-        if not tok:
-            fail(idx + 1, "empty line inside the list of degeneracies")
-        if len(ndegen) + len(tok) > nrpts:
-            fail(idx + 1, f"too many entries: {nrpts} degeneracies expected, this line brings the "
-                          f"count to {len(ndegen) + len(tok)} (is nrpts wrong?)")
-        for i, t in enumerate(tok):
-            try:
-                d = int(t)
-            except ValueError:
-                fail(idx + 1, f"entry {i + 1} of this line of degeneracies is not an integer")
-            if d <= 0:
-                fail(idx + 1, f"degeneracy {d} must be positive")
-            ndegen.append(d)
-        idx += 1
-
-    body_start = idx
-    body = lines[body_start:]
-    while body and not body[-1].strip():
-        body.pop()
-    expected = nrpts * num_wann * num_wann
-    if len(body) < expected:
-        fail(body_start + len(body), f"truncated: expected {expected} matrix-element lines "
-                                     f"(nrpts * num_wann^2 = {nrpts} * {num_wann}^2) after line "
-                                     f"{body_start}, found {len(body)}")
-    if len(body) > expected:
-        fail(body_start + expected + 1, f"{len(body) - expected} extra line(s) after the "
-                                        f"{expected} expected matrix-element lines")
-    tokens = [line.split() for line in body]
-    for i, t in enumerate(tokens):
-        if len(t) != 7:
-            fail(body_start + i + 1, f"expected 7 columns 'R1 R2 R3 m n Re Im', got {len(t)}: "
-                                     f"{_excerpt(body[i])}")
-    try:
-        data = np.array(tokens, dtype=float)
-    except ValueError:
-        for i, t in enumerate(tokens):
-            try:
-                [float(x) for x in t]
-            except ValueError:
-                fail(body_start + i + 1, f"non-numeric entry in {_excerpt(body[i])}")
-        raise  # pragma: no cover
-    bad = ~np.isfinite(data).all(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        fail(body_start + i + 1, f"non-finite number in {_excerpt(body[i])}")
-    ints = data[:, :5]
-    frac = np.flatnonzero((ints != np.round(ints)).any(axis=1))
-    if frac.size:
-        i = int(frac[0])
-        fail(body_start + i + 1, f"R and orbital indices must be integers: {_excerpt(body[i])}")
-    ints = np.round(ints).astype(np.int64)
-    mn = ints[:, 3:5]
-    out = np.flatnonzero(((mn < 1) | (mn > num_wann)).any(axis=1))
-    if out.size:
-        i = int(out[0])
-        fail(body_start + i + 1, f"orbital index out of range 1..{num_wann}: {_excerpt(body[i])}")
-
-    Rall = ints[:, :3]
-    uniq, first, inverse = np.unique(Rall, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    if len(uniq) != nrpts:
-        fail(None, f"the header declares nrpts = {nrpts} but the file lists {len(uniq)} distinct R vectors")
-    order = np.argsort(first)  # R in order of first appearance (the order of ndegen)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(nrpts)
-    r_idx = rank[inverse]
-    flat = (r_idx * num_wann + (mn[:, 0] - 1)) * num_wann + (mn[:, 1] - 1)
-    counts = np.bincount(flat, minlength=expected)
-    if (counts > 1).any():
-        dup = int(np.flatnonzero(counts[flat] > 1)[1])  # the second occurrence
-        fail(body_start + dup + 1, f"matrix element given twice: {_excerpt(body[dup])}")
-    if (counts == 0).any():  # pragma: no cover - implied by the line count and no duplicates
-        fail(None, "a matrix element is missing")
-    H = np.zeros(expected, dtype=complex)
-    H[flat] = data[:, 5] + 1j * data[:, 6]
-    return WannierHR(R=uniq[order], H=H.reshape(nrpts, num_wann, num_wann),
-                     ndegen=np.asarray(ndegen, dtype=np.int64), header=header)
-
-
-def _excerpt(line: str, limit: int = 48) -> str:
-    """A short excerpt of a line of a file already recognised as a Wannier90 _hr.dat, for an
-    error message: printable ASCII only (anything else shown as '?'), whitespace collapsed."""
-    text = " ".join("".join(c if c.isascii() and c.isprintable() else "?" for c in line).split())
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+    return WannierHR(*read_hr_dat(path))
 
 
 def write_wannier90_hr(path: str | Path, R, H=None, ndegen=None, *, header: str | None = None) -> Path:

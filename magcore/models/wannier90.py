@@ -1,5 +1,7 @@
-"""Readers for the Wannier90 files a user material comes with (besides ``seedname_hr.dat``).
+"""Readers for the Wannier90 files a user material comes with.
 
+* ``seedname_hr.dat``: header line, num_wann, nrpts, nrpts Wigner-Seitz degeneracies (15 per
+  line), then nrpts * num_wann^2 lines ``R1 R2 R3 m n Re Im`` = H_mn(R) (m, n from 1).
 * ``seedname_wsvec.dat`` (Wannier90 >= 3.0, ``use_ws_distance = .true.``, the default): the
   minimal-distance replica selection (MDRS).  For every element H_mn(R) of the ``_hr.dat`` it
   lists N_mnR superlattice vectors T (usually one, T = 0); the Bloch sum then is
@@ -65,17 +67,18 @@ class _Text:
         where = f"{self.path}, line {lineno}" if lineno is not None else f"{self.path}"
         raise ValueError(f"garbled Wannier90 {self.kind} ({where}): {msg}")
 
-    def ints(self, idx: int, count: int | None, what: str) -> list[int]:
+    def ints(self, idx: int, count: int | None, what: str, hint: str = "") -> list[int]:
+        """The integers of line idx (``count`` of them if given); ``hint`` ends the error messages."""
         if idx >= len(self.lines):
             self.fail(idx + 1, f"file ends before the {what} line (truncated)")
         tok = self.lines[idx].split()
+        expected = "integers" if count is None else "one integer" if count == 1 else f"{count} integers"
         if count is not None and len(tok) != count:
-            self.fail(idx + 1, f"expected the {what} ({count} integer{'s' if count > 1 else ''}), found "
-                               f"{len(tok)} fields")
+            self.fail(idx + 1, f"expected the {what} ({expected}), found {len(tok)} fields{hint}")
         try:
             return [int(t) for t in tok]
         except ValueError:
-            self.fail(idx + 1, f"expected the {what} (integers), found something else")
+            self.fail(idx + 1, f"expected the {what} ({expected}), found something else{hint}")
 
     def floats(self, idx: int, count: int, what: str) -> list[float]:
         if idx >= len(self.lines):
@@ -92,7 +95,7 @@ class _Text:
         return vals
 
     def positive(self, idx: int, what: str) -> int:
-        (val,) = self.ints(idx, 1, what)
+        (val,) = self.ints(idx, 1, what, f": not a Wannier90 {self.kind} header")
         if val <= 0:
             self.fail(idx + 1, f"{what} must be positive, got {val}")
         return val
@@ -121,11 +124,25 @@ class _Text:
         return out, idx
 
 
-def _number_block(text: _Text, start: int, n_lines: int, n_cols: int, what: str) -> np.ndarray:
-    """n_lines lines of n_cols numbers from line index ``start`` (all must be there and finite)."""
+def _number_block(text: _Text, start: int, n_lines: int, n_cols: int, what: str, *,
+                  to_end: str | None = None) -> np.ndarray:
+    """n_lines lines of n_cols numbers from line index ``start`` (all must be there and finite).
+
+    With ``to_end`` (where n_lines comes from, for the messages) the block is the rest of the
+    file: blank lines at its end are ignored, any other line after the block is an error.
+    """
     body = text.lines[start:start + n_lines]
+    note = ""
+    if to_end is not None:
+        note = f" ({to_end})"
+        body = text.lines[start:]
+        while body and not body[-1].strip():
+            body.pop()
+        if len(body) > n_lines:
+            text.fail(start + n_lines + 1, f"{len(body) - n_lines} extra line(s) after the {n_lines} expected "
+                                           f"{what} lines{note}")
     if len(body) < n_lines:
-        text.fail(start + len(body), f"truncated: expected {n_lines} {what} lines after line {start}, "
+        text.fail(start + len(body), f"truncated: expected {n_lines} {what} lines{note} after line {start}, "
                                      f"found {len(body)}")
     tokens = [line.split() for line in body]
     for i, t in enumerate(tokens):
@@ -154,6 +171,62 @@ def _integer_columns(text: _Text, start: int, data: np.ndarray, cols: slice, wha
         i = int(frac[0])
         text.fail(start + i + 1, f"{what} must be integers: {_excerpt(text.lines[start + i])}")
     return np.round(ints).astype(np.int64)
+
+
+def _hopping_elements(text: _Text, start: int, data: np.ndarray, nw: int, nrpts: int, ndegen: list[int], *,
+                      every: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The element lines ``R1 R2 R3 m n Re Im`` (``data`` from :func:`_number_block` at line index
+    ``start``) as (R (n_R, 3) in order of first appearance, stored H (n_R, nw, nw), elements not
+    listed zero).  ``every``: the lines list every element of nrpts R vectors (``_hr.dat``);
+    otherwise (sparse HmnR) fewer than nrpts R vectors are accepted when the degeneracies are
+    all equal."""
+    ints = _integer_columns(text, start, data, slice(0, 5), "R and Wannier function indices")
+    mn = ints[:, 3:5]
+    bad = np.flatnonzero(((mn < 1) | (mn > nw)).any(axis=1))
+    if bad.size:
+        i = int(bad[0])
+        text.fail(start + i + 1, f"Wannier function index out of range 1..{nw}: {_excerpt(text.lines[start + i])}")
+    uniq, first, inverse = np.unique(ints[:, :3], axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    n_R = len(uniq)
+    if n_R > nrpts or (every and n_R < nrpts):
+        text.fail(None, f"the header declares nrpts = {nrpts} but the element lines have {n_R} distinct R vectors")
+    if n_R < nrpts and len(set(ndegen)) > 1:
+        text.fail(None, f"the header declares nrpts = {nrpts} with unequal degeneracies but the element lines "
+                        f"have only {n_R} distinct R vectors: which degeneracy belongs to which R is unknown")
+    order = np.argsort(first)  # R in order of first appearance (the order of the degeneracies)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(n_R)
+    flat = (rank[inverse] * nw + (mn[:, 0] - 1)) * nw + (mn[:, 1] - 1)
+    counts = np.bincount(flat, minlength=n_R * nw * nw)
+    if (counts > 1).any():
+        dup = int(np.flatnonzero(counts[flat] > 1)[1])  # the second occurrence
+        text.fail(start + dup + 1, f"matrix element given twice: {_excerpt(text.lines[start + dup])}")
+    H = np.zeros(n_R * nw * nw, dtype=complex)
+    H[flat] = data[:, 5] + 1j * data[:, 6]
+    return uniq[order], H.reshape(n_R, nw, nw)
+
+
+# -- _hr.dat -------------------------------------------------------------------------------------------
+
+def read_hr_dat(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Read a Wannier90 ``seedname_hr.dat``: returns (R (nrpts, 3) in the order of the file, the
+    stored H (nrpts, num_wann, num_wann) with H[r, m-1, n-1] from the line ``R m n Re Im``, the
+    degeneracies ndegen (nrpts,), the header line).  The Bloch sum takes H[r] / ndegen[r].
+
+    Nothing of the file is quoted in a message before its header (num_wann, nrpts, degeneracies)
+    has been read as a Wannier90 header: the path may name any file.
+    """
+    text = _Text(path, "_hr.dat")
+    if not text.lines:
+        text.fail(None, "the file is empty")
+    nw = text.positive(1, "number of Wannier functions (num_wann)")
+    nrpts = text.positive(2, "number of R points (nrpts)")
+    ndegen, idx = text.degeneracies(3, nrpts)
+    data = _number_block(text, idx, nrpts * nw * nw, 7, "'R1 R2 R3 m n Re Im'",
+                         to_end=f"nrpts * num_wann^2 = {nrpts} * {nw}^2")
+    R, H = _hopping_elements(text, idx, data, nw, nrpts, ndegen, every=True)
+    return R, H, np.asarray(ndegen, dtype=np.int64), text.lines[0].strip()
 
 
 # -- _wsvec.dat ----------------------------------------------------------------------------------------
@@ -426,39 +499,9 @@ def read_sparse_hr(path):
     nw = text.positive(2, "number of Wannier functions (num_wann)")
     nrpts = text.positive(3, "number of R points (nrpts)")
     ndegen, idx = text.degeneracies(4, nrpts)
-    body = text.lines[idx:]
-    while body and not body[-1].strip():
-        body.pop()
-    if len(body) > nlines:
-        text.fail(idx + nlines + 1, f"{len(body) - nlines} extra line(s) after the {nlines} element lines "
-                                    "the header declares")
-    data = _number_block(text, idx, nlines, 7, "'R1 R2 R3 m n Re Im'")
-    ints = _integer_columns(text, idx, data, slice(0, 5), "R and Wannier function indices")
-    mn = ints[:, 3:5]
-    bad = np.flatnonzero(((mn < 1) | (mn > nw)).any(axis=1))
-    if bad.size:
-        text.fail(idx + int(bad[0]) + 1, f"Wannier function index out of range 1..{nw}: "
-                                         f"{_excerpt(body[int(bad[0])])}")
-    uniq, first, inverse = np.unique(ints[:, :3], axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    if len(uniq) > nrpts:
-        text.fail(None, f"the header declares nrpts = {nrpts} but the element lines have {len(uniq)} "
-                        "distinct R vectors")
-    if len(uniq) < nrpts and len(set(ndegen)) > 1:
-        text.fail(None, f"the header declares nrpts = {nrpts} with unequal degeneracies but the element lines "
-                        f"have only {len(uniq)} distinct R vectors: which degeneracy belongs to which R is unknown")
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(uniq))
-    r_idx = rank[inverse]
-    flat = (r_idx * nw + (mn[:, 0] - 1)) * nw + (mn[:, 1] - 1)
-    counts = np.bincount(flat, minlength=len(uniq) * nw * nw)
-    if (counts > 1).any():
-        dup = int(np.flatnonzero(counts[flat] > 1)[1])
-        text.fail(idx + dup + 1, f"matrix element given twice: {_excerpt(body[dup])}")
-    H = np.zeros(len(uniq) * nw * nw, dtype=complex)
-    H[flat] = data[:, 5] + 1j * data[:, 6]
-    return uniq[order], H.reshape(len(uniq), nw, nw), np.asarray(ndegen[: len(uniq)], dtype=np.int64)
+    data = _number_block(text, idx, nlines, 7, "'R1 R2 R3 m n Re Im'", to_end="the count on line 2")
+    R, H = _hopping_elements(text, idx, data, nw, nrpts, ndegen, every=False)
+    return R, H, np.asarray(ndegen[: len(R)], dtype=np.int64)
 
 
 def write_sparse_hr(path, R, H, ndegen=None, *, header: str = "sparse HmnR written by magcore", drop_tol=0.0):
@@ -729,6 +772,7 @@ __all__ = [
     "projection_atoms",
     "read_centres_xyz",
     "read_fermi_energy",
+    "read_hr_dat",
     "read_sparse_hr",
     "read_tb_dat",
     "read_win",

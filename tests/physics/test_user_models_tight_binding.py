@@ -470,9 +470,9 @@ def test_missing_and_garbled_hr_dat(tmp_path):
         ("text_hr.dat", lines[:6] + [lines[6].replace("1", "x", 1)] + lines[7:], ["line 7)", "non-numeric"]),
         ("cols_hr.dat", lines[:8] + [" ".join(lines[8].split()[:6])] + lines[9:], ["line 9)", "expected 7 columns"]),
         ("nw_hr.dat", [lines[0], "two"] + lines[2:], ["line 2)", "num_wann"]),
-        ("nrpts_hr.dat", lines[:2] + ["9"] + lines[3:], ["line 5)", "too many entries"]),
+        ("nrpts_hr.dat", lines[:2] + ["9"] + lines[3:], ["line 5)", "9 degeneracies expected"]),
         ("idx_hr.dat", lines[:5] + [" ".join(lines[5].split()[:3] + ["3"] + lines[5].split()[4:])] + lines[6:],
-         ["line 6)", "orbital index out of range"]),
+         ["line 6)", "Wannier function index out of range"]),
         ("dup_hr.dat", lines[:5] + [lines[4]] + lines[6:], ["line 6)", "given twice"]),
         ("empty_hr.dat", [], "empty"),
     ]
