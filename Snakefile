@@ -139,6 +139,11 @@ else:
         input:
             [STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
             STUDY / "figures" / "sweep_lines.png",
+            (
+                [STUDY / "figures" / "sweep_llg_outcomes.png"]
+                if config["llg"]["enabled"]
+                else []
+            ),
             STUDY / "summary.txt",
             (
                 [

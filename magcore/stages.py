@@ -616,6 +616,21 @@ def run_sweep_combine(cfg: dict[str, Any], stage: str, points_dir: str | Path, o
     return path
 
 
+def run_sweep_llg_figure(cfg: dict[str, Any], llg_path: str | Path, out: str | Path) -> Path:
+    """The LLG outcome of a sweep (the fractions of the final-state classes against the sweep
+    axis ``figures.sweep.x``; :func:`magcore.figures_sweep_llg.outcome_fractions`)."""
+    from . import plots
+    from .figures_sweep_llg import outcome_fractions
+    from .sweep import sweep_from_config
+
+    settings = StudySettings.from_config(cfg)
+    sweep = sweep_from_config(cfg)
+    x = settings.figures.sweep["x"] or (sweep.cheap_dims() or sweep.dims()[-1:])[0]
+    path = plots.save(outcome_fractions(open_store(llg_path), x), out, settings.figures.dpi)
+    log.info("sweep LLG figure: wrote %s", path)
+    return path
+
+
 def run_sweep_figures(cfg: dict[str, Any], sphere_path: str | Path, out: str | Path) -> Path:
     """The figure of a sweep study (``figures.sweep``): chosen quantities of the combined sphere
     store against one sweep axis (:func:`magcore.plots.sweep_lines`)."""

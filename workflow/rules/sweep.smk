@@ -102,6 +102,28 @@ rule sweep_figures:
         "../scripts/sweep_figures.py"
 
 
+# With the llg stage: where the trajectories end against the sweep axis of figures.sweep.x.
+rule sweep_llg_figure:
+    input:
+        llg=STUDY / "llg.zarr" / "zarr.json",
+    output:
+        report(
+            STUDY / "figures" / "sweep_llg_outcomes.png",
+            caption="../report/sweep_llg_outcomes.rst",
+            category="Sweep",
+        ),
+    log:
+        STUDY / "logs" / "sweep_llg_figure.log",
+    conda:
+        "../envs/magcore.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/sweep_llg_figure.py"
+
+
 # A sweep over a mesh key: the relative change of every sphere-map quantity between successive
 # meshes (magcore.convergence) against sweep.convergence_tolerance; convergence.txt starts with
 # the line saying whether the finest mesh meets it.
