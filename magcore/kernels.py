@@ -556,11 +556,16 @@ def _lane_elements_work(n, dim, L):
 
 
 @_kernel
-def _lane_block(H0, dK, k0, L, lw):
+def _lane_block(H0, dK, w, k0, L, lw, wl):
     """Copy the k-block starting at k0 of H(k; 0) (K, n * n) and dH/dk (K, dim * n * n) into the
-    lanes of the work arrays ``lw`` (:func:`_lane_elements_work`)."""
+    lanes of the work arrays ``lw`` (:func:`_lane_elements_work`) and its weights w into wl (0
+    on the lanes past the end); returns the number of k-points of the block."""
     _fill_lanes(H0, k0, L, lw[7], lw[8], True)
     _fill_lanes(dK, k0, L, lw[9], lw[10], False)
+    nl = min(L, H0.shape[0] - k0)
+    for l in range(L):
+        wl[l] = w[k0 + l] if l < nl else 0.0
+    return nl
 
 
 @_kernel
@@ -638,10 +643,7 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     nbad = np.zeros(B, np.int64)
     o_surf, o_dos = out[1], out[4]
     for k0 in range(0, K, L):
-        _lane_block(H0, dK, k0, L, lw)
-        nl = min(L, K - k0)
-        for l in range(L):
-            wl[l] = w[k0 + l] if l < nl else 0.0
+        nl = _lane_block(H0, dK, w, k0, L, lw, wl)
         for s in range(B):
             _lane_elements(solver, nzk, Mr, Mi, nzm, Hmr[s], Hmi[s], spin_J, up, dn, L, lw)
             # occupations (the exponentials stay scalar: no vector exp in numba)
@@ -910,10 +912,7 @@ def _chapter2_scan_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up,
     xf = np.empty(3 * nop + 1 + 18 * dim)
     pw = np.empty(sc[4].shape[2])
     for k0 in range(0, K, L):
-        _lane_block(H0, dK, k0, L, lw)
-        nl = min(L, K - k0)
-        for l in range(L):
-            wl[l] = w[k0 + l] if l < nl else 0.0
+        nl = _lane_block(H0, dK, w, k0, L, lw, wl)
         for s in range(B):
             _lane_elements(solver, nzk, Mr, Mi, nzm, Hmr[s], Hmi[s], spin_J, up, dn, L, lw)
             if step_on:
