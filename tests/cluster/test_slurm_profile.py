@@ -23,11 +23,13 @@ def _jobs(out: str) -> dict[str, str]:
 
 
 def test_every_job_of_the_shipped_studies_gets_the_profiles_resources(tmp_path):
-    sweep = yaml.safe_load((REPO / "config" / "tmd_sweep.yaml").read_text())
-    sweep["sweep"]["axes"]["n_k"] = {"values": [24, 32]}     # a mesh axis: sweep_convergence too
+    # and the default study as a sweep with a mesh axis: the sweep's LLG figure and convergence too
+    sweep = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    sweep["sweep"] = {"axes": {"J": {"values": [0.5, 1.0]}, "n_angle": {"values": [4, 8]}}}
     (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
     seen = {}
-    for study in ("config/config.yaml", "config/wte2.yaml", str(tmp_path / "sweep.yaml")):
+    for study in ("config/config.yaml", "config/wte2.yaml", "config/ti_edge_llg.yaml", "config/tmd_sweep.yaml",
+                  str(tmp_path / "sweep.yaml")):
         proc = run_snakemake(tmp_path, "-n", "-F", "--profile", str(PROFILE), "--configfile", str(REPO / study))
         assert proc.returncode == 0, proc.stderr[-3000:]
         seen.update(_jobs(proc.stdout + proc.stderr))
