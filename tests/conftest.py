@@ -62,3 +62,24 @@ def no_dask(monkeypatch):
 
     monkeypatch.setattr(stages, "dask_client_from_config", client)
     return calls
+
+
+def run_single_point(cfg: dict, folder: Path, stages_: tuple[str, ...] = ("bands", "sphere")) -> dict:
+    """The single-point stages ``stages_`` of the resolved config ``cfg`` in-process into
+    ``folder`` (warnings of tiny grids silenced); returns {stage: Dataset}."""
+    import warnings
+
+    from magcore import stages
+
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stage in stages_:
+            path = folder / f"{stage}.zarr"
+            if stage == "bands":
+                out[stage] = stages.run_bands(cfg, path)
+            elif stage == "sphere":
+                out[stage] = stages.run_sphere(cfg, folder / "bands.zarr", path)
+            else:
+                out[stage] = stages.run_llg(cfg, folder / "sphere.zarr", path)
+    return out

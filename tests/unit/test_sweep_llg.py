@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+from conftest import run_single_point
 from magcore import stages
 from magcore.config import ConfigError, validate
 from magcore.store import open_store
@@ -42,12 +43,7 @@ def test_each_state_runs_llg_on_its_own_maps(tmp_path, no_dask):
     stacked = open_store(paths["llg"]).load()
     for j, c in enumerate(sweep_from_config(cfg).cheap_points(cfg)):
         single = point_config(cfg, c.overrides)
-        folder = tmp_path / "single" / point_id(single)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            stages.run_bands(single, folder / "bands.zarr")
-            stages.run_sphere(single, folder / "bands.zarr", folder / "sphere.zarr")
-            ref = stages.run_llg(single, folder / "sphere.zarr", folder / "llg.zarr")
+        ref = run_single_point(single, tmp_path / "single" / point_id(single), ("bands", "sphere", "llg"))["llg"]
         for name, var in ref.data_vars.items():
             got = stacked[name]
             if "chemical_potential" in got.dims:
@@ -80,10 +76,7 @@ def test_a_named_sphere_store_is_refused_in_a_sweep(tmp_path, no_dask):
     """A sphere store of the right model, valid for a single-point study, is refused in a sweep."""
     single = validate({**{k: v for k, v in STUDY.items() if k not in ("sweep", "llg")},
                        "results_dir": str(tmp_path / "results")})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stages.run_bands(single, tmp_path / "bands.zarr")
-        stages.run_sphere(single, tmp_path / "bands.zarr", tmp_path / "sphere.zarr")
+    run_single_point(single, tmp_path)
     llg = {**LLG, "sphere_store": str(tmp_path / "sphere.zarr")}
     validate({**{k: v for k, v in STUDY.items() if k != "sweep"}, "llg": llg})  # fine without a sweep
     with pytest.raises(ConfigError, match="each point's own sphere maps"):

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
+from conftest import run_single_point
 from magcore import stages
 from magcore.config import validate
 from magcore.store import open_store
@@ -40,10 +41,7 @@ def test_scanned_sweep_point_equals_single_point_studies(tmp_path, no_dask, elec
     for c in sweep.cheap_points(cfg):
         single_cfg = point_config(cfg, c.overrides)
         folder = tmp_path / "single" / point_id(single_cfg)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            stages.run_bands(single_cfg, folder / "bands.zarr")
-            stages.run_sphere(single_cfg, folder / "bands.zarr", folder / "sphere.zarr")
+        run_single_point(single_cfg, folder)
         pairs.append((open_store(tmp_path / "point" / "cheap" / point_id(single_cfg) / "sphere.zarr").load(),
                       open_store(folder / "sphere.zarr").load()))
     # each map's scale over the whole scan (a quantity that vanishes in the gap is compared
