@@ -383,9 +383,10 @@ def describe_store(ds: xr.Dataset, name: str = "") -> str:
     import numpy as np
 
     model = ds.attrs.get("model")
-    if isinstance(model, str) and model.startswith("{"):  # the llg store: its LLG model spec (JSON) is 'model'
-        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
-            model = f"{study_config(ds)['model']['name']} (LLG model: attribute 'model')"
+    if model is None or (isinstance(model, str) and model.startswith("{")):  # a sweep store; the llg store
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):  # (its 'model': the LLG spec)
+            studied = study_config(ds)["model"]["name"]
+            model = studied if model is None else f"{studied} (LLG model: attribute 'model')"
     lines = [f"== {name or 'store'}: model {model}, complete={ds.attrs.get('complete')}, "
              f"config {str(ds.attrs.get('config_hash', ''))[:12]}, magcore {ds.attrs.get('magcore_version')} "
              f"({ds.attrs.get('magcore_git_revision')}), finished {ds.attrs.get('finished')}"]

@@ -134,3 +134,10 @@ def test_status_shows_stages_the_study_does_not_run_as_disabled(tmp_path, cfg):
     assert study_status(study)["texture"]["state"] == "missing"
     (tmp_path / "empty").mkdir()
     assert study_status(tmp_path / "empty")["llg"]["state"] == "missing"  # no store to read the config from
+
+
+def test_summary_header_names_the_model_of_a_store_without_a_model_attribute(tmp_path, cfg):
+    ds = dataset()
+    del ds.attrs["model"]  # a sweep store: no model attributes of its own
+    text = describe_store(open_store(write_store(ds, tmp_path / "sphere.zarr", cfg, now())), "sphere")
+    assert text.startswith("== sphere: model tmd, complete=True")
