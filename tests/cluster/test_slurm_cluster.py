@@ -30,7 +30,7 @@ import time
 import pytest
 
 from magcore.fingerprint import code_fingerprint
-from slurm_helpers import (assert_same_stores, requires_slurm, rule_of, run_uuid, sacct_jobs,
+from slurm_helpers import (ACCOUNT, PARTITION, assert_same_stores, requires_slurm, rule_of, run_uuid, sacct_jobs,
                            small_default_study, snakemake_jobs, squeue, start_snakemake,
                            submit_args, write_study)
 
@@ -43,14 +43,13 @@ SPHERE_TARGET = f"results/{STUDY['study']}/sphere.zarr/zarr.json"  # (relative t
 N_CHUNKS = -(-STUDY["sphere"]["n_theta"] * STUDY["sphere"]["n_phi"] // STUDY["compute"]["points_per_chunk"])
 DASK_STUDY = {**STUDY, "compute": {**STUDY["compute"], "dask_cluster": "slurm",
                                    "slurm": {"jobs": 1, "cores": 1, "memory": "2GB", "walltime": "00:20:00",
-                                             "queue": "debug", "account": "magcore"}}}
+                                             "queue": PARTITION, "account": ACCOUNT}}}
 SWEEP = {
     "study": "sweep_small",
     "model": {"name": "ti_surface", "parameters": {"J": 0.5, "v": 1.0}},
     "mesh": {"k_cutoff": 30.0, "radial_panels": 6, "radial_order": 4, "n_angle": 4},
     "sphere": {"n_theta": 5, "n_phi": 4},
     "bands": {"path_points": 11},
-    "electrons": {"temperature": 0.02},
     "llg": {"enabled": False},
     "sweep": {"axes": {"J": {"values": [0.5, 0.8]}, "chemical_potential": {"values": [0.0, 0.3]}}},
 }
