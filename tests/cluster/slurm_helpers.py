@@ -45,13 +45,14 @@ def skip_reason() -> str | None:
     except subprocess.TimeoutExpired:
         return "no SLURM controller answers `sinfo` within 20 s (bash tests/cluster/start_slurm.sh)"
     if nodes.returncode != 0:
-        return f"`sinfo` fails, no SLURM controller running (bash tests/cluster/start_slurm.sh): {nodes.stderr.strip()[-300:]}"
+        last = nodes.stderr.strip().splitlines()[-1:] or [""]
+        return f"`sinfo` fails, no SLURM controller running (bash tests/cluster/start_slurm.sh): {last[0][:200]}"
     states = [line.split()[1] for line in nodes.stdout.splitlines() if len(line.split()) == 2]
     if not any(s.rstrip("*~#") in ("idle", "mix", "alloc", "comp") for s in states):
         return f"no SLURM node is up (sinfo: {nodes.stdout.strip() or 'no nodes'})"
     acct = _run("sacct", "-n", "-X", "-o", "JobID", "--starttime", "now-1minutes", timeout=20)
     if acct.returncode != 0:
-        return f"SLURM accounting (slurmdbd) does not answer `sacct`: {acct.stderr.strip()[-300:]}"
+        return f"SLURM accounting (slurmdbd) does not answer `sacct`: {' / '.join(acct.stderr.split(chr(10)))[-200:]}"
     if _run("sinfo", "-h", "-p", PARTITION, "-o", "%P").stdout.strip() == "":
         return f"no partition {PARTITION!r} (set MAGCORE_SLURM_PARTITION)"
     return None
