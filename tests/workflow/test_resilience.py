@@ -279,21 +279,3 @@ def test_stage_refuses_an_upstream_store_made_from_other_file_contents(tmp_path,
     with pytest.raises(ValueError, match="other contents of model_hr.dat"):
         run_sphere(cfg, tmp_path / "bands.zarr", tmp_path / "sphere.zarr")
     assert not (tmp_path / "sphere.zarr").exists()
-
-
-@pytest.mark.workflow
-def test_slurm_profile_dry_run_resources_match_readme(tmp_path):
-    proc = run_snakemake(REPO, "-n", "-F", "--profile", str(REPO / "workflow" / "profiles" / "slurm"),
-                         "--directory", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout + proc.stderr
-    readme = (REPO / "README.md").read_text()
-    profile = yaml.safe_load((REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
-    for rule, res in profile["set-resources"].items():
-        block = out.split(f"rule {rule}:")[1].split("rule ")[0]
-        assert f"mem_mb={res['mem_mb']}" in block and f"runtime={res['runtime']}" in block, block
-        threads = profile["set-threads"][rule]
-        assert (f"threads: {threads}" in block) == (threads > 1), block
-        # the README's table states the same numbers
-        assert f"| `{rule}` | {threads} | {res['mem_mb']} | {res['runtime']} |" in readme
-    assert not (tmp_path / "results").exists()
