@@ -7,6 +7,9 @@
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
+
+min_version("9.0")
 
 from magcore.config import ConfigError, read_study_file, validate as validate_config
 from magcore.figures_files import llg_figure_files
