@@ -383,6 +383,18 @@ def _spin_sandwich(J, up, dn, U, P, V, need):
 
 
 @_kernel
+def _complex_pair_products(V, a, b, P):
+    """P[x, y] = Im(V_x[a, b] V_y[b, a]) for x < y from the complex matrix elements V (p, n, n)
+    (V Hermitian: V_y[b, a] = conj(V_y[a, b]))."""
+    p = V.shape[0]
+    for x in range(p):
+        vx = V[x, a, b]
+        for y in range(x + 1, p):
+            vy = V[y, a, b]
+            P[x, y] = vx.imag * vy.real - vx.real * vy.imag
+
+
+@_kernel
 def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol, out):
     """The chapter-2 sums (``out``, in the order of :data:`magcore.quantities.KERNEL_SUMS`) for
     B magnetizations x K k-points, point by point.
@@ -445,11 +457,7 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
                 for b in range(a + 1, n):
                     if not need[a, b]:
                         continue
-                    for x in range(nop):
-                        vx = V[x, a, b]
-                        for y in range(x + 1, nop):
-                            vy = V[y, a, b]
-                            Pim[a, b, x, y] = vx.imag * vy.real - vx.real * vy.imag
+                    _complex_pair_products(V, a, b, Pim[a, b])
             if _one_point(El, D, Pim, f, fp, g, on_surface, w1, c, near, w[kk], Jc[s], tau, tol, dim, s,
                           acc_curv, acc_g, acc_hf, bo, X, Y, out):
                 nbad += 1
@@ -1279,11 +1287,7 @@ def _occupied_generic(H, dX, pa, pb, same, mu, T, tol, omega, bad):
             for b in range(a + 1, n):
                 if not need[a, b]:
                     continue
-                for x in range(p):
-                    vx = V[x, a, b]
-                    for y in range(x + 1, p):
-                        vy = V[y, a, b]
-                        Pim[a, b, x, y] = vx.imag * vy.real - vx.real * vy.imag
+                _complex_pair_products(V, a, b, Pim[a, b])
                 if _pair_weights(El, f, a, b, one, tol, c, near):
                     _sea_curvature(c, Pim[a, b].reshape((p, p, 1)), acc)
         _occupied_block(acc, 0, pa, pb, same, omega[s])
