@@ -83,3 +83,14 @@ def run_single_point(cfg: dict, folder: Path, stages_: tuple[str, ...] = ("bands
             else:
                 out[stage] = stages.run_llg(cfg, folder / "sphere.zarr", path)
     return out
+
+
+TI_SURFACE_SWEEP = {
+    "model": {"name": "ti_surface", "parameters": {"J": 0.5, "v": 1.0}},
+    "bands": {"path_points": 11},
+    "electrons": {"temperature": 0.02},
+    "llg": {"enabled": False},
+    "sweep": {"axes": {"J": {"values": [0.5, 0.8]}, "chemical_potential": {"values": [0.0, 0.3, 0.45]}}},
+}
+"""The small ti_surface sweep of the sweep workflow tests (2 expensive points x 3 electron
+states); each test adds its study name, mesh, sphere grid and compute settings."""

@@ -31,21 +31,16 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO, run_snakemake
+from conftest import REPO, TI_SURFACE_SWEEP, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
 STUDY = {
+    **TI_SURFACE_SWEEP,
     "study": "sweepkill",
-    "model": {"name": "ti_surface", "parameters": {"J": 0.5, "v": 1.0}},
     "mesh": {"k_cutoff": 60.0, "radial_panels": 10, "radial_order": 8, "n_angle": 16},
     "sphere": {"n_theta": 7, "n_phi": 6},
-    "bands": {"path_points": 11},
-    "electrons": {"temperature": 0.02},
     "compute": {"points_per_chunk": 2, "k_block": 200},
-    "llg": {"enabled": False},
-    "sweep": {"axes": {"J": {"values": [0.5, 0.8]},
-                       "chemical_potential": {"values": [0.0, 0.3, 0.45]}}},
 }
 N_STATES = 2 * 3
 STAGES = ("bands", "sphere")

@@ -15,24 +15,20 @@ import pytest
 import xarray as xr
 import yaml
 
-from conftest import run_snakemake
+from conftest import TI_SURFACE_SWEEP, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
 SWEEP = {
+    **TI_SURFACE_SWEEP,
     "study": "sweep",
-    "model": {"name": "ti_surface", "parameters": {"J": 0.5, "v": 1.0}},
     "mesh": {"k_cutoff": 30.0, "radial_panels": 6, "radial_order": 4, "n_angle": 4},
     "sphere": {"n_theta": 5, "n_phi": 4},
-    "bands": {"path_points": 11},
-    "electrons": {"temperature": 0.02},
     "compute": {"points_per_chunk": 5, "k_block": 50},
-    "llg": {"enabled": False},
     # every state integrated on its own (bit for bit its single-point study); the one-pass
     # chemical-potential scan is checked against single-point studies in test_sweep_scan.py and
     # runs through kill -9 in test_sweep_resilience.py
-    "sweep": {"axes": {"J": {"values": [0.5, 0.8]},
-                       "chemical_potential": {"values": [0.0, 0.3, 0.45]}}, "fermi_scan": False},
+    "sweep": {**TI_SURFACE_SWEEP["sweep"], "fermi_scan": False},
 }
 
 
