@@ -108,6 +108,7 @@ def test_report_contains_figures_and_summary(tiny_run):
     assert "berry_curvature_theta_phi" in summary and "flag gap_closed" in summary
     proc = run_snakemake(work, "--configfile", str(work / "tiny.yaml"), "--report", str(work / "report.html"))
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(ERROR/" not in proc.stderr and "(WARNING/" not in proc.stderr, proc.stderr[-2000:]  # captions parse
     html = (work / "report.html").read_text(errors="replace")
     for name in ("fig2_3_gyromagnetic_ratio_free_energy.png", "gap_map.png", "summary.txt"):
         assert name in html
