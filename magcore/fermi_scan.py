@@ -1,4 +1,5 @@
-"""Fermi scans: the chapter-2 k-sums at many chemical potentials from one pass over (k, m).
+"""Fermi scans: the chapter-2 k-sums at many chemical potentials, and for several electron
+states (temperature, smearing, relaxation time), from one pass over (k, m).
 
 Every sum of :data:`magcore.quantities.KERNEL_SUMS` has the form sum_n w(E_n - mu) X_n(k, m),
 with w the occupation f0 (Fermi sea: curvature, dG/dm), the grand potential g (free energy,
@@ -25,8 +26,11 @@ potential from the deposits:
   sums.
 
 Memory: the deposits are held per magnetization of the chunk being summed: (M + 1) x (p(p-1)/2 +
-5) numbers at T = 0, and (number of bins) x (order + 1) x (components) at T > 0, with
-(number of bins) = (mu range + 77 T) / h; k-blocks are streamed through :meth:`FermiScan.add`.
+5) numbers for the states at T = 0, and (number of bins) x (order + 1) x (components) for those
+at T > 0, with (number of bins) = (mu range + 77 T_max) / h and h <= ``bin_width`` * T_min over
+the states (one set of deposits serves every state); k-blocks are streamed through
+:meth:`FermiScan.add`, and :func:`scan_over_mesh` sizes its chunks of magnetizations to
+:data:`CHUNK_BYTES`.
 
 Supported: two-band models (closed form from the d-vector) and models that declare an exchange
 coupling (H = H(k; 0) + m . M: ``tmd``, tight-binding models with an exchange term) with an
