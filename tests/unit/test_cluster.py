@@ -91,3 +91,14 @@ def test_readme_resource_table_is_the_one_generated_from_the_profile():
                               + table)
     # and it is the only resource table there (no stale copy left beside it)
     assert section.count("| rule | threads |") == 1
+
+
+def test_rules_run_in_the_submitting_environment():
+    """No rule declares a conda environment or a container: the README says jobs run the Python
+    Snakemake is started from (the Snakefile validates the study with magcore at parse time, so
+    `--use-conda` could not run before an environment exists)."""
+    for smk in [REPO / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]:
+        directives = re.findall(r"^\s+(conda|container|singularity):", smk.read_text(), flags=re.M)
+        assert not directives, f"{smk.name} declares {directives}"
+    assert not (REPO / "workflow" / "envs").exists()
+    assert "`--use-conda` is not used" in (REPO / "README.md").read_text()

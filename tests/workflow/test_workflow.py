@@ -112,6 +112,9 @@ def test_report_contains_figures_and_summary(tiny_run):
     html = (work / "report.html").read_text(errors="replace")
     for name in ("fig2_3_gyromagnetic_ratio_free_energy.png", "gap_map.png", "summary.txt"):
         assert name in html
+    # the landing text lists the stages of this study: bands, sphere and figures, no texture or llg
+    assert "Stages that ran" in html and "chapter-2 coefficient" in html
+    assert "domain-wall spin densities" not in html and "LLG trajectories" not in html
 
 
 def test_lint_clean_and_snakefmt_formatted(tmp_path, repo):

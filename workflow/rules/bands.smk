@@ -5,8 +5,6 @@ rule bands:
         STUDY / "bands.zarr" / "zarr.json",
     log:
         STUDY / "logs" / "bands.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -21,8 +21,6 @@ rule figures:
         ),
     log:
         STUDY / "logs" / "figures.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -46,8 +44,6 @@ rule summary:
         ),
     log:
         STUDY / "logs" / "summary.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=1000,

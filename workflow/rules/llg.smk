@@ -5,8 +5,6 @@ rule llg:
         STUDY / "llg.zarr" / "zarr.json",
     log:
         STUDY / "logs" / "llg.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 64  # scaled down to --cores locally; set per job in the slurm profile
     resources:
         mem_mb=4000,
@@ -29,8 +27,6 @@ rule llg_figures:
         },
     log:
         STUDY / "logs" / "llg_figures.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -6,8 +6,6 @@ rule sphere:
         STUDY / "sphere.zarr" / "zarr.json",
     log:
         STUDY / "logs" / "sphere.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 64  # scaled down to --cores locally; set per job in the slurm profile
     resources:
         mem_mb=4000,

@@ -20,8 +20,6 @@ rule sweep_point:
     # points per cluster job: snakemake --group-components sweep_points=N (locally ignored)
     group:
         "sweep_points"
-    conda:
-        "../envs/magcore.yaml"
     # the cores shared by the points (one core each when there are more points than cores; all
     # of them for a single point); set per job in the slurm profile
     threads: max(1, (workflow.cores or 64) // max(1, len(SWEEP_POINTS)))
@@ -46,8 +44,6 @@ rule sweep_combine:
         STUDY / "logs" / "combine_{stage}.log",
     wildcard_constraints:
         stage="|".join(POINT_STAGES),
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -69,8 +65,6 @@ rule sweep_summary:
         STUDY / "summary.txt",
     log:
         STUDY / "logs" / "summary.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -90,8 +84,6 @@ rule sweep_figures:
         ),
     log:
         STUDY / "logs" / "sweep_figures.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -114,8 +106,6 @@ rule sweep_llg_figure:
         ),
     log:
         STUDY / "logs" / "sweep_llg_figure.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -140,8 +130,6 @@ rule sweep_convergence:
         txt=STUDY / "convergence.txt",
     log:
         STUDY / "logs" / "sweep_convergence.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,

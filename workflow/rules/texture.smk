@@ -6,8 +6,6 @@ rule texture:
         STUDY / "texture.zarr" / "zarr.json",
     log:
         STUDY / "logs" / "texture.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 64  # scaled down to --cores locally; set per job in the slurm profile
     resources:
         mem_mb=4000,
@@ -32,8 +30,6 @@ rule texture_figures:
         },
     log:
         STUDY / "logs" / "texture_figures.log",
-    conda:
-        "../envs/magcore.yaml"
     threads: 1
     resources:
         mem_mb=2000,

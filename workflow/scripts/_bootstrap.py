@@ -1,6 +1,6 @@
-"""Make the repository's magcore importable in a rule's script, also under --use-conda where it
-is not pip-installed, and in the Dask worker processes the script starts (they inherit
-PYTHONPATH). Snakemake puts this directory on sys.path of every script it runs."""
+"""Make a rule's script import magcore from this repository (not another installed copy), also
+in the Dask worker processes the script starts (they inherit PYTHONPATH). Snakemake puts this
+directory on sys.path of every script it runs."""
 
 import os
 import sys
