@@ -102,9 +102,28 @@ def dask_client(n_workers: int = 1, *, address: str | None = None, memory_limit:
         with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
                           memory_limit=memory_limit, silence_logs=logging.WARNING) as cluster:
-            with Client(cluster) as client:
-                log.info("local Dask cluster: %d worker(s), dashboard %s", n_workers, client.dashboard_link)
-                yield client
+            try:
+                with Client(cluster) as client:
+                    log.info("local Dask cluster: %d worker(s), dashboard %s", n_workers, client.dashboard_link)
+                    yield client
+            finally:
+                _close_workers(cluster, WORKER_EXIT_SECONDS)
+
+
+WORKER_EXIT_SECONDS = 60.0
+"""How long a local worker process may take to exit before it is killed.  Dask's own close
+gives it 4 s, which a loaded machine exceeds (the nanny then logs "killing" and the killed
+process leaks its semaphores)."""
+
+
+def _close_workers(cluster, timeout: float) -> None:
+    """Close the workers of a local ``cluster``, each given ``timeout`` seconds to exit."""
+    import asyncio
+
+    async def close_all() -> None:
+        await asyncio.gather(*(worker.close(timeout=timeout) for worker in list(cluster.workers.values())))
+
+    cluster.sync(close_all)
 
 
 # ------------------------------------------------------------------------------------------
