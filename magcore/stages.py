@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from .bands import (
     FERMI_WINDOW_HALF_WIDTH,
@@ -34,6 +35,7 @@ from .bands import (
 from .cluster import dask_client_from_config
 from .electrons import Electrons
 from .engine import stage_checkpoints
+from .engine.progress import Progress, WarningSummary
 from .fingerprint import fingerprint, hash_files_once, input_file_hashes
 from .settings import StudySettings
 from .sphere import sphere_map, unit_vectors
@@ -116,7 +118,29 @@ def _dask_client(compute, threads: int, mem_mb: int | None, client=None):
         yield client
         return
     with dask_client_from_config(compute, threads, mem_mb) as client:
+        forward_worker_logs(client)
         yield client
+
+
+class _WorkerLogLevel(WorkerPlugin):
+    """Worker plugin: magcore's INFO records are handled in the worker (and forwarded), not
+    passed on to the worker's own stderr."""
+
+    def setup(self, worker) -> None:
+        logger = logging.getLogger("magcore")
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def forward_worker_logs(client) -> None:
+    """magcore's log records from the Dask workers (numba compilation, LLG progress) go to this
+    process's log."""
+    if client is None:
+        return
+    from . import _numba  # noqa: F401  (its filter passes the workers' compile announcement once)
+
+    client.register_plugin(_WorkerLogLevel(), name="magcore-log-level")
+    client.forward_logging("magcore", level=logging.INFO)
 
 
 def _stage(run):
@@ -147,6 +171,7 @@ def _gap_map(model, m: np.ndarray, shape: tuple[int, int], mesh, mu: float, elec
     (:func:`magcore.bands.fermi_level_summary`), ``gap_chunk`` directions at a time."""
     filling = electrons.filling
     gaps, kmins, levels = [], [], []
+    progress = Progress("bands: gap map", len(m), unit="directions")
     for s in range(0, len(m), gap_chunk):
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by _warn_about_gap_map
             e_chunk = mesh_energies(model, m[s:s + gap_chunk], mesh.points)
@@ -155,7 +180,7 @@ def _gap_map(model, m: np.ndarray, shape: tuple[int, int], mesh, mu: float, elec
         gaps.append(g)
         kmins.append(kmin)
         levels.append(fermi_level_summary(e_chunk, mu, electrons.fermi_surface_temperature))
-        log.info("bands: gap map %d/%d directions", min(s + gap_chunk, len(m)), len(m))
+        progress.update(min(s + gap_chunk, len(m)))
     gap = np.concatenate(gaps).reshape(shape)
     kmin = np.concatenate(kmins).reshape(shape + (model.dim,))
     level = {key: np.concatenate([p[key] for p in levels]).reshape(shape) for key in levels[0]}
@@ -171,7 +196,6 @@ def _warn_about_gap_map(gap: np.ndarray, closed: np.ndarray, between: np.ndarray
                       f"{int(closed.sum())} of {closed.size} magnetization directions "
                       f"({int((between & ~(gap < gap_tolerance)).sum())} of them next to a closing "
                       "between grid points)", RuntimeWarning, stacklevel=3)
-        log.warning("bands: gap closes at or next to %d of %d directions", int(closed.sum()), closed.size)
     bad = ~level["mesh_energies_finite"]
     if bad.any():
         warnings.warn(f"band energies on the mesh are not finite (overflow) at {int(bad.sum())} of {bad.size} "
@@ -472,20 +496,42 @@ def run_figures(cfg: dict[str, Any], bands_path: str | Path, sphere_path: str | 
     run(cfg, bands_path, sphere_path, outputs)
 
 
-def configure_logging(path: str | Path | None = None, level: int = logging.INFO) -> None:
-    """Log magcore's progress (and Python warnings) to stderr and, if given, to ``path``."""
+def configure_logging(path: str | Path | None = None, level: int = logging.INFO) -> WarningSummary:
+    """Log magcore's progress and Python warnings (one line each, ``Category: message``) to
+    stderr and, if given, to ``path``; returns the handler that collects the warnings."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(path))
+    summary = WarningSummary()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s",
                         handlers=handlers, force=True)
-    logging.captureWarnings(True)
+    logging.getLogger().addHandler(summary)
+    logging.captureWarnings(False)
+    warnings.showwarning = _log_warning
     import distributed  # noqa: F401  (configures its loggers on import; quieten them after)
 
     for name in list(logging.root.manager.loggerDict):
         if name.split(".")[0] in ("distributed", "matplotlib", "bokeh", "tornado"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    return summary
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python's warnings as one log line each (``warnings.showwarning``), without the source
+    path and line that Python's own display adds."""
+    logging.getLogger("py.warnings").warning("%s: %s", category.__name__, message)
+
+
+@contextlib.contextmanager
+def stage_log(path: str | Path | None = None):
+    """:func:`configure_logging` for one stage; at its end (also when it fails) the summary of
+    the stage's warnings is the last record of the log."""
+    summary = configure_logging(path)
+    try:
+        yield summary
+    finally:
+        summary.log(log)
 
 
 def store_path(declared: str | Path) -> Path:
@@ -578,6 +624,7 @@ def run_sweep_point(cfg: dict[str, Any], point: str, out_dir: str | Path, *, thr
     folders = []
     with dask_client_from_config(StudySettings.from_config(point_config(cfg, p.overrides)).compute, threads,
                                  mem_mb) as client:  # one cluster for every electron state of the point
+        forward_worker_logs(client)
         # the states still to compute that differ only in mu: one pass over (k, m) for all of them
         todo = {i for i, cfg_c in enumerate(configs)
                 if "sphere" in stages and not _reusable(out_dir / "cheap" / point_id(cfg_c) / "sphere.zarr", cfg_c)}

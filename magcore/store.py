@@ -418,10 +418,27 @@ def describe_store(ds: xr.Dataset, name: str = "") -> str:
     return "\n".join(lines)
 
 
-def write_summary(store_paths, out: str | Path) -> Path:
-    """Write :func:`describe_store` of every store to the text file ``out``."""
+def write_summary(store_paths, out: str | Path, logs=()) -> Path:
+    """Write :func:`describe_store` of every store to the text file ``out``, then the warnings
+    each stage log in ``logs`` ends with (:func:`magcore.engine.progress.warning_summary_in`)."""
     text = "\n\n".join(describe_store(open_store(p), Path(p).stem) for p in store_paths)
+    warned = _stage_warnings(logs)
+    if warned:
+        text += "\n\n" + warned
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
     return out
+
+
+def _stage_warnings(logs) -> str:
+    """``== warnings of the stages``, then per log its warnings (logs without a summary left out)."""
+    from .engine.progress import warning_summary_in
+
+    lines = []
+    for path in logs:
+        found = warning_summary_in(Path(path).read_text(errors="replace"))
+        if found is not None:
+            lines.append(f"   {Path(path).name}: {len(found) or 'no'} warning{'' if len(found) == 1 else 's'}")
+            lines += [f"      {w}" for w in found]
+    return "\n".join(["== warnings of the stages"] + lines) if lines else ""

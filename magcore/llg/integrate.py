@@ -28,6 +28,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..engine.progress import Progress
+
 log = logging.getLogger(__name__)
 
 STATUS_OK = 0
@@ -300,10 +302,16 @@ def _advance(b: _Batch, A: np.ndarray, F: Callable, recorders: list[_Recorder], 
     _end_failed(b, A, ok, tA, max_steps)
 
 
+def _trajectories_done(b: _Batch, t_end: float) -> float:
+    """The batch's progress in trajectories: each counts the fraction of [0, t_end] it has
+    integrated, an ended one 1."""
+    return float(np.where(b.done, 1.0, b.t / t_end).sum())
+
+
 def integrate(rate: Callable, m0: np.ndarray, t_end: float, *, n_aux: int = 0, rtol: float = 1e-8,
               atol: float = 1e-10, first_step: float | None = None, max_step: float = np.inf,
               max_steps: int = 1_000_000, record: Sequence[tuple[np.ndarray, np.ndarray | None]] = (),
-              stop: Callable | None = None, progress_every: float = 10.0) -> Result:
+              stop: Callable | None = None, progress_every: float = 5.0) -> Result:
     """Integrate m_dot = rate(m, idx) for a batch m0 (N, 3) from t = 0 to ``t_end`` (the LLG
     equation, eqs. 2.15, 2.26, in :func:`integrate_llg`; times in the unit of 1 / rate).
 
@@ -312,7 +320,8 @@ def integrate(rate: Callable, m0: np.ndarray, t_end: float, *, n_aux: int = 0, r
     power=True)``, n_aux = 2).  ``record``: pairs (times, indices) of sorted output times in
     [0, t_end] and the batch rows to record (None: all).  ``stop(m, idx) -> bool (P,)`` ends a
     trajectory after an accepted step (status bit 8), e.g. on reaching a singular point of the
-    field.  Returns a :class:`Result`.
+    field.  Progress (trajectories done, rate, time left) is logged every ``progress_every``
+    seconds.  Returns a :class:`Result`.
     """
     m0 = _unit_initial_vectors(m0, t_end)
     N = len(m0)
@@ -325,17 +334,14 @@ def integrate(rate: Callable, m0: np.ndarray, t_end: float, *, n_aux: int = 0, r
                n_steps=np.zeros(N, dtype=np.int64), n_rejected=np.zeros(N, dtype=np.int64),
                status=np.zeros(N, dtype=np.int8), done=np.zeros(N, dtype=bool))
     b.end(np.nonzero(~np.all(np.isfinite(f), axis=1))[0], STATUS_NON_FINITE)
-    started = last = time.monotonic()
+    started = time.monotonic()
+    progress = Progress(f"llg: batch of {N} trajectories", N, progress_every, unit="trajectories", last_line=False)
     while True:
         A = np.nonzero(~b.done)[0]
         if len(A) == 0:
             break
         _advance(b, A, F, recorders, t_end, rtol, atol, max_step, max_steps, stop)
-        now = time.monotonic()
-        if progress_every and now - last >= progress_every:
-            last = now
-            log.info("llg: %d/%d trajectories active, median t = %.4g of %.4g, %.0f s",
-                     int((~b.done).sum()), N, float(np.median(b.t)), t_end, now - started)
+        progress.update(_trajectories_done(b, t_end))
 
     return Result(t=b.t, m=b.y[:, :3].copy(), aux=b.y[:, 3:].copy(), n_steps=b.n_steps, n_rejected=b.n_rejected,
                   status=b.status, recordings=[r.rec for r in recorders], wall_time=time.monotonic() - started)

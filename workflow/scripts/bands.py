@@ -4,7 +4,7 @@ if __name__ == "__main__":
 
     use_repository(snakemake)  # noqa: F821
 
-    from magcore.stages import configure_logging, store_path, run_bands
+    from magcore.stages import stage_log, store_path, run_bands
 
-    configure_logging(snakemake.log[0])  # noqa: F821
-    run_bands(snakemake.config, store_path(snakemake.output[0]))  # noqa: F821
+    with stage_log(snakemake.log[0]):  # noqa: F821
+        run_bands(snakemake.config, store_path(snakemake.output[0]))  # noqa: F821

@@ -5,7 +5,7 @@ if __name__ == "__main__":
 
     use_repository(snakemake)  # noqa: F821
 
-    from magcore.stages import configure_logging, store_path, run_llg
+    from magcore.stages import stage_log, store_path, run_llg
 
-    configure_logging(snakemake.log[0])  # noqa: F821
-    run_llg(snakemake.config, store_path(snakemake.input.sphere[0]) if snakemake.input.sphere else None, store_path(snakemake.output[0]), threads=snakemake.threads, mem_mb=snakemake.resources.get("mem_mb"))  # noqa: F821
+    with stage_log(snakemake.log[0]):  # noqa: F821
+        run_llg(snakemake.config, store_path(snakemake.input.sphere[0]) if snakemake.input.sphere else None, store_path(snakemake.output[0]), threads=snakemake.threads, mem_mb=snakemake.resources.get("mem_mb"))  # noqa: F821

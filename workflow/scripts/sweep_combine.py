@@ -6,8 +6,8 @@ if __name__ == "__main__":
 
     from pathlib import Path
 
-    from magcore.stages import configure_logging, run_sweep_combine, store_path
+    from magcore.stages import stage_log, run_sweep_combine, store_path
 
-    configure_logging(snakemake.log[0])  # noqa: F821
-    out = store_path(snakemake.output[0])  # noqa: F821
-    run_sweep_combine(snakemake.config, snakemake.wildcards.stage, out.parent / "points", out)  # noqa: F821
+    with stage_log(snakemake.log[0]):  # noqa: F821
+        out = store_path(snakemake.output[0])  # noqa: F821
+        run_sweep_combine(snakemake.config, snakemake.wildcards.stage, out.parent / "points", out)  # noqa: F821

@@ -4,9 +4,9 @@ if __name__ == "__main__":
 
     use_repository(snakemake)  # noqa: F821
 
-    from magcore.stages import configure_logging, run_sweep_convergence, store_path
+    from magcore.stages import stage_log, run_sweep_convergence, store_path
 
-    configure_logging(snakemake.log[0])  # noqa: F821
-    run_sweep_convergence(snakemake.config, store_path(snakemake.input.sphere),  # noqa: F821
-                          store_path(snakemake.output.store), snakemake.output.png,  # noqa: F821
-                          snakemake.output.txt)  # noqa: F821
+    with stage_log(snakemake.log[0]):  # noqa: F821
+        run_sweep_convergence(snakemake.config, store_path(snakemake.input.sphere),  # noqa: F821
+                              store_path(snakemake.output.store), snakemake.output.png,  # noqa: F821
+                              snakemake.output.txt)  # noqa: F821

@@ -4,7 +4,7 @@ if __name__ == "__main__":
 
     use_repository(snakemake)  # noqa: F821
 
-    from magcore.stages import configure_logging, run_sweep_llg_figure, store_path
+    from magcore.stages import stage_log, run_sweep_llg_figure, store_path
 
-    configure_logging(snakemake.log[0])  # noqa: F821
-    run_sweep_llg_figure(snakemake.config, store_path(snakemake.input.llg), snakemake.output[0])  # noqa: F821
+    with stage_log(snakemake.log[0]):  # noqa: F821
+        run_sweep_llg_figure(snakemake.config, store_path(snakemake.input.llg), snakemake.output[0])  # noqa: F821

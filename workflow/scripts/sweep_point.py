@@ -7,9 +7,9 @@ if __name__ == "__main__":
 
     from pathlib import Path
 
-    from magcore.stages import configure_logging, run_sweep_point
+    from magcore.stages import stage_log, run_sweep_point
 
-    configure_logging(snakemake.log[0])  # noqa: F821
-    point = snakemake.wildcards.point  # noqa: F821
-    run_sweep_point(snakemake.config, point, Path(snakemake.output[0]).parents[1],  # noqa: F821
-                    threads=snakemake.threads, mem_mb=snakemake.resources.get("mem_mb"))  # noqa: F821
+    with stage_log(snakemake.log[0]):  # noqa: F821
+        point = snakemake.wildcards.point  # noqa: F821
+        run_sweep_point(snakemake.config, point, Path(snakemake.output[0]).parents[1],  # noqa: F821
+                        threads=snakemake.threads, mem_mb=snakemake.resources.get("mem_mb"))  # noqa: F821

@@ -5,7 +5,7 @@ if __name__ == "__main__":
     use_repository(snakemake)  # noqa: F821
 
     from magcore.figures_stage import run_texture_figures
-    from magcore.stages import configure_logging, store_path
+    from magcore.stages import stage_log, store_path
 
-    configure_logging(snakemake.log[0])  # noqa: F821
-    run_texture_figures(snakemake.config, store_path(snakemake.input.texture), dict(snakemake.output.items()))  # noqa: F821
+    with stage_log(snakemake.log[0]):  # noqa: F821
+        run_texture_figures(snakemake.config, store_path(snakemake.input.texture), dict(snakemake.output.items()))  # noqa: F821
