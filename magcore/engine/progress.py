@@ -17,15 +17,16 @@ class Progress:
         self.label, self.total, self.every, self.unit = label, int(total), float(every), unit
         self.last_line = last_line
         self.done: float = 0
+        self.note = ""
         self._start = self._last = time.monotonic()
 
     def step(self, n: int = 1) -> None:
         """``n`` more units done."""
         self.update(self.done + n)
 
-    def update(self, done: float) -> None:
-        """``done`` units done in all (may be fractional)."""
-        self.done = done
+    def update(self, done: float, note: str = "") -> None:
+        """``done`` units done in all (may be fractional); ``note`` ends the line if given."""
+        self.done, self.note = done, note
         now = time.monotonic()
         finished = self.done >= self.total
         if (finished and self.last_line) or (not finished and now - self._last >= self.every):
@@ -36,8 +37,8 @@ class Progress:
         rate = self.done / max(now - self._start, 1e-9)
         left = (self.total - self.done) / rate if rate > 0 else float("inf")
         done = f"{self.done:d}" if isinstance(self.done, int) else f"{self.done:.1f}"
-        log.info("%s: %s/%d %s (%.0f%%), %.2f %s/s, ~%.0f s left", self.label, done, self.total, self.unit,
-                 100 * self.done / max(self.total, 1), rate, self.unit, left)
+        log.info("%s: %s/%d %s (%.0f%%), %.2f %s/s, ~%.0f s left%s", self.label, done, self.total, self.unit,
+                 100 * self.done / max(self.total, 1), rate, self.unit, left, f"; {self.note}" if self.note else "")
 
 
 WARNING_SUMMARY = "warnings of this stage:"

@@ -320,8 +320,8 @@ def integrate(rate: Callable, m0: np.ndarray, t_end: float, *, n_aux: int = 0, r
     power=True)``, n_aux = 2).  ``record``: pairs (times, indices) of sorted output times in
     [0, t_end] and the batch rows to record (None: all).  ``stop(m, idx) -> bool (P,)`` ends a
     trajectory after an accepted step (status bit 8), e.g. on reaching a singular point of the
-    field.  Progress (trajectories done, rate, time left) is logged every ``progress_every``
-    seconds.  Returns a :class:`Result`.
+    field.  Progress (trajectories done, rate, time left, how many still run) is logged every
+    ``progress_every`` seconds.  Returns a :class:`Result`.
     """
     m0 = _unit_initial_vectors(m0, t_end)
     N = len(m0)
@@ -341,7 +341,7 @@ def integrate(rate: Callable, m0: np.ndarray, t_end: float, *, n_aux: int = 0, r
         if len(A) == 0:
             break
         _advance(b, A, F, recorders, t_end, rtol, atol, max_step, max_steps, stop)
-        progress.update(_trajectories_done(b, t_end))
+        progress.update(_trajectories_done(b, t_end), f"{int((~b.done).sum())} still running")
 
     return Result(t=b.t, m=b.y[:, :3].copy(), aux=b.y[:, 3:].copy(), n_steps=b.n_steps, n_rejected=b.n_rejected,
                   status=b.status, recordings=[r.rec for r in recorders], wall_time=time.monotonic() - started)

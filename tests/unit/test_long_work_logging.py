@@ -124,7 +124,7 @@ def test_an_llg_batch_logs_its_progress_with_rate_and_time_left(caplog):
         integrate(precession, m0, 50.0, rtol=1e-10, atol=1e-12, progress_every=1e-9)
     said = messages(caplog, "magcore.engine")
     assert said and all(m.startswith("llg: batch of 4 trajectories: ") for m in said)
-    assert "trajectories/s, ~" in said[0] and said[0].endswith(" s left")
+    assert "trajectories/s, ~" in said[0] and said[0].endswith(" s left; 4 still running")
 
 
 def test_a_warning_is_one_log_line_and_ends_up_in_the_stage_summary(tmp_path, restore_logging):
