@@ -85,6 +85,7 @@ import numpy as np
 
 from . import register
 from .base import PAULI, Model, Parameter, broadcast_km
+from .bloch_grid import MIN_POINTS, bloch_on_grid
 from .wannier90 import _excerpt, read_hr_dat
 
 _SPIN_CHOICES = ("none", "outer", "inner", "auto")
@@ -336,6 +337,9 @@ class TightBindingModel(Model):
 
     name = "tight_binding"
     domain = "lattice"
+    batched_eigensystems = True
+    """With at least :data:`magcore.kernels.BATCHED_MIN_BANDS` bands the chapter-2 sums take
+    the batched LAPACK path (:func:`magcore.kernels.chapter2_sums`)."""
     equation = "user tight-binding model: H(k) = sum_R H(R) e^{i k.(R + tau_j - tau_i)} + J m.s"
     parameters = (
         Parameter("J", 0.0, "energy_unit of the model (eV by default)",
@@ -723,28 +727,50 @@ class TightBindingModel(Model):
         return write_wannier90_hr(path, self.hoppings(), header=header)
 
     # -- operators --------------------------------------------------------------------------------
-    def _bloch(self, k: np.ndarray, derivative: bool):
-        """G(k) = sum_R H(R) e^{ik.R} (and dG/dk) on the k batch, then the position phases."""
+    def _bloch(self, k: np.ndarray, derivative: bool, value: bool = True):
+        """G(k) = sum_R H(R) e^{ik.R} (and dG/dk) on the k batch, then the position phases.  On a
+        product grid of k (a uniform mesh or a block of one) the sum runs one lattice axis at a
+        time (:mod:`magcore.models.bloch_grid`), otherwise over all R.  G is computed when
+        ``value`` or the positions need it (else None)."""
         n = self.n_bands
         kb = k.shape[:-1]
-        ph = np.exp(1j * (k @ self._Rc.T))  # (..., n_R)
-        flatH = self._H.reshape(len(self._R), n * n)
-        G = (ph @ flatH).reshape(kb + (n, n))
-        dG = None
-        if derivative:
-            # dG/dk_a = sum_R i R_a H(R) e^{ik.R}
-            # (one product per Cartesian direction: no (dim, n_R, n^2) temporary)
-            dG = np.stack([((1j * self._Rc[:, a]) * ph) @ flatH for a in range(self.dim)], axis=-2)
-            dG = dG.reshape(kb + (self.dim, n, n))
-            if self._has_tau:
-                dtau = self._tau[None, :, :] - self._tau[:, None, :]  # (i, j, a) = tau_j - tau_i
-                dG = dG + 1j * np.moveaxis(dtau, -1, 0) * G[..., None, :, :]
+        value = value or self._has_tau
+        G = dG = None
+        done = False
+        if int(np.prod(kb)) >= MIN_POINTS:  # a product grid of k: the sum one lattice axis at a time
+            frac = k.reshape(-1, self.dim) @ self._lat.T / (2 * np.pi)
+            grid = bloch_on_grid(self._R, self._H, self._lat, frac, value, derivative)
+            if grid is not None:
+                G = None if grid[0] is None else grid[0].reshape(kb + (n, n))
+                dG = None if grid[1] is None else grid[1].reshape(kb + (self.dim, n, n))
+                done = True
+        if not done:
+            G, dG = self._bloch_direct(k, value, derivative)
+        if derivative and self._has_tau:
+            dtau = self._tau[None, :, :] - self._tau[:, None, :]  # (i, j, a) = tau_j - tau_i
+            dG = dG + 1j * np.moveaxis(dtau, -1, 0) * G[..., None, :, :]
         if self._has_tau:
             p = np.exp(1j * (k @ self._tau.T))  # (..., n)
             phase = np.conj(p)[..., :, None] * p[..., None, :]
             G = G * phase
             if dG is not None:
                 dG = dG * phase[..., None, :, :]
+        return G, dG
+
+    def _bloch_direct(self, k: np.ndarray, value: bool, derivative: bool):
+        """G(k) = sum_R H(R) e^{ik.R} (if ``value``) and dG/dk (if ``derivative``) by the sum over
+        all R (any k batch)."""
+        n = self.n_bands
+        kb = k.shape[:-1]
+        ph = np.exp(1j * (k @ self._Rc.T))  # (..., n_R)
+        flatH = self._H.reshape(len(self._R), n * n)
+        G = (ph @ flatH).reshape(kb + (n, n)) if value else None
+        dG = None
+        if derivative:
+            # dG/dk_a = sum_R i R_a H(R) e^{ik.R}
+            # (one product per Cartesian direction: no (dim, n_R, n^2) temporary)
+            dG = np.stack([((1j * self._Rc[:, a]) * ph) @ flatH for a in range(self.dim)], axis=-2)
+            dG = dG.reshape(kb + (self.dim, n, n))
         return G, dG
 
     def hamiltonian(self, k, m):
@@ -755,7 +781,7 @@ class TightBindingModel(Model):
 
     def dh_dk(self, k, m):
         k, m, batch = broadcast_km(k, m, self.dim)
-        _, dG = self._bloch(k, derivative=True)
+        _, dG = self._bloch(k, derivative=True, value=False)
         return np.broadcast_to(dG, batch + dG.shape[-3:]).copy() if dG.shape[:-3] != batch else dG
 
     def dh_dm(self, k, m):
