@@ -19,6 +19,9 @@ machine code from ``magcore/__pycache__``); the eigensystems come from :mod:`mag
   occupations and Fermi-sea sums of LANES k-points at once).  The occupied Berry curvature is
   accumulated over every pair of parameters (k, m) at once, so its (m, m), (k, m) and (k, k)
   blocks (Omega_mm, intrinsic H^E and pumping, anomalous Hall conductivity) come from one sum.
+  User models with many bands (:data:`BATCHED_MIN_BANDS`) take a fourth driver,
+  :func:`_chapter2_batched`: eigensystems by LAPACK on stacked matrices, matrix elements by
+  batched matrix products, the same lane sums (:func:`_chapter2_elements`).
   Semantics are those of the numpy reference :func:`magcore.sphere._sphere_partial_sums_numpy`
   (same keys, shapes, degeneracy counting, T = 0 and T > 0, smearing, the cutoff-centre
   Jacobian term of dG/dm).
@@ -462,6 +465,66 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
                           acc_curv, acc_g, acc_hf, bo, X, Y, out):
                 nbad += 1
         _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad, out)
+
+
+@_kernel
+def _chapter2_elements(E, V, lo, hi, w, Jc, mu, T, T_fs, tau, tol, s, lw, work, out):
+    """The chapter-2 sums of magnetization s over K k-points from their energies E (K, n) and
+    matrix elements V (K, nop, n, n) = U^dag [dH/dk; dH/dm] U (computed by batched LAPACK and
+    matrix products, :func:`_chapter2_batched`), in SIMD lanes as :func:`_chapter2_lanes` after
+    its :func:`_lane_elements`, with the same accumulation routines: E and V are copied into the
+    lanes of ``lw`` (El, Vr, Vi, D) on the diagonal and at the band pairs a < hi, b >= lo, the
+    only pairs that enter (outside them both bands are full, or both empty, at every point:
+    :func:`_band_window`).  ``work`` (:func:`_sums_work` with LANES lanes) holds the per-lane
+    sums of every magnetization.  Returns the number of points counted in n_degenerate
+    (:func:`_finish` adds it at the end)."""
+    K, n = E.shape[0], E.shape[1]
+    nop = V.shape[1]
+    dim = nop - 3
+    L = LANES
+    El, Vr, Vi, D, wl, P = lw
+    acc_curv, acc_g, acc_hf, X, Y, fl, fpl, gs, anyfs, cl, flag, _, Pim, bo = work
+    o_surf, o_dos = out[1], out[4]
+    nbad = 0
+    for k0 in range(0, K, L):
+        nl = min(L, K - k0)
+        for l in range(L):
+            kk = k0 + l if l < nl else k0  # lanes past the end repeat a point with weight 0
+            wl[l] = w[kk] if l < nl else 0.0
+            for a in range(n):
+                El[a, l] = E[kk, a]
+            for op in range(nop):
+                for a in range(n):
+                    D[op, a, l] = V[kk, op, a, a].real
+                for a in range(hi):
+                    for b in range(max(a + 1, lo), n):
+                        Vr[op, a, b, l] = V[kk, op, a, b].real
+                        Vi[op, a, b, l] = V[kk, op, a, b].imag
+        _occupations(El, mu, T, T_fs, fl, fpl, gs, anyfs)
+        _sea_free_energy(gs, wl, acc_g[s])
+        for l in range(L):
+            flag[l] = False
+        for a in range(hi):
+            for b in range(max(a + 1, lo), n):
+                if _pair_weights(El, fl, a, b, wl, tol, cl, flag):
+                    _lane_pair_products(Vr, Vi, a, b, P)
+                    _sea_curvature(cl, P, acc_curv[s])
+        _sea_hellmann_feynman(D, fl, wl, Jc, dim, acc_hf[s])
+        # Fermi surface, per point
+        for l in range(nl):
+            fs_bad = False
+            if anyfs[l]:
+                for a in range(hi):
+                    for b in range(max(a + 1, lo), n):
+                        if fpl[a, l] == 0.0 and fpl[b, l] == 0.0:
+                            continue
+                        _lane_point_products(Vr, Vi, a, b, l, dim, Pim[a, b])
+                _surface_velocities(D, fpl, l, wl[l], tau, dim, o_surf[s])
+                _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
+                fs_bad = _surface_curvature_E(El, D, Pim, fpl, l, wl[l], tau, tol, dim, bo, X[s], Y[s])
+            if flag[l] or fs_bad:
+                nbad += 1
+    return nbad
 
 
 @_kernel
@@ -1104,6 +1167,103 @@ def _spin_pairs(coupling: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
 _PAULI_XYZ = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
 
 
+BATCHED_MIN_BANDS = 28
+"""User models (``batched_eigensystems``) with an exchange coupling and at least this many
+bands take the batched LAPACK path (:func:`_chapter2_batched`), smaller ones the SIMD lanes.
+Measured crossover (benchmarks/wannier90_throughput.py --crossover, one core, us per (k, m)):
+24 bands lanes 104, batched 161; 32 bands lanes 211, batched 181; 48 bands 758 against 450."""
+
+
+def _band_window(E: np.ndarray, mu: float, T: float, T_fs: float) -> tuple[int, int]:
+    """Bands lo .. hi - 1 of the sub-batch E (K, n) (ascending) that may enter a pair: below lo
+    every band of every point is full (f0 = 1 and df0/de = 0 exactly: E < mu - 41 max(T, T_fs),
+    where :func:`_fermi` rounds to 1 and its derivative to 0), from hi on every band is empty
+    (E > mu + 41 max(T, T_fs)).  A pair a < b enters a sum only if a < hi and b >= lo."""
+    t = 41.0 * max(T, T_fs)
+    n = E.shape[-1]
+    lo = int(np.min(np.sum(E < mu - t, axis=-1)))
+    hi = n - int(np.min(np.sum(E > mu + t, axis=-1)))
+    return lo, max(hi, lo)
+
+
+def _exchange_elements(U: np.ndarray, UH: np.ndarray, spin_J: float, up, dn, M, lo: int, hi: int,
+                       V: np.ndarray) -> None:
+    """The matrix elements V[:, i, a, b] = (U^dag M_i U)[a, b] of dH/dm for a < hi, b >= lo and on
+    the whole diagonal (eigenvectors U (K, n, n) as columns, UH = U^dag).  For the exchange
+    J s_i on spin pairs (up_j, dn_j) (:func:`_spin_pairs`) from the overlaps P_ud = U_up^dag U_dn
+    and P_uu = U_up^dag U_up, as :func:`_spin_sandwich`: J s_x = J (P_ud + P_ud^dag),
+    J s_y = J (-i P_ud + i P_ud^dag), J s_z = J (2 P_uu - 1)."""
+    n = U.shape[-1]
+    if spin_J == 0.0:
+        for i in range(3):
+            MU = M[i] @ U
+            V[:, i, :hi, lo:] = UH[:, :hi] @ MU[:, :, lo:]
+            d = np.einsum("kra,kra->ka", np.conj(U), MU).real
+            V[:, i, np.arange(n), np.arange(n)] = d
+        return
+    if np.array_equal(up, np.arange(len(up))) and np.array_equal(dn, len(up) + np.arange(len(dn))):
+        up, dn = slice(0, len(up)), slice(len(up), n)  # spin outer: views, no copies
+    Uu, Ud = U[:, up, :], U[:, dn, :]
+    UuH = UH[:, :, up]
+    x = UuH[:, :hi] @ Ud[:, :, lo:]  # P_ud[a, b]
+    y = np.conj(np.swapaxes(UuH[:, lo:] @ Ud[:, :, :hi], -1, -2))  # conj(P_ud[b, a])
+    V[:, 0, :hi, lo:] = spin_J * (x + y)
+    V[:, 1, :hi, lo:] = spin_J * (-1j * x + 1j * y)
+    z = 2.0 * (UuH[:, :hi] @ Uu[:, :, lo:])
+    a = np.arange(lo, hi)
+    z[:, a, a - lo] -= 1.0
+    V[:, 2, :hi, lo:] = spin_J * z
+    pud = np.einsum("kja,kja->ka", np.conj(Uu), Ud)
+    puu = np.einsum("kja,kja->ka", np.conj(Uu), Uu).real
+    d = np.arange(n)
+    V[:, 0, d, d] = 2.0 * spin_J * pud.real
+    V[:, 1, d, d] = 2.0 * spin_J * pud.imag
+    V[:, 2, d, d] = spin_J * (2.0 * puu - 1.0)
+
+
+def _chapter2_batched(H0, dHk, M, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, tol, out) -> None:
+    """:func:`_chapter2_generic` for a model H(k; m) = H(k; 0) + m . M with the eigensystems of a
+    sub-batch of k-points from LAPACK (``numpy.linalg.eigh``, zheevd on the lower triangle) and
+    the matrix elements V = U^dag [dH/dk; M] U from batched matrix products, for the band pairs
+    that can enter (:func:`_band_window`) and the diagonal (:func:`_exchange_elements` for M);
+    the sums from E and V by the compiled :func:`_chapter2_elements`.  H0 (K, n, n),
+    dHk (K, dim, n, n), M (3, n, n), Hm = m_s . M (B, n, n).  Sub-batches of k are the outer
+    loop (each is shared by every magnetization); each magnetization's sums run over the
+    k-points in mesh order.  dE/dk of the bands outside the window is left at 0: it enters
+    only through the mesh-centre term of dG/dm, whose Jacobian Jc is 0 on lattices (otherwise
+    the window is every band)."""
+    B, K, n = Hm.shape[0], H0.shape[0], H0.shape[-1]
+    dim = dHk.shape[1]
+    nop = dim + 3
+    work = _sums_work(B, n, dim, LANES)
+    lw = (np.empty((n, LANES)), np.zeros((nop, n, n, LANES)), np.zeros((nop, n, n, LANES)),
+          np.empty((nop, n, LANES)), np.empty(LANES), np.empty((nop, nop, LANES)))
+    nbad = np.zeros(B, np.int64)
+    rows = int(max(LANES, min(K, _BATCH_BYTES // (16 * n * n * (nop + 3)) // LANES * LANES)))
+    V = np.empty((rows, nop, n, n), np.complex128)
+    every = bool(np.any(Jc != 0.0))
+    d = np.arange(n)
+    for k0 in range(0, K, rows):
+        k1 = min(K, k0 + rows)
+        Vb = V[: k1 - k0]
+        for s in range(B):
+            E, U = np.linalg.eigh(H0[k0:k1] + Hm[s])
+            lo, hi = (0, n) if every else _band_window(E, mu, T, T_fs)
+            UH = np.conj(np.swapaxes(U, -1, -2))
+            # U^dag[:hi] (dH/dk_i U[:, lo:]) for every i in two products
+            W = dHk[k0:k1].reshape(k1 - k0, dim * n, n) @ np.ascontiguousarray(U[:, :, lo:])
+            W = W.reshape(k1 - k0, dim, n, n - lo).transpose(0, 2, 1, 3).reshape(k1 - k0, n, dim * (n - lo))
+            X = np.ascontiguousarray(UH[:, :hi]) @ W
+            Vb[:, :dim, :hi, lo:] = X.reshape(k1 - k0, hi, dim, n - lo).transpose(0, 2, 1, 3)
+            Vb[:, :dim, d[:lo], d[:lo]] = 0.0
+            Vb[:, :dim, d[hi:], d[hi:]] = 0.0
+            _exchange_elements(U, UH, spin_J, up, dn, M, lo, hi, Vb[:, dim:])
+            nbad[s] += _chapter2_elements(E, Vb, lo, hi, w[k0:k1], Jc[s], mu, T, T_fs, tau, tol, s, lw, work, out)
+    acc_curv, acc_g, acc_hf, X, Y = work[:5]
+    for s in range(B):
+        _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad[s], out)
+
+
 def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, electrons) -> dict[str, np.ndarray]:
     """Compiled :func:`magcore.sphere.sphere_partial_sums`: the k-sums of
     :data:`magcore.quantities.KERNEL_SUMS` (same keys, shapes and semantics as the numpy
@@ -1137,12 +1297,16 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
         k = center[0] + q
         zero = np.zeros(3)
         n = coupling.shape[-1]
-        H0 = _c128(model.hamiltonian(k, zero), (1, K, n, n))
-        dHk = _c128(model.dh_dk(k, zero), (1, K, dim, n, n))
+        H0 = _c128(model.hamiltonian(k, zero), (K, n, n))[None]
+        dHk = _c128(model.dh_dk(k, zero), (K, dim, n, n))[None]
         dHm = _c128(coupling, (1, 1, 3, n, n))
         Hm = _c128(np.einsum("pi,iab->pab", m, coupling), (P, n, n))
         spin_J, up, dn = _spin_pairs(coupling)
         outputs = tuple(out.values())
+        if n >= BATCHED_MIN_BANDS and getattr(model, "batched_eigensystems", False):
+            # many bands: LAPACK on stacked matrices and batched matrix products
+            _chapter2_batched(H0[0], dHk[0], dHm[0, 0], Hm, spin_J, up, dn, w, Jc, *args, outputs)
+            return out
         if K < LANES:  # too few k-points to fill the SIMD lanes
             _chapter2_generic(H0, dHk, dHm, Hm, spin_J, up, dn, w, Jc, *args, outputs)
             return out
