@@ -101,6 +101,10 @@ if config.get("sweep"):
     SWEEP = sweep_from_config(config)
 if SWEEP is not None:
     POINT_STAGES = sweep_point_stages(config)
+    # a mesh axis with several values: the mesh-convergence report (rule sweep_convergence)
+    SWEEP_CONVERGENCE = any(
+        a.path[0] == "mesh" and len(a.values) > 1 for a in SWEEP.axes
+    )
     _cheap = [(a.name, list(a.values)) for a in SWEEP.axes if a.cheap]
     SWEEP_POINTS = {
         p.id: json.dumps(
@@ -154,7 +158,7 @@ else:
                     STUDY / "figures" / "convergence.png",
                     STUDY / "convergence.txt",
                 ]
-                if any(a.path[0] == "mesh" and len(a.values) > 1 for a in SWEEP.axes)
+                if SWEEP_CONVERGENCE
                 else []
             ),
 

@@ -132,3 +132,46 @@ def test_lint_clean_and_snakefmt_formatted(tmp_path, repo):
     files = [str(repo / "Snakefile"), *map(str, sorted((repo / "workflow" / "rules").glob("*.smk")))]
     fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *files], capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+# -- the logs of the tiny run: rates, each warning once, warning summaries, a quiet Dask shutdown --
+
+
+def test_every_stage_log_ends_with_its_warning_summary(tiny_run):
+    study = tiny_run[0] / "results" / "tiny"
+    for stage in ("bands", "sphere", "figures", "summary"):
+        lines = (study / "logs" / f"{stage}.log").read_text().splitlines()
+        summary = [i for i, line in enumerate(lines) if "warnings of this stage:" in line]
+        assert summary and all(line.startswith("  ") for line in lines[summary[-1] + 1:]), (stage, lines[-3:])
+
+
+def test_each_gap_warning_is_shown_once_on_one_line(tiny_run):
+    study, out = tiny_run[0] / "results" / "tiny", tiny_run[1].stdout + tiny_run[1].stderr
+    bands = (study / "logs" / "bands.log").read_text()
+    assert bands.count("WARNING: RuntimeWarning: the gap at mu closes") == 1
+    assert "warnings of this stage: 1\n  RuntimeWarning: the gap at mu closes" in bands
+    sphere = (study / "logs" / "sphere.log").read_text()
+    assert sphere.count("WARNING: GapClosingWarning:") == 1
+    assert out.count("WARNING: RuntimeWarning: the gap at mu closes") == 1  # the terminal too
+    for text in (bands, sphere, out):
+        assert ".py:" not in text and "snakemake/scripts" not in text
+
+
+def test_the_gap_map_logs_a_rate(tiny_run):
+    study = tiny_run[0] / "results" / "tiny"
+    gap = [line for line in (study / "logs" / "bands.log").read_text().splitlines() if "gap map:" in line]
+    assert gap and all("directions/s" in line and "s left" in line for line in gap)
+
+
+def test_summary_txt_lists_the_warnings_of_the_stages(tiny_run):
+    study = tiny_run[0] / "results" / "tiny"
+    text = (study / "summary.txt").read_text()
+    tail = text[text.index("== warnings of the stages"):]
+    assert "   bands.log: 1 warning\n      RuntimeWarning: the gap at mu closes" in tail
+    assert "   sphere.log: 1 warning\n      GapClosingWarning:" in tail
+    assert "   figures.log: " in tail  # the summary waits for the figures, so their log is complete
+
+
+def test_dask_shuts_down_quietly(tiny_run):
+    out = tiny_run[1].stdout + tiny_run[1].stderr
+    assert "killing" not in out and "leaked semaphore" not in out

@@ -32,12 +32,17 @@ rule figures:
         "../scripts/figures.py"
 
 
+# summary.txt: every store, then the warnings of every stage's log; it waits for the figures
+# so that their logs are complete
 rule summary:
     input:
-        bands=STUDY / "bands.zarr" / "zarr.json",
-        sphere=STUDY / "sphere.zarr" / "zarr.json",
-        texture=TEXTURE_OUTPUTS[:1],
-        llg=LLG_OUTPUTS[:1],
+        stores=[
+            STUDY / "bands.zarr" / "zarr.json",
+            STUDY / "sphere.zarr" / "zarr.json",
+            *TEXTURE_OUTPUTS[:1],
+            *LLG_OUTPUTS[:1],
+        ],
+        figures=[*FIGURES.values(), *TEXTURE_OUTPUTS[1:], *LLG_OUTPUTS[1:]],
     output:
         report(
             STUDY / "summary.txt", caption="../report/summary.rst", category="Summary"
@@ -48,5 +53,12 @@ rule summary:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        logs=[
+            STUDY / "logs" / f"{rule}.log"
+            for rule in ["bands", "sphere", "figures"]
+            + (["texture", "texture_figures"] if TEXTURE_OUTPUTS else [])
+            + (["llg", "llg_figures"] if LLG_OUTPUTS else [])
+        ],
     script:
         "../scripts/summary.py"

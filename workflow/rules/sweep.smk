@@ -52,15 +52,23 @@ rule sweep_combine:
         "../scripts/sweep_combine.py"
 
 
+# summary.txt: every combined store, then the warnings of every job's log; it waits for the
+# figures so that their logs are complete
 rule sweep_summary:
     input:
-        [STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
-        # the mesh-convergence store too, when the sweep has a mesh axis (rule all)
-        (
-            [STUDY / "convergence.zarr" / "zarr.json"]
-            if any(a.path[0] == "mesh" and len(a.values) > 1 for a in SWEEP.axes)
-            else []
-        ),
+        stores=[
+            *[STUDY / f"{stage}.zarr" / "zarr.json" for stage in POINT_STAGES],
+            *([STUDY / "convergence.zarr" / "zarr.json"] if SWEEP_CONVERGENCE else []),
+        ],
+        figures=[
+            STUDY / "figures" / "sweep_lines.png",
+            *(
+                [STUDY / "figures" / "sweep_llg_outcomes.png"]
+                if config["llg"]["enabled"]
+                else []
+            ),
+            *([STUDY / "figures" / "convergence.png"] if SWEEP_CONVERGENCE else []),
+        ],
     output:
         STUDY / "summary.txt",
     log:
@@ -69,6 +77,18 @@ rule sweep_summary:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        logs=[
+            *[STUDY / "logs" / "points" / f"{p}.log" for p in SWEEP_POINTS],
+            *[STUDY / "logs" / f"combine_{stage}.log" for stage in POINT_STAGES],
+            STUDY / "logs" / "sweep_figures.log",
+            *(
+                [STUDY / "logs" / "sweep_llg_figure.log"]
+                if config["llg"]["enabled"]
+                else []
+            ),
+            *([STUDY / "logs" / "sweep_convergence.log"] if SWEEP_CONVERGENCE else []),
+        ],
     script:
         "../scripts/summary.py"
 

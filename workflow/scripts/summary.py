@@ -4,12 +4,14 @@ if __name__ == "__main__":
 
     use_repository(snakemake)  # noqa: F821
 
+    from pathlib import Path
+
     from magcore.stages import stage_log, store_path
     from magcore.store import write_summary
 
-    from pathlib import Path
-
     with stage_log(snakemake.log[0]):  # noqa: F821
-        own = Path(snakemake.log[0])  # noqa: F821
-        stage_logs = sorted(p for p in own.parent.rglob("*.log") if p != own)  # the logs of the stages before
-        write_summary([store_path(p) for p in snakemake.input], snakemake.output[0], stage_logs)  # noqa: F821
+        write_summary(
+            [store_path(p) for p in snakemake.input.stores],  # noqa: F821
+            snakemake.output[0],  # noqa: F821
+            [p for p in map(Path, snakemake.params.logs) if p.exists()],  # noqa: F821
+        )
