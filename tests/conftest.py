@@ -11,6 +11,18 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject.toml): one test process per core, at most 4 (each process compiles
+    the numba kernels on a cold cache, and the workflow tests start Snakemake with 2 cores)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files of real Snakemake runs first: they are the longest, so test processes that
+    share the files (pytest-xdist) finish at about the same time."""
+    items.sort(key=lambda item: item.get_closest_marker("workflow") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def compiled_six_band_kernels():
     """Compile (or load) the six-band lane kernels once in the test process, before any test
