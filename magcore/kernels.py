@@ -468,23 +468,61 @@ def _chapter2_generic(H, dHk, dHm, Hm, spin_J, up, dn, w, Jc, mu, T, T_fs, tau, 
 
 
 @_kernel
+def _lane_block_sums(El, D, Vr, Vi, lo, hi, wl, nl, Jc, mu, T, T_fs, tau, tol, s, P, work, out):
+    """The chapter-2 sums of magnetization s over one block of lanes (the first nl of them real
+    k-points) from its energies El (n, L), diagonal elements D and the matrix elements Vr, Vi at
+    the band pairs a < hi, b >= lo (the only pairs that enter: outside them both bands are full,
+    or both empty, at every point; lo = 0, hi = n: every pair): occupations and Fermi-sea sums in
+    the lanes, the Fermi-surface sums per point, into the work arrays ``work``
+    (:func:`_sums_work`) and the per-point outputs ``out``.  Returns the number of points of the
+    block counted in n_degenerate."""
+    acc_curv, acc_g, acc_hf, X, Y, fl, fpl, gs, anyfs, cl, flag, _, Pim, bo = work
+    o_surf, o_dos = out[1], out[4]
+    n, L = El.shape[0], El.shape[1]
+    dim = D.shape[0] - 3
+    # occupations (the exponentials stay scalar: no vector exp in numba)
+    _occupations(El, mu, T, T_fs, fl, fpl, gs, anyfs)
+    _sea_free_energy(gs, wl, acc_g[s])
+    for l in range(L):
+        flag[l] = False
+    for a in range(hi):
+        for b in range(max(a + 1, lo), n):
+            if _pair_weights(El, fl, a, b, wl, tol, cl, flag):
+                _lane_pair_products(Vr, Vi, a, b, P)
+                _sea_curvature(cl, P, acc_curv[s])
+    _sea_hellmann_feynman(D, fl, wl, Jc, dim, acc_hf[s])
+    # Fermi surface, per point
+    nbad = 0
+    for l in range(nl):
+        fs_bad = False
+        if anyfs[l]:
+            for a in range(hi):
+                for b in range(max(a + 1, lo), n):
+                    if fpl[a, l] == 0.0 and fpl[b, l] == 0.0:
+                        continue
+                    _lane_point_products(Vr, Vi, a, b, l, dim, Pim[a, b])
+            _surface_velocities(D, fpl, l, wl[l], tau, dim, o_surf[s])
+            _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
+            fs_bad = _surface_curvature_E(El, D, Pim, fpl, l, wl[l], tau, tol, dim, bo, X[s], Y[s])
+        if flag[l] or fs_bad:
+            nbad += 1
+    return nbad
+
+
+@_kernel
 def _chapter2_elements(E, V, lo, hi, w, Jc, mu, T, T_fs, tau, tol, s, lw, work, out):
     """The chapter-2 sums of magnetization s over K k-points from their energies E (K, n) and
     matrix elements V (K, nop, n, n) = U^dag [dH/dk; dH/dm] U (computed by batched LAPACK and
-    matrix products, :func:`_chapter2_batched`), in SIMD lanes as :func:`_chapter2_lanes` after
-    its :func:`_lane_elements`, with the same accumulation routines: E and V are copied into the
-    lanes of ``lw`` (El, Vr, Vi, D) on the diagonal and at the band pairs a < hi, b >= lo, the
-    only pairs that enter (outside them both bands are full, or both empty, at every point:
-    :func:`_band_window`).  ``work`` (:func:`_sums_work` with LANES lanes) holds the per-lane
+    matrix products, :func:`_chapter2_batched`): E and V are copied into the lanes of ``lw``
+    (El, Vr, Vi, D) on the diagonal and at the band pairs a < hi, b >= lo, the only pairs that
+    enter (:func:`_band_window`), and each block of lanes is summed by :func:`_lane_block_sums`,
+    as in :func:`_chapter2_lanes`.  ``work`` (:func:`_sums_work` with LANES lanes) holds the per-lane
     sums of every magnetization.  Returns the number of points counted in n_degenerate
     (:func:`_finish` adds it at the end)."""
     K, n = E.shape[0], E.shape[1]
     nop = V.shape[1]
-    dim = nop - 3
     L = LANES
     El, Vr, Vi, D, wl, P = lw
-    acc_curv, acc_g, acc_hf, X, Y, fl, fpl, gs, anyfs, cl, flag, _, Pim, bo = work
-    o_surf, o_dos = out[1], out[4]
     nbad = 0
     for k0 in range(0, K, L):
         nl = min(L, K - k0)
@@ -500,30 +538,7 @@ def _chapter2_elements(E, V, lo, hi, w, Jc, mu, T, T_fs, tau, tol, s, lw, work, 
                     for b in range(max(a + 1, lo), n):
                         Vr[op, a, b, l] = V[kk, op, a, b].real
                         Vi[op, a, b, l] = V[kk, op, a, b].imag
-        _occupations(El, mu, T, T_fs, fl, fpl, gs, anyfs)
-        _sea_free_energy(gs, wl, acc_g[s])
-        for l in range(L):
-            flag[l] = False
-        for a in range(hi):
-            for b in range(max(a + 1, lo), n):
-                if _pair_weights(El, fl, a, b, wl, tol, cl, flag):
-                    _lane_pair_products(Vr, Vi, a, b, P)
-                    _sea_curvature(cl, P, acc_curv[s])
-        _sea_hellmann_feynman(D, fl, wl, Jc, dim, acc_hf[s])
-        # Fermi surface, per point
-        for l in range(nl):
-            fs_bad = False
-            if anyfs[l]:
-                for a in range(hi):
-                    for b in range(max(a + 1, lo), n):
-                        if fpl[a, l] == 0.0 and fpl[b, l] == 0.0:
-                            continue
-                        _lane_point_products(Vr, Vi, a, b, l, dim, Pim[a, b])
-                _surface_velocities(D, fpl, l, wl[l], tau, dim, o_surf[s])
-                _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
-                fs_bad = _surface_curvature_E(El, D, Pim, fpl, l, wl[l], tau, tol, dim, bo, X[s], Y[s])
-            if flag[l] or fs_bad:
-                nbad += 1
+        nbad += _lane_block_sums(El, D, Vr, Vi, lo, hi, wl, nl, Jc, mu, T, T_fs, tau, tol, s, P, work, out)
     return nbad
 
 
@@ -695,7 +710,7 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     the eigensystems and matrix elements (:func:`_lane_elements`), the occupations and the
     Fermi-sea sums are computed for blocks of LANES k-points at once in SIMD lanes (per-lane
     partial sums, reduced per magnetization); the Fermi-surface sums per point, for the points
-    that have a band with df0/de != 0.  k-blocks are the outer loop: a block's H(k; 0) and
+    that have a band with df0/de != 0 (:func:`_lane_block_sums`).  k-blocks are the outer loop: a block's H(k; 0) and
     dH/dk are copied into the lanes once and serve every magnetization (each magnetization's
     sums run over the k-points in the same order as a loop over magnetizations outside would).
     H(k; 0) as H0 (K, n * n) and dH/dk as dK (K, dim * n * n) (flattened), nzk (dim, n, n) the
@@ -710,38 +725,14 @@ def _chapter2_lanes(solver, H0, dK, nzk, Mr, Mi, nzm, Hmr, Hmi, spin_J, up, dn, 
     El, Vr, Vi, D = lw[4], lw[17], lw[18], lw[19]
     wl = np.empty(L)
     P = np.empty((nop, nop, L))
-    acc_curv, acc_g, acc_hf, X, Y, fl, fpl, gs, anyfs, cl, flag, _, Pim, bo = _sums_work(B, n, dim, L)
+    work = _sums_work(B, n, dim, L)
+    acc_curv, acc_g, acc_hf, X, Y = work[:5]
     nbad = np.zeros(B, np.int64)
-    o_surf, o_dos = out[1], out[4]
     for k0 in range(0, K, L):
         nl = _lane_block(H0, dK, w, k0, L, lw, wl)
         for s in range(B):
             _lane_elements(solver, nzk, Mr, Mi, nzm, Hmr[s], Hmi[s], spin_J, up, dn, L, lw)
-            # occupations (the exponentials stay scalar: no vector exp in numba)
-            _occupations(El, mu, T, T_fs, fl, fpl, gs, anyfs)
-            _sea_free_energy(gs, wl, acc_g[s])
-            for l in range(L):
-                flag[l] = False
-            for a in range(n):
-                for b in range(a + 1, n):
-                    if _pair_weights(El, fl, a, b, wl, tol, cl, flag):
-                        _lane_pair_products(Vr, Vi, a, b, P)
-                        _sea_curvature(cl, P, acc_curv[s])
-            _sea_hellmann_feynman(D, fl, wl, Jc[s], dim, acc_hf[s])
-            # Fermi surface, per point
-            for l in range(nl):
-                fs_bad = False
-                if anyfs[l]:
-                    for a in range(n):
-                        for b in range(a + 1, n):
-                            if fpl[a, l] == 0.0 and fpl[b, l] == 0.0:
-                                continue
-                            _lane_point_products(Vr, Vi, a, b, l, dim, Pim[a, b])
-                    _surface_velocities(D, fpl, l, wl[l], tau, dim, o_surf[s])
-                    _surface_density_of_states(fpl, l, wl[l], o_dos[s:s + 1])
-                    fs_bad = _surface_curvature_E(El, D, Pim, fpl, l, wl[l], tau, tol, dim, bo, X[s], Y[s])
-                if flag[l] or fs_bad:
-                    nbad[s] += 1
+            nbad[s] += _lane_block_sums(El, D, Vr, Vi, 0, n, wl, nl, Jc[s], mu, T, T_fs, tau, tol, s, P, work, out)
     for s in range(B):
         _finish(s, acc_curv, acc_g, acc_hf, X, Y, nbad[s], out)
 
