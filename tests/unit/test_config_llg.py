@@ -204,7 +204,8 @@ def test_bad_llg_input_one_line_error_naming_the_key(label, bad, words):
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "config").glob("*.yaml")), ids=lambda p: p.name)
-def test_every_shipped_study_validates(path):
+def test_every_shipped_study_validates(path, monkeypatch):
+    monkeypatch.chdir(REPO)  # model files are named relative to the repository, where Snakemake runs
     cfg = validate(yaml.safe_load(path.read_text()))
     assert isinstance(cfg["llg"]["model"]["terms"], list)
 
