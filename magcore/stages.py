@@ -124,17 +124,25 @@ def _dask_client(compute, threads: int, mem_mb: int | None, client=None):
 
 class _WorkerLogLevel(WorkerPlugin):
     """Worker plugin: magcore's INFO records are handled in the worker (and forwarded), not
-    passed on to the worker's own stderr."""
+    passed on to the worker's own stderr; Python warnings raised in the worker's tasks become
+    records of ``magcore.warnings`` (one line each, forwarded as well), so they reach the
+    stage's log and its warning summary."""
 
     def setup(self, worker) -> None:
         logger = logging.getLogger("magcore")
         logger.setLevel(logging.INFO)
         logger.propagate = False
+        warnings.showwarning = _log_worker_warning
+
+
+def _log_worker_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """:func:`_log_warning` in a Dask worker: on the forwarded ``magcore.warnings`` logger."""
+    logging.getLogger("magcore.warnings").warning("%s: %s", category.__name__, message)
 
 
 def forward_worker_logs(client) -> None:
-    """magcore's log records from the Dask workers (numba compilation, LLG progress) go to this
-    process's log."""
+    """magcore's log records from the Dask workers (numba compilation, LLG progress, warnings
+    raised in tasks) go to this process's log."""
     if client is None:
         return
     from . import _numba  # noqa: F401  (its filter passes the workers' compile announcement once)

@@ -210,3 +210,21 @@ def test_workers_forward_their_compile_log_and_exit_without_being_killed(tmp_pat
     assert any(m.startswith("compiling the numba kernels once") for m in said), said
     assert any(m.startswith("compiled twice_plus_one in ") for m in said), said
     assert not [m for m in nanny_said if "killing" in m], nanny_said
+
+
+def _warn_in_a_worker():
+    warnings.warn("the wall's mesh is coarse near x = 0.5", RuntimeWarning)
+    return 1
+
+
+def test_a_warning_raised_in_a_dask_task_reaches_the_stage_log_once(tmp_path, restore_logging):
+    path = tmp_path / "logs" / "sphere.log"
+    with stage_warnings(path), dask_client(1) as client:
+        stages.forward_worker_logs(client)
+        assert client.submit(_warn_in_a_worker, pure=False).result() == 1
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "coarse near" not in path.read_text():
+            time.sleep(0.2)
+    text = path.read_text()
+    assert text.count("WARNING: RuntimeWarning: the wall's mesh is coarse near x = 0.5") == 1
+    assert warning_summary_in(text) == ["RuntimeWarning: the wall's mesh is coarse near x = 0.5"]
