@@ -1294,7 +1294,7 @@ def chapter2_sums(model: Model, m: np.ndarray, q: np.ndarray, w: np.ndarray, ele
         Hm = _c128(np.einsum("pi,iab->pab", m, coupling), (P, n, n))
         spin_J, up, dn = _spin_pairs(coupling)
         outputs = tuple(out.values())
-        if n >= BATCHED_MIN_BANDS and getattr(model, "batched_eigensystems", False):
+        if n >= BATCHED_MIN_BANDS and model.batched_eigensystems:
             # many bands: LAPACK on stacked matrices and batched matrix products
             _chapter2_batched(H0[0], dHk[0], dHm[0, 0], Hm, spin_J, up, dn, w, Jc, *args, outputs)
             return out

@@ -132,12 +132,7 @@ class _WorkerLogLevel(WorkerPlugin):
         logger = logging.getLogger("magcore")
         logger.setLevel(logging.INFO)
         logger.propagate = False
-        warnings.showwarning = _log_worker_warning
-
-
-def _log_worker_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """:func:`_log_warning` in a Dask worker: on the forwarded ``magcore.warnings`` logger."""
-    logging.getLogger("magcore.warnings").warning("%s: %s", category.__name__, message)
+        warnings.showwarning = _warnings_to("magcore.warnings")
 
 
 def forward_worker_logs(client) -> None:
@@ -516,7 +511,7 @@ def configure_logging(path: str | Path | None = None, level: int = logging.INFO)
                         handlers=handlers, force=True)
     logging.getLogger().addHandler(summary)
     logging.captureWarnings(False)
-    warnings.showwarning = _log_warning
+    warnings.showwarning = _warnings_to("py.warnings")
     import distributed  # noqa: F401  (configures its loggers on import; quieten them after)
 
     for name in list(logging.root.manager.loggerDict):
@@ -525,10 +520,12 @@ def configure_logging(path: str | Path | None = None, level: int = logging.INFO)
     return summary
 
 
-def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Python's warnings as one log line each (``warnings.showwarning``), without the source
-    path and line that Python's own display adds."""
-    logging.getLogger("py.warnings").warning("%s: %s", category.__name__, message)
+def _warnings_to(logger: str):
+    """A ``warnings.showwarning`` that logs each Python warning as one line ``Category: message``
+    on ``logger``, without the source path and line that Python's own display adds."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        logging.getLogger(logger).warning("%s: %s", category.__name__, message)
+    return show
 
 
 @contextlib.contextmanager

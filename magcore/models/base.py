@@ -57,6 +57,10 @@ class Model:
     length_unit: ClassVar[str] = ""
     equation: ClassVar[str] = ""
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    batched_eigensystems: ClassVar[bool] = False
+    """True: with at least :data:`magcore.kernels.BATCHED_MIN_BANDS` bands the chapter-2 sums
+    take the batched LAPACK path (:func:`magcore.kernels.chapter2_sums`); the built-in models
+    keep their compiled paths."""
 
     def __init__(self, **params: float):
         known = {p.name: p for p in self.parameters}

@@ -338,8 +338,6 @@ class TightBindingModel(Model):
     name = "tight_binding"
     domain = "lattice"
     batched_eigensystems = True
-    """With at least :data:`magcore.kernels.BATCHED_MIN_BANDS` bands the chapter-2 sums take
-    the batched LAPACK path (:func:`magcore.kernels.chapter2_sums`)."""
     equation = "user tight-binding model: H(k) = sum_R H(R) e^{i k.(R + tau_j - tau_i)} + J m.s"
     parameters = (
         Parameter("J", 0.0, "energy_unit of the model (eV by default)",
@@ -735,17 +733,15 @@ class TightBindingModel(Model):
         n = self.n_bands
         kb = k.shape[:-1]
         value = value or self._has_tau
-        G = dG = None
-        done = False
+        grid = None
         if int(np.prod(kb)) >= MIN_POINTS:  # a product grid of k: the sum one lattice axis at a time
             frac = k.reshape(-1, self.dim) @ self._lat.T / (2 * np.pi)
             grid = bloch_on_grid(self._R, self._H, self._lat, frac, value, derivative)
-            if grid is not None:
-                G = None if grid[0] is None else grid[0].reshape(kb + (n, n))
-                dG = None if grid[1] is None else grid[1].reshape(kb + (self.dim, n, n))
-                done = True
-        if not done:
+        if grid is None:
             G, dG = self._bloch_direct(k, value, derivative)
+        else:
+            G = None if grid[0] is None else grid[0].reshape(kb + (n, n))
+            dG = None if grid[1] is None else grid[1].reshape(kb + (self.dim, n, n))
         if derivative and self._has_tau:
             dtau = self._tau[None, :, :] - self._tau[:, None, :]  # (i, j, a) = tau_j - tau_i
             dG = dG + 1j * np.moveaxis(dtau, -1, 0) * G[..., None, :, :]
